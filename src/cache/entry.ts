@@ -1,0 +1,50 @@
+import type { ProtocolName, Usage } from '../protocols/types.js';
+
+export const ENTRY_VERSION = 1;
+
+/** How the recorded answer was framed on the wire. */
+export type EntryFormat = 'json' | 'sse';
+
+/**
+ * One recorded upstream answer, as stored in every tier. Bytes are kept exactly as they
+ * arrived; everything else is derived metadata.
+ */
+export interface CacheEntry {
+  version: typeof ENTRY_VERSION;
+  format: EntryFormat;
+  protocol: ProtocolName;
+  /** The upstream's Content-Type, replayed as is. */
+  contentType: string;
+  /** Epoch ms when the answer finished arriving. */
+  createdAt: number;
+  /** Time to live in ms, counted from createdAt. */
+  ttlMs: number;
+  model: string;
+  usage?: Usage | undefined;
+  namespace: string;
+  tags: string[];
+  /** The raw body: the JSON document, or the whole SSE byte stream. */
+  body: Uint8Array;
+  /** SSE only: absolute end offset of each complete event frame in `body`, ascending. */
+  eventEnds?: Uint32Array | undefined;
+  /** SSE only: ms since the first byte at which each event (same index as eventEnds) completed. */
+  eventTimes?: Uint32Array | undefined;
+  /** SSE only: index of an event that only carries usage (see StreamVerdict.usageEventIndex). */
+  usageEventIndex?: number | undefined;
+}
+
+export function expiresAt(entry: CacheEntry): number {
+  return entry.createdAt + entry.ttlMs;
+}
+
+export function remainingTtlMs(entry: CacheEntry, now = Date.now()): number {
+  return expiresAt(entry) - now;
+}
+
+/** Approximate resident size, used for the L1 byte budget: payload plus typed arrays plus a fixed overhead. */
+export function entrySize(entry: CacheEntry): number {
+  const metadata = 256 + entry.model.length * 2 + entry.namespace.length * 2 + entry.tags.join('').length * 2;
+  return (
+    entry.body.byteLength + (entry.eventEnds?.byteLength ?? 0) + (entry.eventTimes?.byteLength ?? 0) + metadata
+  );
+}
