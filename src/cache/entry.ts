@@ -45,6 +45,9 @@ export function remainingTtlMs(entry: CacheEntry, now = Date.now()): number {
 export function entrySize(entry: CacheEntry): number {
   const metadata = 256 + entry.model.length * 2 + entry.namespace.length * 2 + entry.tags.join('').length * 2;
   return (
-    entry.body.byteLength + (entry.eventEnds?.byteLength ?? 0) + (entry.eventTimes?.byteLength ?? 0) + metadata
+    entry.body.byteLength +
+    (entry.eventEnds?.byteLength ?? 0) +
+    (entry.eventTimes?.byteLength ?? 0) +
+    metadata
   );
 }

@@ -1,0 +1,40 @@
+import type { ProtocolName } from './types.js';
+
+/**
+ * The only request fields left out of the cache key, each with the reason it cannot change the
+ * answer. Everything else in the body is key material. A test covers every entry here.
+ */
+const COMMON = {
+  // Framing only: a cached answer is served as a stream or as JSON, whichever the client asked for.
+  stream: 'framing',
+  // Framing only: the usage chunk is added or dropped at replay time.
+  stream_options: 'framing',
+  // End-user identifiers for the provider's abuse tracking.
+  user: 'end-user id',
+  safety_identifier: 'end-user id',
+  // Labels for the provider's dashboards.
+  metadata: 'labels',
+  // Provider-side retention of the exchange.
+  store: 'provider retention',
+  // Routing hints for the provider's prompt cache; the answer is the same.
+  prompt_cache_key: 'provider cache hint',
+  prompt_cache_retention: 'provider cache hint',
+} as const;
+
+export const KEY_EXCLUSIONS: Readonly<Record<ProtocolName, Readonly<Record<string, string>>>> = {
+  'openai.chat': COMMON,
+  'openai.completions': COMMON,
+  'openai.responses': COMMON,
+  'openai.embeddings': { user: COMMON.user },
+  'anthropic.messages': { stream: COMMON.stream, metadata: COMMON.metadata },
+};
+
+/** The body minus the protocol's excluded fields (a shallow copy; the input is not modified). */
+export function withoutExcludedFields<T extends Record<string, unknown>>(protocol: ProtocolName, body: T): T {
+  const excluded = KEY_EXCLUSIONS[protocol];
+  const out: Record<string, unknown> = {};
+  for (const field of Object.keys(body)) {
+    if (!Object.hasOwn(excluded, field)) out[field] = body[field];
+  }
+  return out as T;
+}
