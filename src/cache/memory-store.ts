@@ -1,0 +1,99 @@
+import { LRUCache } from 'lru-cache';
+import { type CacheEntry, entrySize, remainingTtlMs } from './entry.js';
+import type { CacheStore, PurgeFilter } from './store.js';
+
+export interface MemoryStoreOptions {
+  /** Budget for the resident size of all entries (entrySize). Default 256 MiB. */
+  maxBytes?: number;
+  /** Entries larger than this are refused (set returns false). Default 8 MiB. */
+  maxEntryBytes?: number;
+  /** Optional cap on the number of entries, on top of the byte budget. */
+  maxEntries?: number;
+}
+
+export interface MemoryStoreStats {
+  entries: number;
+  bytes: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * The L1 tier: an LRU bounded by bytes. It keeps the CacheEntry objects themselves, so a hit
+ * costs no decoding; callers must treat returned entries as read-only.
+ */
+export class MemoryStore implements CacheStore {
+  readonly name = 'memory';
+  readonly #cache: LRUCache<string, CacheEntry>;
+  readonly #maxEntryBytes: number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const maxBytes = options.maxBytes ?? 256 * MiB;
+    const maxEntryBytes = Math.min(options.maxEntryBytes ?? 8 * MiB, maxBytes);
+    checkPositiveInteger('maxBytes', maxBytes);
+    checkPositiveInteger('maxEntryBytes', maxEntryBytes);
+    if (options.maxEntries !== undefined) checkPositiveInteger('maxEntries', options.maxEntries);
+    this.#maxEntryBytes = maxEntryBytes;
+    this.#cache = new LRUCache<string, CacheEntry>({
+      maxSize: maxBytes,
+      maxEntrySize: maxEntryBytes,
+      sizeCalculation: (entry) => entrySize(entry),
+      ...(options.maxEntries === undefined ? {} : { max: options.maxEntries }),
+    });
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const entry = this.#cache.get(key);
+    // lru-cache's clock and Date.now() can disagree by a millisecond; the entry's own
+    // expiry is the one users see, so it has the last word.
+    if (entry === undefined || remainingTtlMs(entry) <= 0) return undefined;
+    return entry;
+  }
+
+  async set(key: string, entry: CacheEntry): Promise<boolean> {
+    const ttl = remainingTtlMs(entry);
+    if (ttl <= 0) return false;
+    if (entrySize(entry) > this.#maxEntryBytes) {
+      // The previous version under this key is outdated by this answer; do not keep serving it.
+      this.#cache.delete(key);
+      return false;
+    }
+    this.#cache.set(key, entry, { ttl: Math.ceil(ttl) });
+    return true;
+  }
+
+  async purge(filter: PurgeFilter): Promise<number> {
+    if ('key' in filter) return this.#cache.delete(filter.key) ? 1 : 0;
+    if ('all' in filter) {
+      this.#cache.purgeStale();
+      const count = this.#cache.size;
+      this.#cache.clear();
+      return count;
+    }
+    const matches =
+      'namespace' in filter
+        ? (entry: CacheEntry) => entry.namespace === filter.namespace
+        : (entry: CacheEntry) => entry.tags.includes(filter.tag);
+    // Collect first, delete after: deleting while iterating an lru-cache skips entries.
+    const doomed: string[] = [];
+    for (const [key, entry] of this.#cache.entries()) {
+      if (matches(entry)) doomed.push(key);
+    }
+    for (const key of doomed) this.#cache.delete(key);
+    return doomed.length;
+  }
+
+  stats(): MemoryStoreStats {
+    return { entries: this.#cache.size, bytes: this.#cache.calculatedSize };
+  }
+
+  async close(): Promise<void> {
+    this.#cache.clear();
+  }
+}
+
+function checkPositiveInteger(field: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(`MemoryStore option "${field}" must be a positive integer, got ${String(value)}`);
+  }
+}
