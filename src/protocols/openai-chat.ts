@@ -1,0 +1,409 @@
+import type { SseEvent, SseEventInit } from '../sse/types.js';
+import { chunkFixed, chunkWords } from './chunk-text.js';
+import { ProtocolError } from './errors.js';
+import { withoutExcludedFields } from './key-exclusions.js';
+import {
+  badRequest,
+  checkOpenAiBody,
+  errorReason,
+  isJsonObject,
+  mapOpenAiUsage,
+  parseJsonObject,
+  wantsStreamUsage,
+} from './openai-shared.js';
+import type { JsonObject, JsonValue, Protocol, StreamVerdict, Usage } from './types.js';
+
+/**
+ * OpenAI Chat Completions (`POST /v1/chat/completions`).
+ *
+ * A stream is a list of `chat.completion.chunk` events, one choice delta each (choices are
+ * interleaved when `n > 1`), an optional usage chunk (`choices: []`) and the terminal `data: [DONE]`.
+ * `assemble` accumulates chunks the way the official SDK's ChatCompletionStream does;
+ * `synthesize` produces chunks that accumulator turns back into the same answer.
+ */
+
+const TOOL_ARGUMENT_FRAGMENT = 32;
+const DONE = '[DONE]';
+
+function objectsIn(value: JsonValue | undefined): JsonObject[] {
+  return Array.isArray(value) ? value.filter(isJsonObject) : [];
+}
+
+function inspectStream(events: readonly SseEvent[]): StreamVerdict {
+  let done = false;
+  let chunks = 0;
+  let model: string | undefined;
+  let usage: Usage | undefined;
+  let usageEventIndex: number | undefined;
+  const finished = new Map<number, boolean>();
+  for (const [i, event] of events.entries()) {
+    if (event.data === DONE) {
+      done = true;
+      continue;
+    }
+    if (event.event === 'error') return { complete: false, reason: `error event at index ${i}` };
+    const chunk = parseJsonObject(event.data);
+    if (!chunk) return { complete: false, reason: `event ${i} is not a JSON object` };
+    const error = errorReason(chunk);
+    if (error !== undefined) return { complete: false, reason: `error in event ${i}: ${error}` };
+    chunks++;
+    if (model === undefined && typeof chunk.model === 'string') model = chunk.model;
+    const choices = objectsIn(chunk.choices);
+    for (const choice of choices) {
+      if (typeof choice.index !== 'number') continue;
+      const hasFinish = typeof choice.finish_reason === 'string';
+      finished.set(choice.index, (finished.get(choice.index) ?? false) || hasFinish);
+    }
+    const chunkUsage = mapOpenAiUsage(chunk.usage);
+    if (chunkUsage) {
+      usage = chunkUsage;
+      if (Array.isArray(chunk.choices) && chunk.choices.length === 0) usageEventIndex = i;
+    }
+  }
+  if (!done) return { complete: false, reason: 'stream ended without the terminal `data: [DONE]` event' };
+  if (chunks === 0) return { complete: false, reason: 'stream had no chunks before `data: [DONE]`' };
+  if (finished.size === 0) return { complete: false, reason: 'stream had no choices' };
+  for (const [index, hasFinish] of finished) {
+    if (!hasFinish) return { complete: false, reason: `choice ${index} never got a finish_reason` };
+  }
+  return {
+    complete: true,
+    ...(model !== undefined ? { model } : {}),
+    ...(usage ? { usage } : {}),
+    ...(usageEventIndex !== undefined ? { usageEventIndex } : {}),
+  };
+}
+
+interface ToolCallState {
+  extra: JsonObject;
+  id?: string;
+  type?: string;
+  fn?: { name: string; arguments: string; extra: JsonObject };
+}
+
+interface ChoiceState {
+  index: number;
+  finishReason: JsonValue;
+  logprobs: JsonObject | null;
+  /** Unknown choice-level fields; the last value wins, as in the SDK. */
+  extra: JsonObject;
+  /** Unknown delta fields (e.g. `annotations`); the last value wins, as in the SDK. */
+  messageExtra: JsonObject;
+  role?: string;
+  // Null until a string delta arrives. Unlike the SDK (which turns "" into null) an empty string
+  // survives, because that is what the non-stream answer says (e.g. a reasoning model cut off by length).
+  content: string | null;
+  refusal: string | null;
+  reasoning?: string;
+  toolCalls: ToolCallState[];
+  functionCall?: { name: string; arguments: string };
+  audio?: JsonObject;
+}
+
+function newChoiceState(index: number): ChoiceState {
+  const empty = { finishReason: null, logprobs: null, content: null, refusal: null };
+  return { index, ...empty, extra: {}, messageExtra: {}, toolCalls: [] };
+}
+
+function appendLogprobs(state: ChoiceState, logprobs: JsonObject): void {
+  if (!state.logprobs) {
+    // Copy the arrays: later chunks append to them.
+    state.logprobs = {};
+    for (const [key, value] of Object.entries(logprobs)) {
+      state.logprobs[key] = Array.isArray(value) ? [...value] : value;
+    }
+    return;
+  }
+  for (const [key, value] of Object.entries(logprobs)) {
+    const current = state.logprobs[key];
+    if (Array.isArray(value))
+      state.logprobs[key] = Array.isArray(current) ? [...current, ...value] : [...value];
+    else if (key !== 'content' && key !== 'refusal') state.logprobs[key] = value;
+  }
+}
+
+function appendToolCalls(state: ChoiceState, deltas: JsonObject[]): void {
+  for (const { index, id, type, function: fn, ...rest } of deltas) {
+    if (typeof index !== 'number') continue;
+    state.toolCalls[index] ??= { extra: {} };
+    const call = state.toolCalls[index];
+    Object.assign(call.extra, rest);
+    if (typeof id === 'string' && id) call.id = id;
+    if (typeof type === 'string' && type) call.type = type;
+    if (!isJsonObject(fn)) continue;
+    const { name, arguments: args, ...fnRest } = fn;
+    call.fn ??= { name: '', arguments: '', extra: {} };
+    Object.assign(call.fn.extra, fnRest);
+    if (typeof name === 'string' && name) call.fn.name = name;
+    if (typeof args === 'string') call.fn.arguments += args;
+  }
+}
+
+function appendDelta(state: ChoiceState, delta: JsonObject): void {
+  const { role, content, refusal, reasoning_content, tool_calls, function_call, audio, ...rest } = delta;
+  Object.assign(state.messageExtra, rest);
+  if (typeof role === 'string' && role) state.role = role;
+  if (typeof content === 'string') state.content = (state.content ?? '') + content;
+  if (typeof refusal === 'string') state.refusal = (state.refusal ?? '') + refusal;
+  if (typeof reasoning_content === 'string') state.reasoning = (state.reasoning ?? '') + reasoning_content;
+  if (Array.isArray(tool_calls)) appendToolCalls(state, objectsIn(tool_calls));
+  if (isJsonObject(function_call)) {
+    state.functionCall ??= { name: '', arguments: '' };
+    if (typeof function_call.name === 'string' && function_call.name)
+      state.functionCall.name = function_call.name;
+    if (typeof function_call.arguments === 'string') state.functionCall.arguments += function_call.arguments;
+  }
+  if (isJsonObject(audio)) {
+    state.audio ??= {};
+    for (const [key, value] of Object.entries(audio)) {
+      const current = state.audio[key];
+      const concatenated = (key === 'data' || key === 'transcript') && typeof value === 'string';
+      if (concatenated) state.audio[key] = (typeof current === 'string' ? current : '') + value;
+      else if (value !== null) state.audio[key] = value;
+    }
+  }
+}
+
+function finishChoice(state: ChoiceState): JsonObject {
+  const message: JsonObject = {
+    ...state.messageExtra,
+    role: state.role ?? 'assistant',
+    content: state.content,
+    refusal: state.refusal,
+  };
+  if (state.reasoning !== undefined) message.reasoning_content = state.reasoning;
+  if (state.audio) message.audio = state.audio;
+  if (state.functionCall) message.function_call = { ...state.functionCall };
+  if (state.toolCalls.length > 0) {
+    message.tool_calls = state.toolCalls
+      .filter((call) => call !== undefined)
+      .map((call): JsonObject => {
+        const out: JsonObject = { ...call.extra };
+        if (call.id !== undefined) out.id = call.id;
+        if (call.type !== undefined) out.type = call.type;
+        if (call.fn) out.function = { ...call.fn.extra, name: call.fn.name, arguments: call.fn.arguments };
+        return out;
+      });
+  }
+  return {
+    ...state.extra,
+    index: state.index,
+    message,
+    logprobs: state.logprobs,
+    finish_reason: state.finishReason,
+  };
+}
+
+function assemble(events: readonly SseEvent[]): JsonObject {
+  let top: JsonObject | undefined;
+  const states = new Map<number, ChoiceState>();
+  for (const event of events) {
+    if (event.data === DONE) continue;
+    const chunk = parseJsonObject(event.data);
+    if (!chunk || errorReason(chunk) !== undefined) continue;
+    // `obfuscation` is stream-only padding against length side channels; it is not part of the answer.
+    const { choices, object: _object, obfuscation: _obfuscation, usage, ...rest } = chunk;
+    top = top ? Object.assign(top, rest) : { ...rest };
+    if (usage !== undefined && usage !== null) top.usage = usage;
+    for (const { index, delta, finish_reason, logprobs, ...other } of objectsIn(choices)) {
+      if (typeof index !== 'number') continue;
+      let state = states.get(index);
+      if (!state) {
+        state = newChoiceState(index);
+        states.set(index, state);
+      }
+      Object.assign(state.extra, other);
+      if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
+      if (typeof finish_reason === 'string' && finish_reason) state.finishReason = finish_reason;
+      if (isJsonObject(delta)) appendDelta(state, delta);
+    }
+  }
+  if (!top) throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', 'chat stream holds no parseable chunk');
+  const { usage, ...fields } = top;
+  const sorted = [...states.values()].sort((a, b) => a.index - b.index);
+  return {
+    ...fields,
+    object: 'chat.completion',
+    choices: sorted.map(finishChoice),
+    ...(usage !== undefined ? { usage } : {}),
+  };
+}
+
+/** Text as delta pieces; an empty string stays one empty piece so that it survives the round trip. */
+function textPieces(text: string): string[] {
+  return text === '' ? [''] : chunkWords(text);
+}
+
+/** The first chunk's logprobs: the same keys with empty arrays, so later chunks append to them. */
+function emptyLogprobs(logprobs: JsonValue | undefined): JsonValue {
+  if (!isJsonObject(logprobs)) return null;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(logprobs)) out[key] = Array.isArray(value) ? [] : value;
+  return out;
+}
+
+/** Content deltas: one per logprob token when the tokens spell the content, otherwise word-sized. */
+function contentDeltas(
+  content: string,
+  entries: JsonObject[],
+): Array<{ delta: JsonObject; logprobs: JsonValue }> {
+  const tokens = entries.map((entry) => entry.token);
+  const spelled = tokens.every((token) => typeof token === 'string') && tokens.join('') === content;
+  if (entries.length > 0 && spelled) {
+    return entries.map((entry) => ({
+      delta: { content: entry.token ?? '' },
+      logprobs: { content: [entry], refusal: null },
+    }));
+  }
+  const deltas: Array<{ delta: JsonObject; logprobs: JsonValue }> = textPieces(content).map((piece) => ({
+    delta: { content: piece },
+    logprobs: null,
+  }));
+  if (entries.length > 0) deltas.push({ delta: {}, logprobs: { content: entries, refusal: null } });
+  return deltas;
+}
+
+function choiceChunks(choice: JsonObject): JsonObject[] {
+  const { index, message: rawMessage, logprobs, finish_reason, ...choiceExtra } = choice;
+  const message = isJsonObject(rawMessage) ? rawMessage : {};
+  const { role, content, refusal, reasoning_content, tool_calls, function_call, ...messageExtra } = message;
+  const out: JsonObject[] = [];
+  const push = (delta: JsonObject, lp: JsonValue = null): void => {
+    out.push({ index: index ?? 0, delta, logprobs: lp, finish_reason: null });
+  };
+
+  push(
+    {
+      role: role ?? 'assistant',
+      content: content === null || content === undefined ? null : '',
+      ...messageExtra,
+      refusal: null,
+    },
+    emptyLogprobs(logprobs),
+  );
+  if (typeof reasoning_content === 'string') {
+    for (const piece of textPieces(reasoning_content)) push({ reasoning_content: piece });
+  }
+  const lp = isJsonObject(logprobs) ? logprobs : {};
+  if (typeof content === 'string' && content !== '') {
+    for (const { delta, logprobs: pieceLp } of contentDeltas(content, objectsIn(lp.content)))
+      push(delta, pieceLp);
+  }
+  if (typeof refusal === 'string') {
+    const refusalLogprobs = objectsIn(lp.refusal);
+    textPieces(refusal).forEach((piece, i) => {
+      const carried =
+        i === 0 && refusalLogprobs.length > 0 ? { content: null, refusal: refusalLogprobs } : null;
+      push({ refusal: piece }, carried);
+    });
+  }
+  for (const [i, call] of objectsIn(tool_calls).entries()) {
+    const { function: fn, ...callRest } = call;
+    if (!isJsonObject(fn)) {
+      push({ tool_calls: [{ index: i, ...callRest }] });
+      continue;
+    }
+    const { arguments: args, ...fnRest } = fn;
+    push({ tool_calls: [{ index: i, ...callRest, function: { ...fnRest, arguments: '' } }] });
+    for (const piece of chunkFixed(typeof args === 'string' ? args : '', TOOL_ARGUMENT_FRAGMENT)) {
+      push({ tool_calls: [{ index: i, function: { arguments: piece } }] });
+    }
+  }
+  if (isJsonObject(function_call)) {
+    const { arguments: args, ...fnRest } = function_call;
+    push({ function_call: { ...fnRest, arguments: '' } });
+    for (const piece of chunkFixed(typeof args === 'string' ? args : '', TOOL_ARGUMENT_FRAGMENT)) {
+      push({ function_call: { arguments: piece } });
+    }
+  }
+  out.push({
+    ...choiceExtra,
+    index: index ?? 0,
+    delta: {},
+    logprobs: null,
+    finish_reason: finish_reason ?? 'stop',
+  });
+  return out;
+}
+
+function synthesize(answer: JsonObject, request: { wantsStreamUsage: boolean }): SseEventInit[] {
+  if (!Array.isArray(answer.choices)) {
+    throw new ProtocolError('PROTOCOL_MALFORMED_ANSWER', 'chat completion has no `choices` array');
+  }
+  const { choices, usage, ...top } = answer;
+  const withUsage = request.wantsStreamUsage && isJsonObject(usage);
+  // As OpenAI does with include_usage: every chunk says `usage: null`, the last one carries it.
+  const frame = (chunkChoices: JsonObject[], chunkUsage: JsonValue): SseEventInit => ({
+    data: JSON.stringify({
+      ...top,
+      object: 'chat.completion.chunk',
+      choices: chunkChoices,
+      ...(withUsage ? { usage: chunkUsage } : {}),
+    }),
+  });
+  const events: SseEventInit[] = [];
+  for (const choice of objectsIn(choices)) {
+    for (const chunkChoice of choiceChunks(choice)) events.push(frame([chunkChoice], null));
+  }
+  if (withUsage) events.push(frame([], usage));
+  events.push({ data: DONE });
+  return events;
+}
+
+export const openaiChatProtocol: Protocol = {
+  name: 'openai.chat',
+  family: 'openai',
+  path: '/v1/chat/completions',
+
+  validate(body) {
+    const common = checkOpenAiBody(body);
+    if (!common.ok) return common.failure;
+    const messages = common.body.messages;
+    if (!Array.isArray(messages) || messages.length === 0) {
+      return badRequest('`messages` must be a non-empty array of message objects.', 'messages');
+    }
+    for (const [i, message] of messages.entries()) {
+      if (!isJsonObject(message) || typeof message.role !== 'string') {
+        return badRequest(`\`messages[${i}]\` must be an object with a string \`role\`.`, `messages[${i}]`);
+      }
+    }
+    return {
+      ok: true,
+      request: {
+        body: common.body,
+        model: common.model,
+        stream: common.stream,
+        wantsStreamUsage: wantsStreamUsage(common.body),
+      },
+    };
+  },
+
+  // Every choice of an `n > 1` answer is recorded and replayed by index, so nothing here is uncacheable.
+  cacheability: () => ({ cacheable: true }),
+
+  keyMaterial: (request) => withoutExcludedFields('openai.chat', request.body),
+
+  inspectStream,
+
+  inspectJson(body) {
+    if (!isJsonObject(body)) return { ok: false, reason: 'body is not a JSON object' };
+    const error = errorReason(body);
+    if (error !== undefined) return { ok: false, reason: `error body: ${error}` };
+    if (body.object !== 'chat.completion') return { ok: false, reason: '`object` is not "chat.completion"' };
+    if (!Array.isArray(body.choices) || body.choices.length === 0) return { ok: false, reason: 'no choices' };
+    for (const [i, choice] of body.choices.entries()) {
+      if (!isJsonObject(choice) || typeof choice.finish_reason !== 'string') {
+        return { ok: false, reason: `choice ${i} has no finish_reason` };
+      }
+    }
+    const usage = mapOpenAiUsage(body.usage);
+    return {
+      ok: true,
+      ...(typeof body.model === 'string' ? { model: body.model } : {}),
+      ...(usage ? { usage } : {}),
+    };
+  },
+
+  assemble,
+  synthesize,
+};
