@@ -5,13 +5,17 @@ import { withoutExcludedFields } from './key-exclusions.js';
 import {
   badRequest,
   checkOpenAiBody,
+  choiceStreamFrames,
   errorReason,
+  inspectChoiceJson,
+  inspectChoiceStream,
   isJsonObject,
-  mapOpenAiUsage,
+  OPENAI_DONE,
+  objectsIn,
   parseJsonObject,
   wantsStreamUsage,
 } from './openai-shared.js';
-import type { JsonObject, JsonValue, Protocol, StreamVerdict, Usage } from './types.js';
+import type { JsonObject, JsonValue, Protocol, RequestInfo } from './types.js';
 
 /**
  * OpenAI Chat Completions (`POST /v1/chat/completions`).
@@ -23,56 +27,6 @@ import type { JsonObject, JsonValue, Protocol, StreamVerdict, Usage } from './ty
  */
 
 const TOOL_ARGUMENT_FRAGMENT = 32;
-const DONE = '[DONE]';
-
-function objectsIn(value: JsonValue | undefined): JsonObject[] {
-  return Array.isArray(value) ? value.filter(isJsonObject) : [];
-}
-
-function inspectStream(events: readonly SseEvent[]): StreamVerdict {
-  let done = false;
-  let chunks = 0;
-  let model: string | undefined;
-  let usage: Usage | undefined;
-  let usageEventIndex: number | undefined;
-  const finished = new Map<number, boolean>();
-  for (const [i, event] of events.entries()) {
-    if (event.data === DONE) {
-      done = true;
-      continue;
-    }
-    if (event.event === 'error') return { complete: false, reason: `error event at index ${i}` };
-    const chunk = parseJsonObject(event.data);
-    if (!chunk) return { complete: false, reason: `event ${i} is not a JSON object` };
-    const error = errorReason(chunk);
-    if (error !== undefined) return { complete: false, reason: `error in event ${i}: ${error}` };
-    chunks++;
-    if (model === undefined && typeof chunk.model === 'string') model = chunk.model;
-    const choices = objectsIn(chunk.choices);
-    for (const choice of choices) {
-      if (typeof choice.index !== 'number') continue;
-      const hasFinish = typeof choice.finish_reason === 'string';
-      finished.set(choice.index, (finished.get(choice.index) ?? false) || hasFinish);
-    }
-    const chunkUsage = mapOpenAiUsage(chunk.usage);
-    if (chunkUsage) {
-      usage = chunkUsage;
-      if (Array.isArray(chunk.choices) && chunk.choices.length === 0) usageEventIndex = i;
-    }
-  }
-  if (!done) return { complete: false, reason: 'stream ended without the terminal `data: [DONE]` event' };
-  if (chunks === 0) return { complete: false, reason: 'stream had no chunks before `data: [DONE]`' };
-  if (finished.size === 0) return { complete: false, reason: 'stream had no choices' };
-  for (const [index, hasFinish] of finished) {
-    if (!hasFinish) return { complete: false, reason: `choice ${index} never got a finish_reason` };
-  }
-  return {
-    complete: true,
-    ...(model !== undefined ? { model } : {}),
-    ...(usage ? { usage } : {}),
-    ...(usageEventIndex !== undefined ? { usageEventIndex } : {}),
-  };
-}
 
 interface ToolCallState {
   extra: JsonObject;
@@ -198,7 +152,7 @@ function assemble(events: readonly SseEvent[]): JsonObject {
   let top: JsonObject | undefined;
   const states = new Map<number, ChoiceState>();
   for (const event of events) {
-    if (event.data === DONE) continue;
+    if (event.data === OPENAI_DONE) continue;
     const chunk = parseJsonObject(event.data);
     if (!chunk || errorReason(chunk) !== undefined) continue;
     // `obfuscation` is stream-only padding against length side channels; it is not part of the answer.
@@ -326,28 +280,12 @@ function choiceChunks(choice: JsonObject): JsonObject[] {
   return out;
 }
 
-function synthesize(answer: JsonObject, request: { wantsStreamUsage: boolean }): SseEventInit[] {
+function synthesize(answer: JsonObject, request: RequestInfo): SseEventInit[] {
   if (!Array.isArray(answer.choices)) {
     throw new ProtocolError('PROTOCOL_MALFORMED_ANSWER', 'chat completion has no `choices` array');
   }
-  const { choices, usage, ...top } = answer;
-  const withUsage = request.wantsStreamUsage && isJsonObject(usage);
-  // As OpenAI does with include_usage: every chunk says `usage: null`, the last one carries it.
-  const frame = (chunkChoices: JsonObject[], chunkUsage: JsonValue): SseEventInit => ({
-    data: JSON.stringify({
-      ...top,
-      object: 'chat.completion.chunk',
-      choices: chunkChoices,
-      ...(withUsage ? { usage: chunkUsage } : {}),
-    }),
-  });
-  const events: SseEventInit[] = [];
-  for (const choice of objectsIn(choices)) {
-    for (const chunkChoice of choiceChunks(choice)) events.push(frame([chunkChoice], null));
-  }
-  if (withUsage) events.push(frame([], usage));
-  events.push({ data: DONE });
-  return events;
+  const chunks = objectsIn(answer.choices).flatMap(choiceChunks);
+  return choiceStreamFrames(answer, 'chat.completion.chunk', chunks, request.wantsStreamUsage);
 }
 
 export const openaiChatProtocol: Protocol = {
@@ -383,26 +321,9 @@ export const openaiChatProtocol: Protocol = {
 
   keyMaterial: (request) => withoutExcludedFields('openai.chat', request.body),
 
-  inspectStream,
+  inspectStream: inspectChoiceStream,
 
-  inspectJson(body) {
-    if (!isJsonObject(body)) return { ok: false, reason: 'body is not a JSON object' };
-    const error = errorReason(body);
-    if (error !== undefined) return { ok: false, reason: `error body: ${error}` };
-    if (body.object !== 'chat.completion') return { ok: false, reason: '`object` is not "chat.completion"' };
-    if (!Array.isArray(body.choices) || body.choices.length === 0) return { ok: false, reason: 'no choices' };
-    for (const [i, choice] of body.choices.entries()) {
-      if (!isJsonObject(choice) || typeof choice.finish_reason !== 'string') {
-        return { ok: false, reason: `choice ${i} has no finish_reason` };
-      }
-    }
-    const usage = mapOpenAiUsage(body.usage);
-    return {
-      ok: true,
-      ...(typeof body.model === 'string' ? { model: body.model } : {}),
-      ...(usage ? { usage } : {}),
-    };
-  },
+  inspectJson: (body) => inspectChoiceJson(body, 'chat.completion'),
 
   assemble,
   synthesize,

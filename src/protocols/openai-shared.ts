@@ -1,4 +1,5 @@
-import type { JsonObject, JsonValue, RequestCheck, Usage } from './types.js';
+import type { SseEvent, SseEventInit } from '../sse/types.js';
+import type { JsonObject, JsonValue, JsonVerdict, RequestCheck, StreamVerdict, Usage } from './types.js';
 
 /**
  * Helpers shared by the OpenAI protocols (chat, legacy completions, embeddings, responses):
@@ -98,4 +99,109 @@ export function errorReason(value: JsonObject): string | undefined {
   if (isJsonObject(error) && typeof error.message === 'string') return error.message;
   if (typeof error === 'string') return error;
   return 'unspecified error';
+}
+
+/*
+ * Chat completions and legacy completions share their stream shape: `data: <chunk>` events with
+ * `choices[]` (each with an `index` and, at the end, a `finish_reason`), an optional usage chunk
+ * with `choices: []`, and the terminal `data: [DONE]`.
+ */
+
+/** OpenAI's terminal event data. Compared to the whole `data` of an event, never searched for. */
+export const OPENAI_DONE = '[DONE]';
+
+export function objectsIn(value: JsonValue | undefined): JsonObject[] {
+  return Array.isArray(value) ? value.filter(isJsonObject) : [];
+}
+
+/** The completeness gate for choice streams (chat and legacy completions). */
+export function inspectChoiceStream(events: readonly SseEvent[]): StreamVerdict {
+  let done = false;
+  let chunks = 0;
+  let model: string | undefined;
+  let usage: Usage | undefined;
+  let usageEventIndex: number | undefined;
+  const finished = new Map<number, boolean>();
+  for (const [i, event] of events.entries()) {
+    if (event.data === OPENAI_DONE) {
+      done = true;
+      continue;
+    }
+    if (event.event === 'error') return { complete: false, reason: `error event at index ${i}` };
+    const chunk = parseJsonObject(event.data);
+    if (!chunk) return { complete: false, reason: `event ${i} is not a JSON object` };
+    const error = errorReason(chunk);
+    if (error !== undefined) return { complete: false, reason: `error in event ${i}: ${error}` };
+    chunks++;
+    if (model === undefined && typeof chunk.model === 'string') model = chunk.model;
+    for (const choice of objectsIn(chunk.choices)) {
+      if (typeof choice.index !== 'number') continue;
+      const hasFinish = typeof choice.finish_reason === 'string';
+      finished.set(choice.index, (finished.get(choice.index) ?? false) || hasFinish);
+    }
+    const chunkUsage = mapOpenAiUsage(chunk.usage);
+    if (chunkUsage) {
+      usage = chunkUsage;
+      // Only a chunk that carries nothing but usage may be dropped at replay.
+      if (Array.isArray(chunk.choices) && chunk.choices.length === 0) usageEventIndex = i;
+    }
+  }
+  if (!done) return { complete: false, reason: 'stream ended without the terminal `data: [DONE]` event' };
+  if (chunks === 0) return { complete: false, reason: 'stream had no chunks before `data: [DONE]`' };
+  if (finished.size === 0) return { complete: false, reason: 'stream had no choices' };
+  for (const [index, hasFinish] of finished) {
+    if (!hasFinish) return { complete: false, reason: `choice ${index} never got a finish_reason` };
+  }
+  return {
+    complete: true,
+    ...(model !== undefined ? { model } : {}),
+    ...(usage ? { usage } : {}),
+    ...(usageEventIndex !== undefined ? { usageEventIndex } : {}),
+  };
+}
+
+/** Whether a 200 body is a real choice answer with the given `object` (`chat.completion`, `text_completion`). */
+export function inspectChoiceJson(body: unknown, object: string): JsonVerdict {
+  if (!isJsonObject(body)) return { ok: false, reason: 'body is not a JSON object' };
+  const error = errorReason(body);
+  if (error !== undefined) return { ok: false, reason: `error body: ${error}` };
+  if (body.object !== object) return { ok: false, reason: `\`object\` is not "${object}"` };
+  if (!Array.isArray(body.choices) || body.choices.length === 0) return { ok: false, reason: 'no choices' };
+  for (const [i, choice] of body.choices.entries()) {
+    if (!isJsonObject(choice) || typeof choice.finish_reason !== 'string') {
+      return { ok: false, reason: `choice ${i} has no finish_reason` };
+    }
+  }
+  const usage = mapOpenAiUsage(body.usage);
+  return {
+    ok: true,
+    ...(typeof body.model === 'string' ? { model: body.model } : {}),
+    ...(usage ? { usage } : {}),
+  };
+}
+
+/**
+ * Chunk framing for synthesized choice streams. With `include_usage`, OpenAI puts `usage: null`
+ * on every chunk and the usage on a last `choices: []` chunk; without it, no `usage` key at all.
+ */
+export function choiceStreamFrames(
+  answer: JsonObject,
+  chunkObject: string,
+  choiceChunks: JsonObject[],
+  withUsage: boolean,
+): SseEventInit[] {
+  const { choices: _choices, usage, ...top } = answer;
+  const includeUsage = withUsage && isJsonObject(usage);
+  const frame = (chunkChoices: JsonObject[], chunkUsage: JsonValue): SseEventInit => ({
+    data: JSON.stringify({
+      ...top,
+      object: chunkObject,
+      choices: chunkChoices,
+      ...(includeUsage ? { usage: chunkUsage } : {}),
+    }),
+  });
+  const events = choiceChunks.map((choice) => frame([choice], null));
+  if (includeUsage && usage !== undefined) events.push(frame([], usage));
+  events.push({ data: OPENAI_DONE });
+  return events;
 }
