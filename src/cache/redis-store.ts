@@ -1,0 +1,339 @@
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { type CacheEntry, remainingTtlMs } from './entry.js';
+import { decodeEntry, encodeEntry } from './entry-codec.js';
+import { type CacheStore, type PurgeFilter, StoreError } from './store.js';
+
+export interface RedisStoreOptions {
+  /** Standalone server, e.g. "redis://:pass@host:6379/0" or "rediss://..." for TLS. */
+  url?: string;
+  /** Redis Cluster seed nodes, "host:port" or URLs; credentials in the first URL apply to all. */
+  cluster?: { nodes: string[] };
+  sentinel?: { sentinels: { host: string; port: number }[]; name: string };
+  /** An existing client. The store attaches an error listener but never closes a client it did not create. */
+  client?: Redis | Cluster;
+  /** Prefix of every key this store writes, so several apps can share one Redis. Default "sluice:". */
+  keyPrefix?: string;
+  /** Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** Default 1000 ms. Callers that need tighter bounds wrap the store in FailOpenStore. */
+  commandTimeoutMs?: number;
+  /** Entries whose encoded size is larger are skipped (set returns false). Default 8 MiB. */
+  maxEntryBytes?: number;
+}
+
+type Client = Redis | Cluster;
+type ErrorCode = StoreError['code'];
+
+const SCAN_BATCH = 500;
+const QUIT_GRACE_MS = 500;
+
+/**
+ * The shared L2 tier. Entries are `encodeEntry` bytes under `<prefix>e:<key>` with a PX TTL.
+ * Purge by namespace or tag must not scan the keyspace, so every write also adds its key to
+ * `<prefix>ns:<namespace>` and `<prefix>tag:<tag>` sets whose TTL never falls below their
+ * longest-lived member; a member whose entry has expired is harmless (UNLINK counts 0).
+ *
+ * Known limitation: overwriting a key with a different namespace or tags leaves the key in the
+ * old index sets, so purging the old namespace/tag also removes the newer entry.
+ *
+ * Errors are thrown as StoreError (STORE_TIMEOUT, STORE_UNAVAILABLE, STORE_FAILED,
+ * STORE_CORRUPT_ENTRY) and never logged here; FailOpenStore turns them into misses.
+ */
+export class RedisStore implements CacheStore {
+  readonly name = 'redis';
+  readonly #client: Client;
+  readonly #ownsClient: boolean;
+  readonly #prefix: string;
+  readonly #maxEntryBytes: number;
+  readonly #connectTimeoutMs: number;
+  #lastError: Error | undefined;
+
+  constructor(options: RedisStoreOptions = {}) {
+    const sources = (['url', 'cluster', 'sentinel', 'client'] as const).filter(
+      (field) => options[field] !== undefined,
+    );
+    if (sources.length > 1) {
+      throw new TypeError(
+        `RedisStore: give only one of url, cluster, sentinel, client (got ${sources.join(', ')})`,
+      );
+    }
+    this.#prefix = options.keyPrefix ?? 'sluice:';
+    this.#maxEntryBytes = options.maxEntryBytes ?? 8 * 1024 * 1024;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+    checkPositive('connectTimeoutMs', this.#connectTimeoutMs);
+    checkPositive('commandTimeoutMs', options.commandTimeoutMs ?? 1000);
+    checkPositive('maxEntryBytes', this.#maxEntryBytes);
+
+    this.#ownsClient = options.client === undefined;
+    this.#client = options.client ?? createClient(options, this.#connectTimeoutMs);
+    // An 'error' event without a listener would crash the process; the cause surfaces as a
+    // StoreError on the next command instead.
+    const remember = (err: Error) => {
+      this.#lastError = err;
+    };
+    this.#client.on('error', remember);
+    if (this.#client instanceof Cluster) this.#client.on('node error', remember);
+  }
+
+  get isCluster(): boolean {
+    return this.#client instanceof Cluster;
+  }
+
+  /**
+   * Resolves once connected. Optional: commands fail fast (STORE_UNAVAILABLE) until then, which
+   * a fail-open cache treats as misses. Useful at start-up and in tests.
+   */
+  async ready(timeoutMs = this.#connectTimeoutMs): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#client.status !== 'ready') {
+      if (this.#client.status === 'end') throw new StoreError('STORE_UNAVAILABLE', 'redis client is closed');
+      if (Date.now() >= deadline) {
+        const reason = this.#lastError ? `: ${this.#lastError.message}` : '';
+        throw new StoreError('STORE_UNAVAILABLE', `redis not ready after ${timeoutMs} ms${reason}`, {
+          cause: this.#lastError,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const bytes = await this.#run('get', () => this.#client.getBuffer(this.#entryKey(key)));
+    if (bytes === null) return undefined;
+    const entry = decodeEntry(bytes);
+    // Redis expiry has ms precision but clocks of writers may differ; the entry decides.
+    return remainingTtlMs(entry) > 0 ? entry : undefined;
+  }
+
+  async set(key: string, entry: CacheEntry): Promise<boolean> {
+    const ttlMs = Math.ceil(remainingTtlMs(entry));
+    if (ttlMs <= 0) return false;
+    const bytes = encodeEntry(entry);
+    if (bytes.byteLength > this.#maxEntryBytes) return false;
+    const entryKey = this.#entryKey(key);
+    const indexKeys = [
+      this.#namespaceKey(entry.namespace),
+      ...new Set(entry.tags.map((tag) => this.#tagKey(tag))),
+    ];
+
+    await this.#run('set', async () => {
+      if (this.#client instanceof Cluster) {
+        // Entry and index keys hash to different slots: one command per key, in parallel.
+        const client = this.#client;
+        await Promise.all([
+          client.set(entryKey, bytes, 'PX', ttlMs),
+          ...indexKeys.map(async (indexKey) => {
+            await client.sadd(indexKey, key);
+            await extendTtl(client, indexKey, ttlMs);
+          }),
+        ]);
+        return;
+      }
+      // Standalone: entry and index updates land together in one MULTI.
+      const tx = this.#client.multi().set(entryKey, bytes, 'PX', ttlMs);
+      for (const indexKey of indexKeys) {
+        // NX gives a fresh set its first TTL (GT ignores keys without one); GT only ever extends it.
+        tx.sadd(indexKey, key).pexpire(indexKey, ttlMs, 'NX').pexpire(indexKey, ttlMs, 'GT');
+      }
+      throwFirstReplyError(await tx.exec());
+    });
+    return true;
+  }
+
+  async purge(filter: PurgeFilter): Promise<number> {
+    if ('key' in filter) return this.#run('purge', () => this.#client.unlink(this.#entryKey(filter.key)));
+    if ('all' in filter) return this.#run('purge', () => this.#purgeAll());
+    const indexKey = 'namespace' in filter ? this.#namespaceKey(filter.namespace) : this.#tagKey(filter.tag);
+    return this.#run('purge', () => this.#purgeIndex(indexKey));
+  }
+
+  async close(): Promise<void> {
+    if (!this.#ownsClient || this.#client.status === 'end') return;
+    if (this.#client.status !== 'ready') {
+      this.#client.disconnect();
+      return;
+    }
+    // QUIT lets pending replies arrive; if the server stops answering, do not wait for it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#client.quit().catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, QUIT_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#client.disconnect();
+  }
+
+  #entryKey(key: string): string {
+    return `${this.#prefix}e:${key}`;
+  }
+
+  #namespaceKey(namespace: string): string {
+    return `${this.#prefix}ns:${namespace}`;
+  }
+
+  #tagKey(tag: string): string {
+    return `${this.#prefix}tag:${tag}`;
+  }
+
+  async #purgeIndex(indexKey: string): Promise<number> {
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, members] = await this.#client.sscan(indexKey, cursor, 'COUNT', SCAN_BATCH);
+      cursor = next;
+      removed += await this.#unlinkAll(
+        this.#client,
+        members.map((member) => this.#entryKey(member)),
+      );
+    } while (cursor !== '0');
+    await this.#client.unlink(indexKey);
+    return removed;
+  }
+
+  /** SCAN + UNLINK everything under the prefix on every master; counts entries, not index sets. */
+  async #purgeAll(): Promise<number> {
+    const masters = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+    const pattern = `${escapeGlob(this.#prefix)}*`;
+    const entryPrefix = this.#entryKey('');
+    const counts = await Promise.all(
+      masters.map(async (node) => {
+        let removed = 0;
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+          cursor = next;
+          const entryKeys = keys.filter((key) => key.startsWith(entryPrefix));
+          const otherKeys = keys.filter((key) => !key.startsWith(entryPrefix));
+          removed += await this.#unlinkAll(node, entryKeys);
+          await this.#unlinkAll(node, otherKeys);
+        } while (cursor !== '0');
+        return removed;
+      }),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  /** Cluster nodes refuse multi-key commands across slots, even for slots they own. */
+  async #unlinkAll(client: Client, keys: string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    if (!this.isCluster) return client.unlink(...keys);
+    const counts = await Promise.all(keys.map((key) => client.unlink(key)));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async #run<T>(op: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      throw toStoreError(op, err);
+    }
+  }
+}
+
+function createClient(options: RedisStoreOptions, connectTimeoutMs: number): Client {
+  const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000);
+  const common = {
+    connectTimeout: connectTimeoutMs,
+    commandTimeout: options.commandTimeoutMs ?? 1000,
+    // Fail fast while disconnected: a cache miss now beats a request queued for seconds.
+    maxRetriesPerRequest: 0,
+    autoResubscribe: false,
+  } satisfies RedisOptions;
+
+  if (options.cluster !== undefined) {
+    const nodes = options.cluster.nodes.map(parseNode);
+    const first = nodes[0];
+    if (first === undefined)
+      throw new TypeError('RedisStore option "cluster.nodes" must list at least one node');
+    const clusterOptions: ClusterOptions = {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: retryStrategy,
+      redisOptions: {
+        ...common,
+        ...(first.username === undefined ? {} : { username: first.username }),
+        ...(first.password === undefined ? {} : { password: first.password }),
+        ...(first.tls ? { tls: {} } : {}),
+      },
+    };
+    return new Cluster(
+      nodes.map(({ host, port }) => ({ host, port })),
+      clusterOptions,
+    );
+  }
+  const standalone: RedisOptions = { ...common, enableOfflineQueue: false, retryStrategy };
+  if (options.sentinel !== undefined) {
+    return new Redis({
+      ...standalone,
+      sentinels: options.sentinel.sentinels,
+      name: options.sentinel.name,
+      sentinelRetryStrategy: retryStrategy,
+    });
+  }
+  return new Redis(options.url ?? 'redis://127.0.0.1:6379', standalone);
+}
+
+interface NodeAddress {
+  host: string;
+  port: number;
+  username: string | undefined;
+  password: string | undefined;
+  tls: boolean;
+}
+
+function parseNode(node: string): NodeAddress {
+  let url: URL;
+  try {
+    url = new URL(node.includes('://') ? node : `redis://${node}`);
+  } catch {
+    throw new TypeError(`RedisStore option "cluster.nodes": cannot parse "${node}" (use host:port or a URL)`);
+  }
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port === '' ? 6379 : Number(url.port),
+    username: url.username === '' ? undefined : decodeURIComponent(url.username),
+    password: url.password === '' ? undefined : decodeURIComponent(url.password),
+    tls: url.protocol === 'rediss:',
+  };
+}
+
+async function extendTtl(client: Client, key: string, ttlMs: number): Promise<void> {
+  await client.pexpire(key, ttlMs, 'NX');
+  await client.pexpire(key, ttlMs, 'GT');
+}
+
+function throwFirstReplyError(results: [error: Error | null, result: unknown][] | null): void {
+  if (results === null) throw new StoreError('STORE_FAILED', 'redis transaction was aborted');
+  for (const [error] of results) if (error) throw error;
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+const UNAVAILABLE_PATTERNS = [
+  /enableOfflineQueue/,
+  /Connection is closed/,
+  /isn't ready/,
+  /max retries per request/i,
+  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/,
+  /None of startup nodes is available/,
+  /Failed to refresh slots cache/,
+  /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|READONLY)\b/,
+];
+
+function toStoreError(op: string, err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  let code: ErrorCode = 'STORE_FAILED';
+  if (/timed out/i.test(message)) code = 'STORE_TIMEOUT';
+  else if (UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(message))) code = 'STORE_UNAVAILABLE';
+  return new StoreError(code, `redis ${op} failed: ${message}`, { cause: err });
+}
+
+function checkPositive(field: string, value: number): void {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`RedisStore option "${field}" must be a positive number, got ${String(value)}`);
+  }
+}
