@@ -1,0 +1,189 @@
+import type { SseEvent, SseEventInit } from '../sse/types.js';
+import { chunkWords } from './chunk-text.js';
+import { ProtocolError } from './errors.js';
+import { withoutExcludedFields } from './key-exclusions.js';
+import {
+  badRequest,
+  checkOpenAiBody,
+  choiceStreamFrames,
+  errorReason,
+  inspectChoiceJson,
+  inspectChoiceStream,
+  isJsonObject,
+  OPENAI_DONE,
+  objectsIn,
+  parseJsonObject,
+  wantsStreamUsage,
+} from './openai-shared.js';
+import type { JsonObject, JsonValue, Protocol, RequestInfo } from './types.js';
+
+/**
+ * OpenAI legacy Completions (`POST /v1/completions`): `text_completion` chunks whose choices carry
+ * `text` pieces, legacy logprobs (parallel arrays `tokens`, `token_logprobs`, `top_logprobs`,
+ * `text_offset`), a final `finish_reason`, an optional usage chunk and `data: [DONE]`.
+ * The SDK has no accumulator for this endpoint; assembling means concatenating text and the
+ * logprob arrays per choice index.
+ */
+
+function isTokenArray(value: JsonValue): boolean {
+  return Array.isArray(value) && value.every((token) => Number.isInteger(token));
+}
+
+/** `prompt` may be a string, an array of strings, an array of tokens, or an array of token arrays. */
+function isPrompt(value: JsonValue | undefined): boolean {
+  if (typeof value === 'string') return true;
+  if (!Array.isArray(value)) return false;
+  return (
+    value.every((item) => typeof item === 'string') ||
+    isTokenArray(value) ||
+    value.every((item) => isTokenArray(item))
+  );
+}
+
+interface ChoiceState {
+  index: number;
+  text: string;
+  finishReason: JsonValue;
+  logprobs: JsonObject | null;
+  /** Unknown choice-level fields; the last value wins. */
+  extra: JsonObject;
+}
+
+/** Legacy logprobs are parallel arrays: concatenate each array, let other fields take the last value. */
+function appendLogprobs(state: ChoiceState, logprobs: JsonObject): void {
+  state.logprobs ??= {};
+  for (const [key, value] of Object.entries(logprobs)) {
+    const current = state.logprobs[key];
+    state.logprobs[key] = Array.isArray(value)
+      ? [...(Array.isArray(current) ? current : []), ...value]
+      : value;
+  }
+}
+
+function assemble(events: readonly SseEvent[]): JsonObject {
+  let top: JsonObject | undefined;
+  const states = new Map<number, ChoiceState>();
+  for (const event of events) {
+    if (event.data === OPENAI_DONE) continue;
+    const chunk = parseJsonObject(event.data);
+    if (!chunk || errorReason(chunk) !== undefined) continue;
+    const { choices, object: _object, obfuscation: _obfuscation, usage, ...rest } = chunk;
+    top = top ? Object.assign(top, rest) : { ...rest };
+    if (usage !== undefined && usage !== null) top.usage = usage;
+    for (const { index, text, finish_reason, logprobs, ...other } of objectsIn(choices)) {
+      if (typeof index !== 'number') continue;
+      let state = states.get(index);
+      if (!state) {
+        state = { index, text: '', finishReason: null, logprobs: null, extra: {} };
+        states.set(index, state);
+      }
+      Object.assign(state.extra, other);
+      if (typeof text === 'string') state.text += text;
+      if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
+      if (typeof finish_reason === 'string' && finish_reason) state.finishReason = finish_reason;
+    }
+  }
+  if (!top)
+    throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', 'completions stream holds no parseable chunk');
+  const { usage, ...fields } = top;
+  const choices = [...states.values()]
+    .sort((a, b) => a.index - b.index)
+    .map((state) => ({
+      ...state.extra,
+      text: state.text,
+      index: state.index,
+      logprobs: state.logprobs,
+      finish_reason: state.finishReason,
+    }));
+  return { ...fields, object: 'text_completion', choices, ...(usage !== undefined ? { usage } : {}) };
+}
+
+/** The logprobs for token `i`: element `i` of every array that runs parallel to `tokens`. */
+function tokenLogprobs(logprobs: JsonObject, i: number, count: number): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(logprobs)) {
+    if (Array.isArray(value) && value.length === count) out[key] = value.slice(i, i + 1);
+    else if (i === 0) out[key] = value;
+  }
+  return out;
+}
+
+/** Text pieces: one per logprob token when the tokens spell the text, otherwise word-sized. */
+function textChunks(
+  text: string,
+  logprobs: JsonValue | undefined,
+): Array<{ text: string; logprobs: JsonValue }> {
+  if (isJsonObject(logprobs)) {
+    const tokens = Array.isArray(logprobs.tokens) ? logprobs.tokens : [];
+    const spelled = tokens.every((token) => typeof token === 'string') && tokens.join('') === text;
+    if (tokens.length > 0 && spelled) {
+      return tokens.map((token, i) => ({
+        text: String(token),
+        logprobs: tokenLogprobs(logprobs, i, tokens.length),
+      }));
+    }
+    // Tokens that do not spell the text (e.g. byte tokens): words first, then the logprobs whole.
+    return [...chunkWords(text).map((piece) => ({ text: piece, logprobs: null })), { text: '', logprobs }];
+  }
+  return chunkWords(text).map((piece) => ({ text: piece, logprobs: null }));
+}
+
+function choiceChunks(choice: JsonObject): JsonObject[] {
+  const { text, index, logprobs, finish_reason, ...extra } = choice;
+  const at = index ?? 0;
+  const pieces = textChunks(typeof text === 'string' ? text : '', logprobs);
+  return [
+    ...pieces.map((piece) => ({
+      text: piece.text,
+      index: at,
+      logprobs: piece.logprobs,
+      finish_reason: null,
+    })),
+    { ...extra, text: '', index: at, logprobs: null, finish_reason: finish_reason ?? 'stop' },
+  ];
+}
+
+function synthesize(answer: JsonObject, request: RequestInfo): SseEventInit[] {
+  if (!Array.isArray(answer.choices)) {
+    throw new ProtocolError('PROTOCOL_MALFORMED_ANSWER', 'text completion has no `choices` array');
+  }
+  const chunks = objectsIn(answer.choices).flatMap(choiceChunks);
+  return choiceStreamFrames(answer, 'text_completion', chunks, request.wantsStreamUsage);
+}
+
+export const openaiCompletionsProtocol: Protocol = {
+  name: 'openai.completions',
+  family: 'openai',
+  path: '/v1/completions',
+
+  validate(body) {
+    const common = checkOpenAiBody(body);
+    if (!common.ok) return common.failure;
+    if (!isPrompt(common.body.prompt)) {
+      return badRequest(
+        '`prompt` is required: a string, an array of strings, an array of tokens, or an array of token arrays.',
+        'prompt',
+      );
+    }
+    return {
+      ok: true,
+      request: {
+        body: common.body,
+        model: common.model,
+        stream: common.stream,
+        wantsStreamUsage: wantsStreamUsage(common.body),
+      },
+    };
+  },
+
+  cacheability: () => ({ cacheable: true }),
+
+  keyMaterial: (request) => withoutExcludedFields('openai.completions', request.body),
+
+  inspectStream: inspectChoiceStream,
+
+  inspectJson: (body) => inspectChoiceJson(body, 'text_completion'),
+
+  assemble,
+  synthesize,
+};
