@@ -1,0 +1,40 @@
+/** Byte constants and small helpers shared by the SSE decoder and the boundary scanner (internal). */
+
+export const LF = 0x0a;
+export const CR = 0x0d;
+export const COLON = 0x3a;
+export const SPACE = 0x20;
+
+/** UTF-8 byte order mark; skipped once at the very start of a stream. */
+export const BOM_0 = 0xef;
+export const BOM_1 = 0xbb;
+export const BOM_2 = 0xbf;
+export const BOM_LENGTH = 3;
+
+/** 1 MiB: far above any real LLM event, small enough that a hostile upstream cannot hurt us. */
+export const DEFAULT_MAX_REMAINDER_BYTES = 1024 * 1024;
+
+/** Shared result for feeds that complete nothing, so the common case allocates nothing. */
+export const NO_OFFSETS: readonly number[] = Object.freeze([]);
+
+/** BOM byte expected at `index` (0..2). */
+export function bomByteAt(index: number): number {
+  return index === 0 ? BOM_0 : index === 1 ? BOM_1 : BOM_2;
+}
+
+/**
+ * A Buffer view over the same memory (no copy). Buffer's `indexOf(byte)` is a native memchr and
+ * its `toString('utf8', start, end)` decodes without allocating a subarray: both are several
+ * times faster than the Uint8Array equivalents on the hot path.
+ */
+export function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+export function validateMaxRemainderBytes(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_REMAINDER_BYTES;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`maxRemainderBytes must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,56 @@
+/**
+ * Typed errors raised by the codecs in this folder. Each carries a stable `code` that callers
+ * (capture, replay, metrics) switch on; messages are for people and may change.
+ */
+
+export type SseDecodeErrorCode = 'SSE_REMAINDER_OVERFLOW';
+
+/** Raised by the SSE decoder and boundary scanner when a frame outgrows its byte bound. */
+export class SseDecodeError extends Error {
+  readonly code: SseDecodeErrorCode;
+  /** The configured bound (`maxRemainderBytes`). */
+  readonly limit: number;
+  /** Absolute stream offset at which the frame that overflowed started. */
+  readonly frameStart: number;
+
+  constructor(code: SseDecodeErrorCode, message: string, limit: number, frameStart: number) {
+    super(message);
+    this.name = 'SseDecodeError';
+    this.code = code;
+    this.limit = limit;
+    this.frameStart = frameStart;
+  }
+}
+
+export type SseEncodeErrorCode = 'SSE_INVALID_FIELD';
+
+/** Raised by the encoder for input that cannot be written as a single well-formed SSE frame. */
+export class SseEncodeError extends Error {
+  readonly code: SseEncodeErrorCode;
+  /** Which field was rejected (`event`, `id` or `retry`). */
+  readonly field: string;
+
+  constructor(code: SseEncodeErrorCode, field: string, message: string) {
+    super(message);
+    this.name = 'SseEncodeError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export type EventStreamErrorCode =
+  | 'EVENTSTREAM_FRAME_LENGTH'
+  | 'EVENTSTREAM_PRELUDE_CRC'
+  | 'EVENTSTREAM_MESSAGE_CRC'
+  | 'EVENTSTREAM_HEADER';
+
+/** Raised by the AWS event-stream codec (Bedrock's framing) for a frame that cannot be trusted. */
+export class EventStreamError extends Error {
+  readonly code: EventStreamErrorCode;
+
+  constructor(code: EventStreamErrorCode, message: string) {
+    super(message);
+    this.name = 'EventStreamError';
+    this.code = code;
+  }
+}
