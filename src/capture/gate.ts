@@ -1,0 +1,89 @@
+import { type CacheEntry, ENTRY_VERSION } from '../cache/entry.js';
+import type { Protocol, RequestInfo } from '../protocols/types.js';
+import { createSseDecoder } from '../sse/decoder.js';
+import type { SseEvent } from '../sse/types.js';
+import type { Recorder } from './recorder.js';
+
+export interface AnswerHead {
+  status: number;
+  contentType: string;
+}
+
+export interface EntryMeta {
+  ttlMs: number;
+  namespace: string;
+  tags: string[];
+}
+
+export type GateVerdict = { storable: true; entry: CacheEntry } | { storable: false; reason: string };
+
+export function isEventStream(contentType: string): boolean {
+  return contentType.toLowerCase().startsWith('text/event-stream');
+}
+
+/**
+ * The completeness gate (DESIGN.md section 3, rules 1 and 2): an answer becomes an entry only on
+ * proof that it is whole. Called once, after the upstream body ended normally; any abort, limit
+ * or failure before that point means the gate is never reached.
+ */
+export function judgeAnswer(
+  protocol: Protocol,
+  request: RequestInfo,
+  head: AnswerHead,
+  recorder: Recorder,
+  meta: EntryMeta,
+  now = Date.now(),
+): GateVerdict {
+  if (head.status !== 200) return { storable: false, reason: `status_${head.status}` };
+  if (recorder.dropped) return { storable: false, reason: recorder.dropped };
+  const body = recorder.bytes();
+  const base = {
+    version: ENTRY_VERSION,
+    protocol: protocol.name,
+    contentType: head.contentType,
+    createdAt: now,
+    ttlMs: meta.ttlMs,
+    namespace: meta.namespace,
+    tags: meta.tags,
+    body,
+  } as const;
+
+  if (isEventStream(head.contentType)) {
+    let events: SseEvent[];
+    try {
+      events = createSseDecoder().feed(body);
+    } catch {
+      return { storable: false, reason: 'sse_undecodable' };
+    }
+    // A trailing incomplete frame is ignored on purpose: only whole events count as proof,
+    // and keep-alive comments after the terminal event are harmless.
+    const verdict = protocol.inspectStream(events);
+    if (!verdict.complete) return { storable: false, reason: `incomplete_stream: ${verdict.reason}` };
+    const eventEnds = events.map((e) => e.end);
+    return {
+      storable: true,
+      entry: {
+        ...base,
+        format: 'sse',
+        model: verdict.model ?? request.model,
+        usage: verdict.usage,
+        eventEnds: Uint32Array.from(eventEnds),
+        eventTimes: recorder.timesFor(eventEnds),
+        usageEventIndex: verdict.usageEventIndex,
+      },
+    };
+  }
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { storable: false, reason: 'invalid_json' };
+  }
+  const verdict = protocol.inspectJson(parsed);
+  if (!verdict.ok) return { storable: false, reason: `not_an_answer: ${verdict.reason}` };
+  return {
+    storable: true,
+    entry: { ...base, format: 'json', model: verdict.model ?? request.model, usage: verdict.usage },
+  };
+}

@@ -1,0 +1,160 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const replaySchema = z.union([z.enum(['instant', 'realtime']), z.number().positive()]);
+
+const redisSchema = z
+  .object({
+    url: z.string().optional(),
+    cluster: z.object({ nodes: z.array(z.string()).min(1) }).optional(),
+    sentinel: z
+      .object({
+        sentinels: z.array(z.object({ host: z.string(), port: z.number().int() })).min(1),
+        name: z.string(),
+      })
+      .optional(),
+    keyPrefix: z.string().default('sluice:'),
+    /** Per-command budget: past it a lookup is a miss. */
+    timeoutMs: z.number().int().positive().default(50),
+  })
+  .strict()
+  .refine((r) => Boolean(r.url || r.cluster || r.sentinel), {
+    message: 'set one of redis.url, redis.cluster.nodes or redis.sentinel',
+  });
+
+export const configSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535).default(8080),
+    host: z.string().default('127.0.0.1'),
+    /** OpenAI-compatible base URL, as the OpenAI SDK's baseURL (version path included). */
+    upstream: z.url().default('https://api.openai.com/v1'),
+    /** Anthropic base URL, as the Anthropic SDK's baseURL. */
+    anthropicUpstream: z.url().default('https://api.anthropic.com'),
+    /** When set, sent upstream instead of the client's credential. */
+    upstreamApiKey: z.string().min(1).optional(),
+    anthropicApiKey: z.string().min(1).optional(),
+    redis: redisSchema.optional(),
+    adminToken: z.string().min(16, 'use at least 16 characters for the admin token').optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** 0 writes each upstream chunk at once; N > 0 coalesces writes for at most N ms. */
+    flushIntervalMs: z.number().int().min(0).max(1000).default(0),
+    cache: z
+      .object({
+        mode: z.enum(['on', 'off', 'read-only', 'write-only']).default('on'),
+        ttlSeconds: z.number().int().positive().default(3600),
+        maxTtlSeconds: z
+          .number()
+          .int()
+          .positive()
+          .default(7 * 24 * 3600),
+        maxEntryBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(8 * 1024 * 1024),
+        memoryMaxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(256 * 1024 * 1024),
+        /** Let tenants with different credentials share entries (off: isolation by credential). */
+        shareAcrossCredentials: z.boolean().default(false),
+        /** Default pacing of replayed streams: instant, realtime (recorded offsets), or N tokens/s. */
+        replay: replaySchema.default('instant'),
+        /** Keep an upstream stream going to fill the cache after every client left (within limits). */
+        completeOnDisconnect: z.boolean().default(false),
+        /** Bound on clients joining one in-flight request. */
+        maxFollowers: z.number().int().min(0).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        maxRequestBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024),
+        connectTimeoutMs: z.number().int().positive().default(10_000),
+        /** Longest silence from upstream: before the headers and between body bytes. */
+        idleTimeoutMs: z.number().int().positive().default(120_000),
+        maxStreamDurationMs: z
+          .number()
+          .int()
+          .positive()
+          .default(15 * 60_000),
+        maxResponseBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .refine((c) => c.cache.ttlSeconds <= c.cache.maxTtlSeconds, {
+    message: 'cache.ttlSeconds must not exceed cache.maxTtlSeconds',
+    path: ['cache', 'ttlSeconds'],
+  });
+
+export type SluiceConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ReplayPacing = z.infer<typeof replaySchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validate once at start-up; the error names every bad field. */
+export function parseConfig(input: unknown, source = 'configuration'): SluiceConfig {
+  const result = configSchema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    return `  - ${field}: ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`);
+}
+
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(
+      `Config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`Config file ${path} must hold an object at the top level`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Overlay b onto a, merging nested objects (config file < env < flags). */
+export function mergeConfig(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    if (value === undefined) continue;
+    const prev = out[key];
+    out[key] = isPlainObject(prev) && isPlainObject(value) ? mergeConfig(prev, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

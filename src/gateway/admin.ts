@@ -1,0 +1,151 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CacheEntry } from '../cache/entry.js';
+import type { PurgeFilter } from '../cache/store.js';
+import type { GatewayContext } from './context.js';
+import { BodyTooLargeError, readBody, sendError, sendJson } from './http.js';
+
+const ADMIN_BODY_LIMIT = 64 * 1024;
+
+/** /admin/*: stats, inspect and purge, behind the bearer token SLUICE_ADMIN_TOKEN. */
+export async function handleAdmin(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
+  const token = ctx.config.adminToken;
+  if (!token) {
+    sendError(
+      res,
+      'openai',
+      404,
+      'the admin API is disabled: set SLUICE_ADMIN_TOKEN (or --admin-token) to enable it',
+      'admin_disabled',
+    );
+    return;
+  }
+  if (!authorized(req.headers.authorization, token)) {
+    sendError(res, 'openai', 401, 'missing or wrong admin bearer token', 'admin_unauthorized', {
+      'www-authenticate': 'Bearer realm="sluice-admin"',
+    });
+    return;
+  }
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && path === '/admin/stats') {
+    sendJson(res, 200, await stats(ctx));
+    return;
+  }
+  const entryKey = path.startsWith('/admin/entries/')
+    ? decodeURIComponent(path.slice('/admin/entries/'.length))
+    : undefined;
+  if (entryKey && method === 'GET') {
+    const entry = await ctx.store.get(entryKey);
+    if (!entry) sendError(res, 'openai', 404, `no entry with key ${entryKey}`, 'entry_not_found');
+    else sendJson(res, 200, describeEntry(entryKey, entry));
+    return;
+  }
+  if (entryKey && method === 'DELETE') {
+    await purge(ctx, res, { key: entryKey });
+    return;
+  }
+  if (method === 'POST' && path === '/admin/purge') {
+    let filter: PurgeFilter | undefined;
+    try {
+      filter = parsePurgeFilter(JSON.parse((await readBody(req, ADMIN_BODY_LIMIT)).toString('utf8')));
+    } catch (err) {
+      const status = err instanceof BodyTooLargeError ? 413 : 400;
+      sendError(
+        res,
+        'openai',
+        status,
+        `the purge body must be JSON: ${(err as Error).message}`,
+        'invalid_purge',
+      );
+      return;
+    }
+    if (!filter) {
+      sendError(
+        res,
+        'openai',
+        400,
+        'purge needs exactly one of {"key"}, {"namespace"}, {"tag"} or {"all": true}',
+        'invalid_purge',
+      );
+      return;
+    }
+    await purge(ctx, res, filter);
+    return;
+  }
+  sendError(res, 'openai', 404, `no admin route ${method} ${path}`, 'not_found');
+}
+
+async function purge(ctx: GatewayContext, res: ServerResponse, filter: PurgeFilter): Promise<void> {
+  try {
+    const purged = await ctx.store.purge(filter);
+    ctx.logger.info({ filter, purged }, 'cache purge');
+    sendJson(res, 200, { purged });
+  } catch (err) {
+    sendError(res, 'openai', 503, `purge failed in a cache store: ${(err as Error).message}`, 'purge_failed');
+  }
+}
+
+function parsePurgeFilter(body: unknown): PurgeFilter | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const fields = Object.entries(body as Record<string, unknown>);
+  if (fields.length !== 1) return undefined;
+  const [name, value] = fields[0] as [string, unknown];
+  if (name === 'all') return value === true ? { all: true } : undefined;
+  if (typeof value !== 'string' || value.length === 0) return undefined;
+  if (name === 'key') return { key: value };
+  if (name === 'namespace') return { namespace: value };
+  if (name === 'tag') return { tag: value };
+  return undefined;
+}
+
+function authorized(header: string | undefined, token: string): boolean {
+  if (!header?.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice(7));
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Metadata only: no body, so inspecting never leaks prompts or answers in bulk. */
+function describeEntry(key: string, entry: CacheEntry) {
+  return {
+    key,
+    format: entry.format,
+    protocol: entry.protocol,
+    contentType: entry.contentType,
+    model: entry.model,
+    namespace: entry.namespace,
+    tags: entry.tags,
+    createdAt: new Date(entry.createdAt).toISOString(),
+    ttlSeconds: Math.round(entry.ttlMs / 1000),
+    expiresInSeconds: Math.max(0, Math.round((entry.createdAt + entry.ttlMs - Date.now()) / 1000)),
+    bodyBytes: entry.body.byteLength,
+    events: entry.eventEnds?.length ?? 0,
+    usage: entry.usage ?? null,
+  };
+}
+
+async function stats(ctx: GatewayContext) {
+  const counter = async (name: string) => {
+    const metric = ctx.metrics.registry.getSingleMetric(name);
+    const values = metric ? (await metric.get()).values : [];
+    const byLabel: Record<string, number> = {};
+    for (const v of values) {
+      const label = Object.values(v.labels).join(':') || 'total';
+      byLabel[label] = (byLabel[label] ?? 0) + v.value;
+    }
+    return byLabel;
+  };
+  return {
+    l1: ctx.l1.stats(),
+    l2: ctx.l2 ? { state: ctx.l2.state } : null,
+    inFlight: ctx.flights.size,
+    lookups: await counter('sluice_cache_lookups_total'),
+    writes: await counter('sluice_cache_writes_total'),
+    tokensSaved: await counter('sluice_cache_tokens_saved_total'),
+  };
+}

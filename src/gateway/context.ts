@@ -1,0 +1,25 @@
+import type { Agent } from 'undici';
+import type { FailOpenStore } from '../cache/fail-open-store.js';
+import type { MemoryStore } from '../cache/memory-store.js';
+import type { TieredStore } from '../cache/tiered-store.js';
+import type { Flight, FlightRegistry } from '../capture/flight.js';
+import type { SluiceConfig } from '../config.js';
+import type { ProtocolFamily, RequestInfo } from '../protocols/types.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { Upstream } from './upstream.js';
+
+/** What every route handler of one gateway instance shares. Built once in createGateway. */
+export interface GatewayContext {
+  config: SluiceConfig;
+  store: TieredStore;
+  l1: MemoryStore;
+  l2: FailOpenStore | undefined;
+  flights: FlightRegistry;
+  /** The request that started each flight: joiners compare their format with it. */
+  leaders: WeakMap<Flight, RequestInfo>;
+  agent: Agent;
+  metrics: Metrics;
+  logger: Logger;
+  upstreams: Record<ProtocolFamily, Upstream>;
+}

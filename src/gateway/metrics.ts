@@ -1,0 +1,85 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** All gateway metrics, on a registry of their own (never prom-client's global one). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' });
+  const metrics = {
+    registry,
+    requests: new Counter({
+      name: 'sluice_requests_total',
+      help: 'Requests answered, by route, status and cache outcome',
+      labelNames: ['route', 'status', 'cache'] as const,
+      registers: [registry],
+    }),
+    upstreamTtfb: new Histogram({
+      name: 'sluice_upstream_ttfb_seconds',
+      help: 'Time from sending the upstream request to its response headers',
+      labelNames: ['route'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    upstreamDuration: new Histogram({
+      name: 'sluice_upstream_duration_seconds',
+      help: 'Time from sending the upstream request to the end of its body',
+      labelNames: ['route'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    bytesStreamed: new Counter({
+      name: 'sluice_bytes_streamed_total',
+      help: 'Response body bytes sent to clients, by source (upstream or cache)',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    abortedStreams: new Counter({
+      name: 'sluice_aborted_streams_total',
+      help: 'Upstream responses cut short, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    cacheLookups: new Counter({
+      name: 'sluice_cache_lookups_total',
+      help: 'Cache lookups by layer (l1, l2, none) and result (hit, miss, bypass, coalesced)',
+      labelNames: ['layer', 'result'] as const,
+      registers: [registry],
+    }),
+    cacheWrites: new Counter({
+      name: 'sluice_cache_writes_total',
+      help: 'Recorded answers, stored or skipped with the reason',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'sluice_cache_store_errors_total',
+      help: 'Cache store errors and timeouts (each one was served as a miss or a skipped write)',
+      labelNames: ['store', 'op'] as const,
+      registers: [registry],
+    }),
+    tokensSaved: new Counter({
+      name: 'sluice_cache_tokens_saved_total',
+      help: 'Tokens answered from cache instead of upstream, from the recorded usage',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    cacheEntries: new Gauge({
+      name: 'sluice_cache_entries',
+      help: 'Entries in the in-memory L1',
+      registers: [registry],
+    }),
+    cacheBytes: new Gauge({
+      name: 'sluice_cache_bytes',
+      help: 'Bytes held by the in-memory L1',
+      registers: [registry],
+    }),
+    breakerState: new Gauge({
+      name: 'sluice_cache_breaker_open',
+      help: '1 while the circuit breaker of a store is open or half-open',
+      labelNames: ['store'] as const,
+      registers: [registry],
+    }),
+  };
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,69 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { GatewayContext } from './context.js';
+import { downstreamResponseHeaders, sendError, upstreamRequestHeaders } from './http.js';
+import { applyUpstreamCredential, type Upstream, upstreamPath } from './upstream.js';
+
+/**
+ * Any other /v1/* request: streamed to the upstream and back, never cached. Anthropic-only
+ * paths (/v1/messages/...) and requests carrying `anthropic-version` go to the Anthropic upstream.
+ */
+export async function handlePassthrough(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  path: string,
+  search: string,
+): Promise<void> {
+  const toAnthropic = path.startsWith('/v1/messages/') || req.headers['anthropic-version'] !== undefined;
+  const upstream: Upstream = toAnthropic ? ctx.upstreams.anthropic : ctx.upstreams.openai;
+  const headers = upstreamRequestHeaders(req.headers);
+  headers['x-request-id'] = requestId;
+  applyUpstreamCredential(headers, upstream);
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await ctx.agent.request({
+      origin: upstream.origin,
+      path: upstreamPath(upstream, path, search),
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      headers,
+      body: hasBody ? req : null,
+      signal: controller.signal,
+    });
+  } catch (err) {
+    if (controller.signal.aborted) return;
+    ctx.logger.warn({ requestId, path, err: (err as Error).message }, 'pass-through upstream call failed');
+    sendError(
+      res,
+      upstream.family,
+      502,
+      `could not reach the upstream: ${(err as Error).message}`,
+      'upstream_unreachable',
+      {
+        'x-request-id': requestId,
+      },
+    );
+    return;
+  }
+  res.writeHead(response.statusCode, {
+    ...downstreamResponseHeaders(response.headers),
+    'x-request-id': requestId,
+    'x-sluice-cache': 'BYPASS',
+    'cache-status': 'sluice; fwd=bypass',
+  });
+  response.body.on('data', (chunk: Buffer) => {
+    ctx.metrics.bytesStreamed.inc({ source: 'upstream' }, chunk.length);
+    res.write(chunk);
+  });
+  response.body.once('end', () => res.end());
+  response.body.once('error', () => res.destroy());
+  res.once('finish', () =>
+    ctx.metrics.requests.inc({ route: 'passthrough', status: String(response.statusCode), cache: 'BYPASS' }),
+  );
+}

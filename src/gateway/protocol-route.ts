@@ -1,0 +1,299 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
+import { remainingTtlMs } from '../cache/entry.js';
+import { credentialScope, deriveCacheKey } from '../cache/key.js';
+import { Flight } from '../capture/flight.js';
+import { judgeAnswer } from '../capture/gate.js';
+import type { Protocol, RequestInfo } from '../protocols/types.js';
+import { entryServes, planReplay } from '../replay/replay.js';
+import { ClientResponse, sendReplay } from './client-response.js';
+import type { GatewayContext } from './context.js';
+import { BodyTooLargeError, readBody, sendError, upstreamRequestHeaders } from './http.js';
+import { applyUpstreamCredential, clientCredential, driveFlight, upstreamPath } from './upstream.js';
+
+/** Everything about one validated request that the cache paths need. */
+interface CachedCall {
+  protocol: Protocol;
+  request: RequestInfo;
+  controls: RequestControls;
+  plan: CachePlan;
+  key: string;
+  rawBody: Buffer;
+  upstreamHeaders: Record<string, string>;
+  requestId: string;
+  search: string;
+  /** Cache-Status for an answer that came from upstream. */
+  forwardStatus: string;
+}
+
+const FORWARD_STATUS: Record<CachePlan['forwardOutcome'], string> = {
+  MISS: 'sluice; fwd=miss',
+  REFRESH: 'sluice; fwd=request',
+  BYPASS: 'sluice; fwd=bypass',
+};
+
+/** POST on a protocol route: validate, then answer from the cache, a flight in progress, or upstream. */
+export async function handleProtocolRoute(
+  ctx: GatewayContext,
+  protocol: Protocol,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  search: string,
+): Promise<void> {
+  const call = await admit(ctx, protocol, req, res, requestId, search);
+  if (!call) return;
+  const { plan, key, request, controls } = call;
+
+  if (plan.read) {
+    const found = await ctx.store.lookup(key);
+    if (found) {
+      const { entry, layer } = found;
+      const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
+      const fresh = controls.maxAgeSeconds === undefined || ageSeconds <= controls.maxAgeSeconds;
+      if (fresh && entryServes(entry, request)) {
+        ctx.metrics.cacheLookups.inc({ layer, result: 'hit' });
+        if (entry.usage) {
+          ctx.metrics.tokensSaved.inc({ kind: 'input' }, entry.usage.inputTokens);
+          ctx.metrics.tokensSaved.inc({ kind: 'output' }, entry.usage.outputTokens);
+        }
+        const ttl = Math.max(0, Math.floor(remainingTtlMs(entry) / 1000));
+        const headers = cacheHeaders(requestId, 'HIT', `sluice; hit; ttl=${ttl}`, {
+          age: String(ageSeconds),
+        });
+        const plan = planReplay(protocol, entry, request, controls.replay ?? ctx.config.cache.replay);
+        countResponse(ctx, protocol, res, 'HIT');
+        sendReplay(res, plan, headers, (n) => ctx.metrics.bytesStreamed.inc({ source: 'cache' }, n));
+        return;
+      }
+      // Too old for this client's max-age, or unable to answer it exactly: fetch a fresh one.
+      call.forwardStatus = fresh ? 'sluice; fwd=miss' : 'sluice; fwd=stale';
+    }
+    ctx.metrics.cacheLookups.inc({ layer: 'none', result: 'miss' });
+  } else {
+    ctx.metrics.cacheLookups.inc({
+      layer: 'none',
+      result: plan.forwardOutcome === 'BYPASS' ? 'bypass' : 'refresh',
+    });
+  }
+
+  if (plan.coalesce && joinFlight(ctx, call, res)) return;
+  forward(ctx, call, res);
+}
+
+/** Parse and validate; on any problem answer in the protocol's error shape and return undefined. */
+async function admit(
+  ctx: GatewayContext,
+  protocol: Protocol,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  search: string,
+): Promise<CachedCall | undefined> {
+  const idHeader = { 'x-request-id': requestId };
+  const reject = (status: number, message: string, code: string, param?: string) => {
+    countResponse(ctx, protocol, res, 'NONE', status);
+    sendError(res, protocol.family, status, message, code, idHeader, param);
+    return undefined;
+  };
+  const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
+  if (!contentType.includes('json')) {
+    req.resume();
+    return reject(415, 'Content-Type must be application/json', 'unsupported_media_type');
+  }
+  let rawBody: Buffer;
+  try {
+    rawBody = await readBody(req, ctx.config.limits.maxRequestBodyBytes);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) {
+      res.setHeader('connection', 'close');
+      ctx.metrics.abortedStreams.inc({ reason: 'request_too_large' });
+      return reject(413, err.message, 'request_too_large');
+    }
+    return reject(400, 'the request body could not be read', 'invalid_body');
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody.toString('utf8'));
+  } catch (err) {
+    return reject(400, `the request body is not valid JSON: ${(err as Error).message}`, 'invalid_json');
+  }
+  const check = protocol.validate(body);
+  if (!check.ok) return reject(400, check.message, 'invalid_request', check.param);
+  const controls = parseControls(req.headers);
+  if (!controls.ok) return reject(400, controls.message, 'invalid_cache_control', controls.header);
+
+  const request = check.request;
+  const plan = planCache(ctx.config.cache.mode, controls.controls, protocol.cacheability(request));
+  const upstream = ctx.upstreams[protocol.family];
+  const scope = ctx.config.cache.shareAcrossCredentials
+    ? 'shared'
+    : credentialScope(clientCredential(req.headers, protocol.family));
+  const key = deriveCacheKey({
+    protocol: protocol.name,
+    upstream: upstream.identity,
+    scope,
+    namespace: controls.controls.namespace,
+    material: protocol.keyMaterial(request),
+  });
+  const upstreamHeaders = upstreamRequestHeaders(req.headers);
+  upstreamHeaders['x-request-id'] = requestId;
+  applyUpstreamCredential(upstreamHeaders, upstream);
+  const forwardStatus = FORWARD_STATUS[plan.forwardOutcome];
+  return {
+    protocol,
+    request,
+    controls: controls.controls,
+    plan,
+    key,
+    rawBody,
+    upstreamHeaders,
+    requestId,
+    search,
+    forwardStatus,
+  };
+}
+
+/** Join an identical request already in flight. Returns false when there is none to join. */
+function joinFlight(ctx: GatewayContext, call: CachedCall, res: ServerResponse): boolean {
+  const flight = ctx.flights.joinable(call.key);
+  if (!flight) return false;
+  const leader = ctx.leaders.get(flight);
+  if (!leader) return false;
+  const raw =
+    leader.stream === call.request.stream && leader.wantsStreamUsage === call.request.wantsStreamUsage;
+  const listener = new ClientResponse(res, raw, {
+    protocol: call.protocol,
+    request: call.request,
+    pacing: 'instant',
+    flushIntervalMs: ctx.config.flushIntervalMs,
+    headers: cacheHeaders(call.requestId, 'COALESCED', 'sluice; fwd=miss; collapsed'),
+    onBytes: (n) => ctx.metrics.bytesStreamed.inc({ source: 'upstream' }, n),
+    // A follower whose needs the shared answer cannot meet (e.g. usage the leader did not ask
+    // for) gets an upstream call of its own instead of a wrong answer.
+    onUnserved: () => forward(ctx, { ...call, plan: { ...call.plan, coalesce: false } }, res),
+  });
+  ctx.metrics.cacheLookups.inc({ layer: 'none', result: 'coalesced' });
+  countResponse(ctx, call.protocol, res, 'COALESCED');
+  flight.attach(listener);
+  res.once('close', () => flight.detach(listener));
+  return true;
+}
+
+/** Go upstream: one flight, recorded, judged at the end and stored when the plan allows. */
+function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): void {
+  const { protocol, request, plan, key, controls } = call;
+  const { config, metrics, logger } = ctx;
+  const ttlSeconds = Math.min(controls.ttlSeconds ?? config.cache.ttlSeconds, config.cache.maxTtlSeconds);
+  const meta = { ttlMs: ttlSeconds * 1000, namespace: controls.namespace, tags: controls.tags };
+  const flight = new Flight({
+    maxEntryBytes: config.cache.maxEntryBytes,
+    maxListeners: config.cache.maxFollowers + 1,
+    completeOnDisconnect: config.cache.completeOnDisconnect && plan.write,
+    judge: (head, recorder) => judgeAnswer(protocol, request, head, recorder, meta),
+  });
+  if (plan.coalesce) {
+    ctx.flights.register(key, flight);
+    ctx.leaders.set(flight, request);
+  }
+  flight.onSettled((outcome) => {
+    const release = () => ctx.flights.release(key, flight);
+    if (outcome.kind === 'ended' && outcome.verdict.storable && plan.write) {
+      ctx.store.set(key, outcome.verdict.entry).then(
+        (stored) => {
+          metrics.cacheWrites.inc({ result: stored ? 'stored' : 'skipped_by_store' });
+          release();
+        },
+        () => release(),
+      );
+      return;
+    }
+    release();
+    const reason =
+      outcome.kind === 'failed'
+        ? outcome.failure.code
+        : outcome.verdict.storable
+          ? 'not_writable'
+          : outcome.verdict.reason;
+    metrics.cacheWrites.inc({ result: `skipped:${reason.split(':')[0]}` });
+    if (outcome.kind === 'ended' && !outcome.verdict.storable && outcome.head.status === 200) {
+      logger.warn({ requestId: call.requestId, route: protocol.path, reason }, 'answer not stored');
+    }
+  });
+
+  const outcomeLabel = plan.forwardOutcome;
+  const listener = new ClientResponse(res, true, {
+    protocol,
+    request,
+    pacing: 'instant',
+    flushIntervalMs: config.flushIntervalMs,
+    headers: cacheHeaders(call.requestId, outcomeLabel, call.forwardStatus),
+    onBytes: (n) => metrics.bytesStreamed.inc({ source: 'upstream' }, n),
+  });
+  countResponse(ctx, protocol, res, outcomeLabel);
+  flight.attach(listener);
+  res.once('close', () => flight.detach(listener));
+
+  const upstream = ctx.upstreams[protocol.family];
+  void driveFlight(
+    flight,
+    ctx.agent,
+    {
+      upstream,
+      method: 'POST',
+      path: upstreamPath(upstream, protocol.path, call.search),
+      headers: call.upstreamHeaders,
+      body: call.rawBody,
+    },
+    config.limits,
+    {
+      onHeaders: (s) => metrics.upstreamTtfb.observe({ route: protocol.path }, s),
+      onEnd: (s) => metrics.upstreamDuration.observe({ route: protocol.path }, s),
+      onFailure: (failure) => {
+        metrics.abortedStreams.inc({ reason: failure.code });
+        if (failure.code !== 'client_disconnect') {
+          logger.warn(
+            { requestId: call.requestId, route: protocol.path, code: failure.code },
+            failure.message,
+          );
+        }
+      },
+    },
+  );
+}
+
+function cacheHeaders(
+  requestId: string,
+  outcome: string,
+  cacheStatus: string,
+  extra: OutgoingHttpHeaders = {},
+): OutgoingHttpHeaders {
+  return { 'x-request-id': requestId, 'x-sluice-cache': outcome, 'cache-status': cacheStatus, ...extra };
+}
+
+const responseLabels = new WeakMap<
+  ServerResponse,
+  { route: string; cache: string; status: number | undefined }
+>();
+
+/** Count the response once, when it finishes, with the last outcome assigned to it. */
+function countResponse(
+  ctx: GatewayContext,
+  protocol: Protocol,
+  res: ServerResponse,
+  cache: string,
+  status?: number,
+): void {
+  const known = responseLabels.has(res);
+  responseLabels.set(res, { route: protocol.path, cache, status });
+  if (known) return;
+  res.once('finish', () => {
+    const label = responseLabels.get(res);
+    if (!label) return;
+    ctx.metrics.requests.inc({
+      route: label.route,
+      status: String(label.status ?? res.statusCode),
+      cache: label.cache,
+    });
+  });
+}

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FailOpenStore } from '../cache/fail-open-store.js';
+import { MemoryStore } from '../cache/memory-store.js';
+import { RedisStore } from '../cache/redis-store.js';
+import { TieredStore } from '../cache/tiered-store.js';
+import { FlightRegistry } from '../capture/flight.js';
+import type { SluiceConfig } from '../config.js';
+import { protocolForPath } from '../protocols/index.js';
+import { handleAdmin } from './admin.js';
+import type { GatewayContext } from './context.js';
+import { sendError, sendJson } from './http.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { handlePassthrough } from './passthrough.js';
+import { handleProtocolRoute } from './protocol-route.js';
+import { createUpstreamAgent, makeUpstream } from './upstream.js';
+
+export interface Gateway {
+  readonly server: Server;
+  readonly context: GatewayContext;
+  /** Start listening; resolves to the base URL (http://host:port). */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  logger?: Logger;
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const l1 = new MemoryStore({
+    maxBytes: config.cache.memoryMaxBytes,
+    maxEntryBytes: config.cache.maxEntryBytes,
+  });
+  const l2 = config.redis
+    ? new FailOpenStore(
+        new RedisStore({
+          url: config.redis.url,
+          cluster: config.redis.cluster,
+          sentinel: config.redis.sentinel,
+          keyPrefix: config.redis.keyPrefix,
+          maxEntryBytes: config.cache.maxEntryBytes,
+        }),
+        {
+          timeoutMs: config.redis.timeoutMs,
+          onError: (op, err) => {
+            metrics.storeErrors.inc({ store: 'redis', op });
+            logger.debug({ op, code: err.code }, 'redis store error (served as a miss)');
+          },
+          onStateChange: (state, store) => {
+            metrics.breakerState.set({ store }, state === 'closed' ? 0 : 1);
+            logger.warn({ store, state }, `cache store circuit ${state}`);
+          },
+        },
+      )
+    : undefined;
+  const context: GatewayContext = {
+    config,
+    store: new TieredStore({ l1, l2 }),
+    l1,
+    l2,
+    flights: new FlightRegistry(),
+    leaders: new WeakMap(),
+    agent: createUpstreamAgent(config.limits),
+    metrics,
+    logger,
+    upstreams: {
+      openai: makeUpstream('openai', config.upstream, config.upstreamApiKey),
+      anthropic: makeUpstream('anthropic', config.anthropicUpstream, config.anthropicApiKey),
+    },
+  };
+
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    route(context, req, res).catch((err: unknown) => {
+      logger.error({ err: (err as Error).message, url: req.url }, 'unhandled error in request handler');
+      if (!res.headersSent) sendError(res, 'openai', 500, 'internal error in Sluice', 'internal_error');
+      else res.destroy();
+    });
+  });
+
+  return {
+    server,
+    context,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          const address = server.address() as AddressInfo;
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          const url = `http://${host}:${address.port}`;
+          logger.info(
+            { url, upstream: context.upstreams.openai.identity, redis: Boolean(l2) },
+            'sluice listening',
+          );
+          resolve(url);
+        });
+      }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await context.agent.close();
+      await context.store.close();
+    },
+  };
+}
+
+async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://sluice.local');
+  const path = url.pathname;
+  const incomingId = req.headers['x-request-id'];
+  const requestId =
+    typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
+
+  if (path === '/healthz' && req.method === 'GET') {
+    sendJson(res, 200, { status: 'ok' });
+    return;
+  }
+  if (path === '/metrics' && req.method === 'GET') {
+    const l1 = ctx.l1.stats();
+    ctx.metrics.cacheEntries.set(l1.entries);
+    ctx.metrics.cacheBytes.set(l1.bytes);
+    const body = await ctx.metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
+    res.end(body);
+    return;
+  }
+  if (path.startsWith('/admin/')) {
+    await handleAdmin(ctx, req, res, path);
+    return;
+  }
+  const protocol = protocolForPath(path);
+  if (protocol && req.method === 'POST') {
+    await handleProtocolRoute(ctx, protocol, req, res, requestId, url.search);
+    return;
+  }
+  if (protocol) {
+    sendError(res, protocol.family, 405, `${path} accepts POST only`, 'method_not_allowed', {
+      allow: 'POST',
+    });
+    return;
+  }
+  if (path.startsWith('/v1/')) {
+    await handlePassthrough(ctx, req, res, requestId, path, url.search);
+    return;
+  }
+  sendError(res, 'openai', 404, `no route ${req.method} ${path}`, 'not_found');
+}

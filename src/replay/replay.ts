@@ -1,0 +1,118 @@
+import type { CacheEntry } from '../cache/entry.js';
+import type { ReplayPacing } from '../config.js';
+import type { JsonObject, Protocol, RequestInfo } from '../protocols/types.js';
+import { createSseDecoder } from '../sse/decoder.js';
+import { encodeSseEvent } from '../sse/encoder.js';
+
+export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
+const JSON_CONTENT_TYPE = 'application/json';
+
+/** What to send for a cache hit: frames in order, each after its delay. */
+export interface ReplayPlan {
+  contentType: string;
+  frames: Uint8Array[];
+  /** Delay in ms before each frame; absent for instant replay. */
+  delaysMs?: number[] | undefined;
+}
+
+/**
+ * Whether an entry can answer this request exactly as upstream would. An OpenAI stream recorded
+ * without its usage chunk cannot answer a request that needs usage (a JSON request, or a stream
+ * with include_usage): that is a miss, and the fresh answer replaces the entry.
+ */
+export function entryServes(entry: CacheEntry, request: RequestInfo): boolean {
+  const needsUsage = request.stream ? request.wantsStreamUsage : true;
+  return !needsUsage || entry.usage !== undefined || entry.protocol === 'openai.embeddings';
+}
+
+/**
+ * Turn an entry into the bytes that answer `request`: the recorded bytes when the formats match,
+ * otherwise a stream synthesized from JSON or JSON assembled from a stream. A function of
+ * (protocol, entry, request, pacing) only.
+ */
+export function planReplay(
+  protocol: Protocol,
+  entry: CacheEntry,
+  request: RequestInfo,
+  pacing: ReplayPacing,
+): ReplayPlan {
+  if (!request.stream) {
+    if (entry.format === 'json') return { contentType: entry.contentType, frames: [entry.body] };
+    return { contentType: JSON_CONTENT_TYPE, frames: [assembledJson(protocol, entry)] };
+  }
+  if (entry.format === 'sse') return recordedStream(entry, request, pacing);
+  const frames = synthesizedFrames(protocol, entry, request);
+  return paced(
+    { contentType: SSE_CONTENT_TYPE, frames },
+    pacing === 'realtime' ? 'instant' : pacing,
+    undefined,
+  );
+}
+
+function recordedStream(entry: CacheEntry, request: RequestInfo, pacing: ReplayPacing): ReplayPlan {
+  const ends = entry.eventEnds;
+  const skip = request.wantsStreamUsage ? undefined : entry.usageEventIndex;
+  if (pacing === 'instant' && skip === undefined)
+    return { contentType: entry.contentType, frames: [entry.body] };
+  if (!ends || ends.length === 0) return { contentType: entry.contentType, frames: [entry.body] };
+
+  // One frame per recorded event; bytes before the first event (comments) ride with it and
+  // bytes after the last one (keep-alives after the terminal event) ride with the last.
+  const frames: Uint8Array[] = [];
+  const times: number[] = [];
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = i === ends.length - 1 ? entry.body.byteLength : (ends[i] as number);
+    if (i !== skip) {
+      frames.push(entry.body.subarray(start, end));
+      times.push(entry.eventTimes?.[i] ?? 0);
+    }
+    start = end;
+  }
+  const plan = { contentType: entry.contentType, frames };
+  if (pacing === 'instant') return { contentType: plan.contentType, frames: [Buffer.concat(frames)] };
+  return paced(plan, pacing, times);
+}
+
+function paced(plan: ReplayPlan, pacing: ReplayPacing, recordedTimes: number[] | undefined): ReplayPlan {
+  if (pacing === 'instant') return { contentType: plan.contentType, frames: [Buffer.concat(plan.frames)] };
+  if (pacing === 'realtime' && recordedTimes) {
+    const delaysMs = recordedTimes.map((t, i) =>
+      i === 0 ? 0 : Math.max(0, t - (recordedTimes[i - 1] as number)),
+    );
+    return { ...plan, delaysMs };
+  }
+  // N tokens per second: each content event carries about one token.
+  const gap = typeof pacing === 'number' ? 1000 / pacing : 0;
+  return { ...plan, delaysMs: plan.frames.map((_, i) => (i === 0 ? 0 : gap)) };
+}
+
+// Converted forms are pure functions of the (immutable) entry, so they are computed once per
+// entry object; L1 hands out the same object on every hit.
+const assembledCache = new WeakMap<CacheEntry, Uint8Array>();
+const synthesizedCache = new WeakMap<CacheEntry, Map<boolean, Uint8Array[]>>();
+
+function assembledJson(protocol: Protocol, entry: CacheEntry): Uint8Array {
+  let bytes = assembledCache.get(entry);
+  if (!bytes) {
+    const events = createSseDecoder().feed(entry.body);
+    bytes = Buffer.from(JSON.stringify(protocol.assemble(events)));
+    assembledCache.set(entry, bytes);
+  }
+  return bytes;
+}
+
+function synthesizedFrames(protocol: Protocol, entry: CacheEntry, request: RequestInfo): Uint8Array[] {
+  let byUsage = synthesizedCache.get(entry);
+  if (!byUsage) {
+    byUsage = new Map();
+    synthesizedCache.set(entry, byUsage);
+  }
+  let frames = byUsage.get(request.wantsStreamUsage);
+  if (!frames) {
+    const answer = JSON.parse(Buffer.from(entry.body).toString('utf8')) as JsonObject;
+    frames = protocol.synthesize(answer, request).map(encodeSseEvent);
+    byUsage.set(request.wantsStreamUsage, frames);
+  }
+  return frames;
+}
