@@ -116,6 +116,7 @@ export const openaiChat: MockProtocol = {
     };
     const base = {
       id: `chatcmpl-${idFrom(hash, 29)}`,
+      object: 'chat.completion.chunk' as const,
       created: createdFrom(hash),
       model,
       service_tier: 'default',
@@ -199,6 +200,7 @@ function messageChoice(choice: ChoicePlan): JsonRecord {
 
 interface ChunkBase {
   id: string;
+  object: 'chat.completion.chunk';
   created: number;
   model: string;
   service_tier: string;
@@ -212,7 +214,7 @@ function streamPlan(
   includeUsage: boolean,
 ): StreamPlan {
   const chunk = (choicesPart: JsonRecord[]): JsonRecord => {
-    const out: JsonRecord = { id: base.id, object: 'chat.completion.chunk', ...base, choices: choicesPart };
+    const out: JsonRecord = { ...base, choices: choicesPart };
     if (includeUsage) out.usage = null;
     return out;
   };
@@ -232,7 +234,7 @@ function streamPlan(
       ? { role: 'assistant', content: null, refusal: null }
       : { role: 'assistant', content: '', refusal: null };
 
-  const head = choices.map((c) => sse(chunk([part(c.index, roleDelta(c))])));
+  const roles = choices.map((c) => sse(chunk([part(c.index, roleDelta(c))])));
   // Per choice, the ordered deltas; the stream interleaves choices step by step like the real API.
   const perChoice: SseEvent[][] = choices.map((c) => {
     const events: SseEvent[] = [];
@@ -264,19 +266,18 @@ function streamPlan(
     }
   }
   const tail = choices.map((c) => tailEvent(chunk([part(c.index, {}, null, c.finishReason)])));
-  if (includeUsage)
-    tail.push(tailEvent({ id: base.id, object: 'chat.completion.chunk', ...base, choices: [], usage }));
+  if (includeUsage) tail.push(tailEvent({ ...base, choices: [], usage }));
   tail.push({ data: '[DONE]', tail: true });
 
-  const firstHead = head[0];
+  const firstRole = roles[0];
   return {
-    events: [...head, ...middle, ...tail],
+    events: [...roles, ...middle, ...tail],
     doneMarker: '[DONE]',
     errorEvents: () => [
       sse(openaiErrorBody(500, 'The server had an error while processing your request (mock stream error).')),
     ],
     *endless() {
-      if (firstHead) yield firstHead;
+      if (firstRole) yield firstRole;
       for (let i = 0; ; i++) yield deltaEvent(chunk([part(0, { content: endlessToken(i) })]));
     },
   };
