@@ -1,6 +1,7 @@
 import type { SseEvent, SseEventInit } from '../sse/types.js';
 import { anthropicUsage, isJsonObject, mergeAnthropicUsage } from './anthropic-shared.js';
 import { chunkFixed, chunkWords } from './chunk-text.js';
+import { ProtocolError } from './errors.js';
 import { withoutExcludedFields } from './key-exclusions.js';
 import type { JsonObject, JsonValue, Protocol, RequestCheck, StreamVerdict, Usage } from './types.js';
 
@@ -159,7 +160,7 @@ function inspectMessageStream(events: readonly SseEvent[]): StreamVerdict {
  * concatenated `input_json_delta` fragments (no fragment at all keeps the block's own input).
  */
 function assembleMessage(events: readonly SseEvent[]): JsonObject {
-  let message: JsonObject = {};
+  let message: JsonObject | undefined;
   let content: JsonValue[] = [];
   const toolJson = new Map<number, string>();
   for (const event of events) {
@@ -179,9 +180,12 @@ function assembleMessage(events: readonly SseEvent[]): JsonObject {
         }
         break;
       case 'message_delta':
-        applyMessageDelta(message, data);
+        if (message !== undefined) applyMessageDelta(message, data);
         break;
     }
+  }
+  if (message === undefined) {
+    throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', 'the stream has no message_start event');
   }
   for (const [index, json] of toolJson) {
     const block = content[index];

@@ -5,6 +5,11 @@ import { anthropicErrorBody } from '../../src/protocols/anthropic-shared.js';
 import { chunkWords } from '../../src/protocols/chunk-text.js';
 import type { JsonObject, JsonValue } from '../../src/protocols/types.js';
 import {
+  ANTHROPIC_MESSAGE_START,
+  ANTHROPIC_TEXT_PAIRS,
+  ANTHROPIC_TEXT_STREAM,
+  ANTHROPIC_THINKING_STREAM,
+  ANTHROPIC_TOOL_STREAM,
   encodeSse,
   parseData,
   parseRecorded,
@@ -16,169 +21,6 @@ import {
 } from './responses-anthropic-helpers.js';
 
 const REQUEST = { model: 'claude-sonnet-4-6', max_tokens: 1024, messages: [{ role: 'user', content: 'Hi' }] };
-
-const MESSAGE_START = {
-  type: 'message_start',
-  message: {
-    id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
-    type: 'message',
-    role: 'assistant',
-    model: 'claude-sonnet-4-6',
-    content: [],
-    stop_reason: null,
-    stop_sequence: null,
-    usage: {
-      input_tokens: 25,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
-      output_tokens: 1,
-      service_tier: 'standard',
-    },
-  },
-};
-
-const textDelta = (index: number, text: string) =>
-  [
-    'content_block_delta',
-    { type: 'content_block_delta', index, delta: { type: 'text_delta', text } },
-  ] as const;
-const jsonDelta = (index: number, partial_json: string) =>
-  [
-    'content_block_delta',
-    { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } },
-  ] as const;
-const blockStop = (index: number) => ['content_block_stop', { type: 'content_block_stop', index }] as const;
-const MESSAGE_STOP = ['message_stop', { type: 'message_stop' }] as const;
-const PING = ['ping', { type: 'ping' }] as const;
-
-/** The docs' text example, with the usage fields the API sends today. */
-const TEXT_PAIRS = [
-  ['message_start', MESSAGE_START],
-  [
-    'content_block_start',
-    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
-  ],
-  PING,
-  textDelta(0, 'Hello'),
-  textDelta(0, '! How can I'),
-  textDelta(0, ' help you today?'),
-  blockStop(0),
-  [
-    'message_delta',
-    {
-      type: 'message_delta',
-      delta: { stop_reason: 'end_turn', stop_sequence: null },
-      usage: {
-        input_tokens: 25,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-        output_tokens: 12,
-      },
-    },
-  ],
-  MESSAGE_STOP,
-] as const;
-const TEXT_STREAM = recording(TEXT_PAIRS);
-
-const TOOL_STREAM = recording([
-  ['message_start', MESSAGE_START],
-  [
-    'content_block_start',
-    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
-  ],
-  textDelta(0, "I'll check the weather."),
-  blockStop(0),
-  [
-    'content_block_start',
-    {
-      type: 'content_block_start',
-      index: 1,
-      content_block: {
-        type: 'tool_use',
-        id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6',
-        name: 'get_weather',
-        input: {},
-      },
-    },
-  ],
-  jsonDelta(1, ''),
-  jsonDelta(1, '{"location": "San Fra'),
-  jsonDelta(1, 'ncisco, CA", "un'),
-  jsonDelta(1, 'it": "fahrenheit"}'),
-  blockStop(1),
-  [
-    'content_block_start',
-    {
-      type: 'content_block_start',
-      index: 2,
-      content_block: { type: 'tool_use', id: 'toolu_02', name: 'get_time', input: {} },
-    },
-  ],
-  jsonDelta(2, ''),
-  blockStop(2),
-  [
-    'message_delta',
-    {
-      type: 'message_delta',
-      delta: { stop_reason: 'tool_use', stop_sequence: null },
-      usage: { output_tokens: 89 },
-    },
-  ],
-  MESSAGE_STOP,
-]);
-
-const THINKING_STREAM = recording([
-  ['message_start', MESSAGE_START],
-  [
-    'content_block_start',
-    {
-      type: 'content_block_start',
-      index: 0,
-      content_block: { type: 'thinking', thinking: '', signature: '' },
-    },
-  ],
-  [
-    'content_block_delta',
-    {
-      type: 'content_block_delta',
-      index: 0,
-      delta: { type: 'thinking_delta', thinking: 'GCD of 1071 and 462:' },
-    },
-  ],
-  [
-    'content_block_delta',
-    {
-      type: 'content_block_delta',
-      index: 0,
-      delta: { type: 'thinking_delta', thinking: ' 1071 = 2*462 + 147' },
-    },
-  ],
-  [
-    'content_block_delta',
-    {
-      type: 'content_block_delta',
-      index: 0,
-      delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9G' },
-    },
-  ],
-  blockStop(0),
-  [
-    'content_block_start',
-    { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } },
-  ],
-  textDelta(1, 'The GCD is 21.'),
-  blockStop(1),
-  [
-    'message_delta',
-    {
-      type: 'message_delta',
-      delta: { stop_reason: 'end_turn', stop_sequence: null },
-      usage: { output_tokens: 40 },
-    },
-  ],
-  MESSAGE_STOP,
-]);
 
 function events(text: string) {
   return parseRecorded(text);
@@ -258,7 +100,7 @@ describe('anthropic.messages keyMaterial and cacheability', () => {
 
 describe('anthropic.messages inspectStream', () => {
   it('accepts a complete stream and reports model and merged usage', () => {
-    expect(protocol.inspectStream(events(TEXT_STREAM))).toEqual({
+    expect(protocol.inspectStream(events(ANTHROPIC_TEXT_STREAM))).toEqual({
       complete: true,
       model: 'claude-sonnet-4-6',
       usage: { inputTokens: 25, outputTokens: 12 },
@@ -266,7 +108,7 @@ describe('anthropic.messages inspectStream', () => {
   });
 
   it('counts prompt-cache tokens as input', () => {
-    const pairs = TEXT_PAIRS.map(([name, data]) =>
+    const pairs = ANTHROPIC_TEXT_PAIRS.map(([name, data]) =>
       name === 'message_delta'
         ? ([name, { ...data, usage: { cache_read_input_tokens: 1000, output_tokens: 12 } }] as const)
         : ([name, data] as const),
@@ -276,47 +118,48 @@ describe('anthropic.messages inspectStream', () => {
   });
 
   it('rejects a stream without message_stop', () => {
-    const verdict = protocol.inspectStream(events(TEXT_STREAM).slice(0, -1));
+    const verdict = protocol.inspectStream(events(ANTHROPIC_TEXT_STREAM).slice(0, -1));
     expect(verdict).toEqual({ complete: false, reason: 'no message_stop event' });
   });
 
   it('rejects a stream cut before message_delta', () => {
-    const verdict = protocol.inspectStream(events(TEXT_STREAM).slice(0, 6));
+    const verdict = protocol.inspectStream(events(ANTHROPIC_TEXT_STREAM).slice(0, 6));
     expect(verdict).toEqual({ complete: false, reason: 'no message_delta with a stop_reason' });
   });
 
   it('rejects a stream without message_start', () => {
-    const verdict = protocol.inspectStream(events(TEXT_STREAM).slice(1));
+    const verdict = protocol.inspectStream(events(ANTHROPIC_TEXT_STREAM).slice(1));
     expect(verdict).toMatchObject({ complete: false, reason: 'message_stop without message_start' });
   });
 
   it('rejects message_stop while a content block is open', () => {
-    const all = events(TEXT_STREAM);
+    const all = events(ANTHROPIC_TEXT_STREAM);
     const verdict = protocol.inspectStream(all.filter((e) => e.event !== 'content_block_stop'));
     expect(verdict).toMatchObject({ complete: false, reason: expect.stringContaining('still open') });
   });
 
   it('rejects an error event mid-stream, even when message_stop follows', () => {
     const error = recording([['error', anthropicErrorBody('Overloaded', 'overloaded_error')]]);
-    const parts = TEXT_STREAM.split('event: content_block_stop');
+    const parts = ANTHROPIC_TEXT_STREAM.split('event: content_block_stop');
     const stream = `${parts[0]}${error}event: content_block_stop${parts[1]}`;
     const verdict = protocol.inspectStream(events(stream));
     expect(verdict).toMatchObject({ complete: false, reason: expect.stringContaining('error event') });
   });
 
   it('rejects an error event after message_stop', () => {
-    const stream = TEXT_STREAM + recording([['error', anthropicErrorBody('Internal', 'api_error')]]);
+    const stream =
+      ANTHROPIC_TEXT_STREAM + recording([['error', anthropicErrorBody('Internal', 'api_error')]]);
     expect(protocol.inspectStream(events(stream)).complete).toBe(false);
   });
 
   it('rejects an event whose data is malformed JSON', () => {
-    const stream = TEXT_STREAM.replace('"text":"! How can I"}}', '"text":"! How can I"}');
+    const stream = ANTHROPIC_TEXT_STREAM.replace('"text":"! How can I"}}', '"text":"! How can I"}');
     const verdict = protocol.inspectStream(events(stream));
     expect(verdict).toMatchObject({ complete: false, reason: expect.stringContaining('not a JSON object') });
   });
 
   it('rejects a message_stop that arrives without a stop_reason', () => {
-    const stream = TEXT_STREAM.replace('"stop_reason":"end_turn"', '"stop_reason":null');
+    const stream = ANTHROPIC_TEXT_STREAM.replace('"stop_reason":"end_turn"', '"stop_reason":null');
     const verdict = protocol.inspectStream(events(stream));
     expect(verdict).toMatchObject({ complete: false, reason: expect.stringContaining('stop_reason') });
   });
@@ -324,7 +167,7 @@ describe('anthropic.messages inspectStream', () => {
 
 describe('anthropic.messages inspectJson', () => {
   const message = {
-    ...MESSAGE_START.message,
+    ...ANTHROPIC_MESSAGE_START.message,
     content: [{ type: 'text', text: 'Hi' }],
     stop_reason: 'end_turn',
     usage: { input_tokens: 10, output_tokens: 3 },
@@ -351,17 +194,17 @@ describe('anthropic.messages inspectJson', () => {
 
 describe('anthropic.messages assemble', () => {
   it('assembles text and merges usage from message_start and message_delta', () => {
-    expect(protocol.assemble(events(TEXT_STREAM))).toEqual({
-      ...MESSAGE_START.message,
+    expect(protocol.assemble(events(ANTHROPIC_TEXT_STREAM))).toEqual({
+      ...ANTHROPIC_MESSAGE_START.message,
       content: [{ type: 'text', text: 'Hello! How can I help you today?' }],
       stop_reason: 'end_turn',
       stop_sequence: null,
-      usage: { ...MESSAGE_START.message.usage, output_tokens: 12 },
+      usage: { ...ANTHROPIC_MESSAGE_START.message.usage, output_tokens: 12 },
     });
   });
 
   it('parses tool input from several input_json_delta fragments; an empty buffer is {}', () => {
-    const message = protocol.assemble(events(TOOL_STREAM));
+    const message = protocol.assemble(events(ANTHROPIC_TOOL_STREAM));
     expect(message.content).toEqual([
       { type: 'text', text: "I'll check the weather." },
       {
@@ -376,8 +219,15 @@ describe('anthropic.messages assemble', () => {
     expect(message.usage).toMatchObject({ input_tokens: 25, output_tokens: 89 });
   });
 
+  it('throws a typed error when there is no message_start', () => {
+    const headless = events(ANTHROPIC_TEXT_STREAM).slice(1);
+    expect(() => protocol.assemble(headless)).toThrow(
+      expect.objectContaining({ name: 'ProtocolError', code: 'PROTOCOL_MALFORMED_STREAM' }),
+    );
+  });
+
   it('assembles thinking with its signature', () => {
-    const message = protocol.assemble(events(THINKING_STREAM));
+    const message = protocol.assemble(events(ANTHROPIC_THINKING_STREAM));
     expect(message.content).toEqual([
       {
         type: 'thinking',
@@ -529,9 +379,9 @@ describe('anthropic.messages against the official SDK', () => {
   );
 
   it.each([
-    ['text', TEXT_STREAM],
-    ['tool use', TOOL_STREAM],
-    ['thinking', THINKING_STREAM],
+    ['text', ANTHROPIC_TEXT_STREAM],
+    ['tool use', ANTHROPIC_TOOL_STREAM],
+    ['thinking', ANTHROPIC_THINKING_STREAM],
   ])('the SDK and assemble agree on the recorded %s stream', async (_label, stream) => {
     expect(await sdkFinalMessage(stream)).toEqual(protocol.assemble(events(stream)));
   });

@@ -10,151 +10,27 @@ import { openaiErrorBody } from '../../src/protocols/openai-shared.js';
 import type { JsonObject, JsonValue } from '../../src/protocols/types.js';
 import {
   encodeSse,
+  numberedRecording,
   parseData,
   parseRecorded,
   plain,
-  recording,
+  RESPONSE_CALL_ITEM,
+  RESPONSE_IN_PROGRESS,
+  RESPONSE_REASONING_ITEM,
+  RESPONSE_TEXT,
+  RESPONSE_TEXT_AT,
+  RESPONSE_TEXT_COMPLETED,
+  RESPONSE_TEXT_ITEM,
+  RESPONSE_TEXT_PAIRS,
+  RESPONSE_TEXT_STREAM,
+  RESPONSE_TOOL_COMPLETED,
+  RESPONSE_TOOL_STREAM,
   requestInfo,
   serveSse,
   toSseEvents,
 } from './responses-anthropic-helpers.js';
 
 const REQUEST = { model: 'gpt-4.1', input: 'Say hi' };
-
-/** The response object as the API sends it in response.created, before any output. */
-const IN_PROGRESS = {
-  id: 'resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654',
-  object: 'response',
-  created_at: 1741290958,
-  status: 'in_progress',
-  background: false,
-  completed_at: null,
-  error: null,
-  incomplete_details: null,
-  instructions: null,
-  max_output_tokens: null,
-  model: 'gpt-4.1-2025-04-14',
-  output: [],
-  parallel_tool_calls: true,
-  previous_response_id: null,
-  reasoning: { effort: null, summary: null },
-  store: true,
-  temperature: 1.0,
-  text: { format: { type: 'text' }, verbosity: 'medium' },
-  tool_choice: 'auto',
-  tools: [],
-  top_p: 1.0,
-  truncation: 'disabled',
-  usage: null,
-  user: null,
-  metadata: {},
-};
-
-const MSG_ID = 'msg_67c9fdcf37fc8190ba82116e33fb28c507b8b0ad4e5eb654';
-const TEXT = 'Hi there! How can I assist you today?';
-const TEXT_PART = { type: 'output_text', text: TEXT, annotations: [], logprobs: [] };
-const TEXT_ITEM = {
-  id: MSG_ID,
-  type: 'message',
-  status: 'completed',
-  role: 'assistant',
-  content: [TEXT_PART],
-};
-const USAGE = {
-  input_tokens: 37,
-  input_tokens_details: { cached_tokens: 0 },
-  output_tokens: 11,
-  output_tokens_details: { reasoning_tokens: 0 },
-  total_tokens: 48,
-};
-const TEXT_COMPLETED = {
-  ...IN_PROGRESS,
-  status: 'completed',
-  completed_at: 1741290959,
-  output: [TEXT_ITEM],
-  usage: USAGE,
-};
-
-/** `[type, fields]` pairs as a recorded stream, numbered the way the API numbers them. */
-function numbered(pairs: ReadonlyArray<readonly [string, object]>): string {
-  return recording(
-    pairs.map(([type, fields], sequence_number) => [type, { type, sequence_number, ...fields }]),
-  );
-}
-
-const at = { item_id: MSG_ID, output_index: 0, content_index: 0 };
-const TEXT_PAIRS: Array<readonly [string, object]> = [
-  ['response.created', { response: IN_PROGRESS }],
-  ['response.in_progress', { response: IN_PROGRESS }],
-  [
-    'response.output_item.added',
-    { output_index: 0, item: { ...TEXT_ITEM, status: 'in_progress', content: [] } },
-  ],
-  ['response.content_part.added', { ...at, part: { ...TEXT_PART, text: '' } }],
-  ...['Hi', ' there', '!', ' How can I', ' assist you today?'].map(
-    (delta) => ['response.output_text.delta', { ...at, delta, logprobs: [] }] as const,
-  ),
-  ['response.output_text.done', { ...at, text: TEXT, logprobs: [] }],
-  ['response.content_part.done', { ...at, part: TEXT_PART }],
-  ['response.output_item.done', { output_index: 0, item: TEXT_ITEM }],
-  ['response.completed', { response: TEXT_COMPLETED }],
-];
-const TEXT_STREAM = numbered(TEXT_PAIRS);
-
-const RS_ID = 'rs_6876cf02e0bc8192b74af0fb64b715ff06fa2fcced15a5ac';
-const FC_ID = 'fc_6876cf054f58819fb4f9b2bdc1a7f3b306fa2fcced15a5ac';
-const SUMMARY = '**Checking the weather** The user wants Paris weather.';
-const REASONING_ITEM = {
-  id: RS_ID,
-  type: 'reasoning',
-  summary: [{ type: 'summary_text', text: SUMMARY }],
-  encrypted_content: 'gAAAAABodc8F',
-};
-const ARGS = '{"location":"Paris, France","unit":"celsius"}';
-const CALL_ITEM = {
-  id: FC_ID,
-  type: 'function_call',
-  status: 'completed',
-  arguments: ARGS,
-  call_id: 'call_a8vSfaSeXq1k9RqUT4O6OOaY',
-  name: 'get_weather',
-};
-const TOOL_COMPLETED = {
-  ...IN_PROGRESS,
-  model: 'o4-mini-2025-04-16',
-  reasoning: { effort: 'medium', summary: 'auto' },
-  tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object' }, strict: true }],
-  status: 'completed',
-  completed_at: 1741290962,
-  output: [REASONING_ITEM, CALL_ITEM],
-  usage: { ...USAGE, output_tokens: 80, output_tokens_details: { reasoning_tokens: 64 }, total_tokens: 117 },
-};
-const rs = { item_id: RS_ID, output_index: 0, summary_index: 0 };
-const fc = { item_id: FC_ID, output_index: 1 };
-const TOOL_STREAM = numbered([
-  ['response.created', { response: { ...TOOL_COMPLETED, status: 'in_progress', output: [], usage: null } }],
-  [
-    'response.in_progress',
-    { response: { ...TOOL_COMPLETED, status: 'in_progress', output: [], usage: null } },
-  ],
-  ['response.output_item.added', { output_index: 0, item: { ...REASONING_ITEM, summary: [] } }],
-  ['response.reasoning_summary_part.added', { ...rs, part: { type: 'summary_text', text: '' } }],
-  ['response.reasoning_summary_text.delta', { ...rs, delta: '**Checking the weather**' }],
-  ['response.reasoning_summary_text.delta', { ...rs, delta: ' The user wants Paris weather.' }],
-  ['response.reasoning_summary_text.done', { ...rs, text: SUMMARY }],
-  ['response.reasoning_summary_part.done', { ...rs, part: { type: 'summary_text', text: SUMMARY } }],
-  ['response.output_item.done', { output_index: 0, item: REASONING_ITEM }],
-  [
-    'response.output_item.added',
-    { output_index: 1, item: { ...CALL_ITEM, status: 'in_progress', arguments: '' } },
-  ],
-  ['response.function_call_arguments.delta', { ...fc, delta: '{"location":' }],
-  ['response.function_call_arguments.delta', { ...fc, delta: '"Paris, France",' }],
-  ['response.function_call_arguments.delta', { ...fc, delta: '"unit":"celsius"}' }],
-  ['response.function_call_arguments.done', { ...fc, arguments: ARGS }],
-  ['response.output_item.done', { output_index: 1, item: CALL_ITEM }],
-  ['response.completed', { response: TOOL_COMPLETED }],
-]);
 
 describe('openai.responses validate', () => {
   it('accepts string and array input', () => {
@@ -241,24 +117,24 @@ describe('openai.responses keyMaterial and cacheability', () => {
 
 describe('openai.responses inspectStream', () => {
   it('accepts a complete stream and reports model and usage', () => {
-    expect(protocol.inspectStream(parseRecorded(TEXT_STREAM))).toEqual({
+    expect(protocol.inspectStream(parseRecorded(RESPONSE_TEXT_STREAM))).toEqual({
       complete: true,
       model: 'gpt-4.1-2025-04-14',
       usage: { inputTokens: 37, outputTokens: 11 },
     });
-    expect(protocol.inspectStream(parseRecorded(TOOL_STREAM))).toMatchObject({ complete: true });
+    expect(protocol.inspectStream(parseRecorded(RESPONSE_TOOL_STREAM))).toMatchObject({ complete: true });
   });
 
   it('rejects a stream without response.completed', () => {
-    const verdict = protocol.inspectStream(parseRecorded(TEXT_STREAM).slice(0, -1));
+    const verdict = protocol.inspectStream(parseRecorded(RESPONSE_TEXT_STREAM).slice(0, -1));
     expect(verdict).toEqual({ complete: false, reason: 'no response.completed event' });
   });
 
   it('rejects an error event mid-stream, even when response.completed follows', () => {
-    const error = numbered([
+    const error = numberedRecording([
       ['error', { code: 'server_error', message: 'The server had an error', param: null }],
     ]);
-    const parts = TEXT_STREAM.split('event: response.output_text.done');
+    const parts = RESPONSE_TEXT_STREAM.split('event: response.output_text.done');
     const verdict = protocol.inspectStream(
       parseRecorded(`${parts[0]}${error}event: response.output_text.done${parts[1]}`),
     );
@@ -271,36 +147,39 @@ describe('openai.responses inspectStream', () => {
   it.each([
     [
       'response.failed',
-      { ...IN_PROGRESS, status: 'failed', error: { code: 'server_error', message: 'boom' } },
+      { ...RESPONSE_IN_PROGRESS, status: 'failed', error: { code: 'server_error', message: 'boom' } },
       'boom',
     ],
     [
       'response.incomplete',
-      { ...IN_PROGRESS, status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } },
+      { ...RESPONSE_IN_PROGRESS, status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } },
       'max_output_tokens',
     ],
   ])('rejects a stream ending in %s', (type, response, detail) => {
-    const stream = numbered([...TEXT_PAIRS.slice(0, -1), [type, { response }]]);
+    const stream = numberedRecording([...RESPONSE_TEXT_PAIRS.slice(0, -1), [type, { response }]]);
     const verdict = protocol.inspectStream(parseRecorded(stream));
     expect(verdict).toMatchObject({ complete: false, reason: expect.stringContaining(type) });
     expect(verdict).toMatchObject({ reason: expect.stringContaining(detail) });
   });
 
   it('rejects an event whose data is malformed JSON', () => {
-    const stream = TEXT_STREAM.replace('"delta":"Hi","logprobs":[]}', '"delta":"Hi","logprobs":[]');
+    const stream = RESPONSE_TEXT_STREAM.replace('"delta":"Hi","logprobs":[]}', '"delta":"Hi","logprobs":[]');
     const verdict = protocol.inspectStream(parseRecorded(stream));
     expect(verdict).toMatchObject({ complete: false, reason: expect.stringContaining('not a JSON object') });
   });
 
   it('rejects a response.completed whose response is not completed', () => {
-    const stream = numbered([...TEXT_PAIRS.slice(0, -1), ['response.completed', { response: IN_PROGRESS }]]);
+    const stream = numberedRecording([
+      ...RESPONSE_TEXT_PAIRS.slice(0, -1),
+      ['response.completed', { response: RESPONSE_IN_PROGRESS }],
+    ]);
     expect(protocol.inspectStream(parseRecorded(stream)).complete).toBe(false);
   });
 });
 
 describe('openai.responses inspectJson', () => {
   it('accepts a completed response', () => {
-    expect(protocol.inspectJson(plain(TEXT_COMPLETED))).toEqual({
+    expect(protocol.inspectJson(plain(RESPONSE_TEXT_COMPLETED))).toEqual({
       ok: true,
       model: 'gpt-4.1-2025-04-14',
       usage: { inputTokens: 37, outputTokens: 11 },
@@ -309,7 +188,7 @@ describe('openai.responses inspectJson', () => {
 
   it.each([
     ['an error body', openaiErrorBody('Rate limit reached', 'requests', 'rate_limit_exceeded')],
-    ['an incomplete response', { ...TEXT_COMPLETED, status: 'incomplete' }],
+    ['an incomplete response', { ...RESPONSE_TEXT_COMPLETED, status: 'incomplete' }],
     ['a chat completion', { id: 'chatcmpl-1', object: 'chat.completion', choices: [] }],
     ['a string', 'ok'],
   ])('rejects %s', (_label, body) => {
@@ -319,12 +198,12 @@ describe('openai.responses inspectJson', () => {
 
 describe('openai.responses assemble', () => {
   it('returns the response carried by response.completed', () => {
-    expect(protocol.assemble(parseRecorded(TEXT_STREAM))).toEqual(TEXT_COMPLETED);
-    expect(protocol.assemble(parseRecorded(TOOL_STREAM))).toEqual(TOOL_COMPLETED);
+    expect(protocol.assemble(parseRecorded(RESPONSE_TEXT_STREAM))).toEqual(RESPONSE_TEXT_COMPLETED);
+    expect(protocol.assemble(parseRecorded(RESPONSE_TOOL_STREAM))).toEqual(RESPONSE_TOOL_COMPLETED);
   });
 
   it('throws a typed error when there is no response.completed', () => {
-    const truncated = parseRecorded(TEXT_STREAM).slice(0, -1);
+    const truncated = parseRecorded(RESPONSE_TEXT_STREAM).slice(0, -1);
     expect(() => protocol.assemble(truncated)).toThrow(ProtocolError);
     expect(() => protocol.assemble(truncated)).toThrow(
       expect.objectContaining({ code: 'PROTOCOL_MALFORMED_STREAM' }),
@@ -334,14 +213,18 @@ describe('openai.responses assemble', () => {
 
 /** Answers covering every item kind the synthesizer streams differently. */
 const ANSWERS: Record<string, JsonObject> = {
-  text: plain(TEXT_COMPLETED) as JsonObject,
-  tools: plain(TOOL_COMPLETED) as JsonObject,
+  text: plain(RESPONSE_TEXT_COMPLETED) as JsonObject,
+  tools: plain(RESPONSE_TOOL_COMPLETED) as JsonObject,
   mixed: plain({
-    ...TEXT_COMPLETED,
+    ...RESPONSE_TEXT_COMPLETED,
     output: [
-      { ...REASONING_ITEM, summary: [], content: [{ type: 'reasoning_text', text: 'Think it through.' }] },
       {
-        ...TEXT_ITEM,
+        ...RESPONSE_REASONING_ITEM,
+        summary: [],
+        content: [{ type: 'reasoning_text', text: 'Think it through.' }],
+      },
+      {
+        ...RESPONSE_TEXT_ITEM,
         content: [
           { type: 'refusal', refusal: "I can't help with that part." },
           {
@@ -355,7 +238,7 @@ const ANSWERS: Record<string, JsonObject> = {
       },
       { id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'q' } },
       { id: 'ctc_1', type: 'custom_tool_call', call_id: 'call_2', name: 'sql', input: 'SELECT 1;' },
-      { ...CALL_ITEM, id: 'fc_2', arguments: '{}' },
+      { ...RESPONSE_CALL_ITEM, id: 'fc_2', arguments: '{}' },
     ],
     unknown_future_field: { kept: true },
   }) as JsonObject,
@@ -376,7 +259,7 @@ describe('openai.responses synthesize', () => {
       'response.in_progress',
       'response.output_item.added',
       'response.content_part.added',
-      ...chunkWords(TEXT).map(() => 'response.output_text.delta'),
+      ...chunkWords(RESPONSE_TEXT).map(() => 'response.output_text.delta'),
       'response.output_text.done',
       'response.content_part.done',
       'response.output_item.done',
@@ -389,8 +272,8 @@ describe('openai.responses synthesize', () => {
       completed_at: null,
     });
     const deltas = data.filter((d) => d.type === 'response.output_text.delta');
-    expect(deltas.map((d) => d.delta).join('')).toBe(TEXT);
-    expect(deltas[1]).toMatchObject({ ...at, delta: ' there!', logprobs: [] });
+    expect(deltas.map((d) => d.delta).join('')).toBe(RESPONSE_TEXT);
+    expect(deltas[1]).toMatchObject({ ...RESPONSE_TEXT_AT, delta: ' there!', logprobs: [] });
     expect(data.at(-1)).toEqual({
       type: 'response.completed',
       sequence_number: data.length - 1,
@@ -462,8 +345,8 @@ describe('openai.responses against the official SDK', () => {
   );
 
   it.each([
-    ['text', TEXT_STREAM],
-    ['reasoning + function call', TOOL_STREAM],
+    ['text', RESPONSE_TEXT_STREAM],
+    ['reasoning + function call', RESPONSE_TOOL_STREAM],
   ])('the SDK and assemble agree on the recorded %s stream', async (_label, stream) => {
     expect(await sdkFinalResponse(stream)).toEqual(protocol.assemble(parseRecorded(stream)));
   });
