@@ -1,0 +1,122 @@
+import { type BreakerState, CircuitBreaker } from './circuit-breaker.js';
+import type { CacheEntry } from './entry.js';
+import { type CacheStore, type PurgeFilter, StoreError } from './store.js';
+
+export type StoreOperation = 'get' | 'set' | 'purge';
+
+export interface FailOpenStoreOptions {
+  /** Upper bound of every call to the inner store. Default 50 ms. */
+  timeoutMs?: number;
+  /** Consecutive failures (errors or timeouts) that open the circuit. Default 5. */
+  failureThreshold?: number;
+  /** Pause before one probe is let through an open circuit. Default 2000 ms. */
+  resetAfterMs?: number;
+  /** Every failure of a call that reached the inner store (not calls skipped by an open circuit). */
+  onError?: (op: StoreOperation, err: StoreError) => void;
+  /** Once per breaker transition, with the inner store's name. */
+  onStateChange?: (state: BreakerState, store: string) => void;
+}
+
+/**
+ * DESIGN.md rule 5: a store that errors or times out is a miss, never a failed request and
+ * never a long wait. Wraps any CacheStore: get → undefined, set → false on failure, each
+ * call bounded by `timeoutMs`, and a circuit breaker so a dead store is not even asked.
+ * Purge is an admin action, so its failures are thrown (as StoreError) for the admin API to report.
+ */
+export class FailOpenStore implements CacheStore {
+  readonly name: string;
+  readonly #inner: CacheStore;
+  readonly #timeoutMs: number;
+  readonly #breaker: CircuitBreaker;
+  readonly #onError: ((op: StoreOperation, err: StoreError) => void) | undefined;
+
+  constructor(inner: CacheStore, options: FailOpenStoreOptions = {}) {
+    this.#inner = inner;
+    this.name = inner.name;
+    this.#timeoutMs = options.timeoutMs ?? 50;
+    if (!Number.isFinite(this.#timeoutMs) || this.#timeoutMs <= 0) {
+      throw new RangeError(
+        `FailOpenStore option "timeoutMs" must be a positive number, got ${this.#timeoutMs}`,
+      );
+    }
+    this.#onError = options.onError;
+    const onStateChange = options.onStateChange;
+    this.#breaker = new CircuitBreaker({
+      failureThreshold: options.failureThreshold ?? 5,
+      resetAfterMs: options.resetAfterMs ?? 2000,
+      onStateChange: onStateChange && ((state) => onStateChange(state, inner.name)),
+    });
+  }
+
+  get state(): BreakerState {
+    return this.#breaker.state;
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const outcome = await this.#call('get', () => this.#inner.get(key));
+    return outcome.ok ? outcome.value : undefined;
+  }
+
+  async set(key: string, entry: CacheEntry): Promise<boolean> {
+    const outcome = await this.#call('set', () => this.#inner.set(key, entry));
+    return outcome.ok ? outcome.value : false;
+  }
+
+  async purge(filter: PurgeFilter): Promise<number> {
+    const outcome = await this.#call('purge', () => this.#inner.purge(filter));
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  async #call<T>(
+    op: StoreOperation,
+    run: () => Promise<T>,
+  ): Promise<{ ok: true; value: T } | { ok: false; error: StoreError }> {
+    if (!this.#breaker.tryAcquire()) {
+      return {
+        ok: false,
+        error: new StoreError('STORE_UNAVAILABLE', `${this.name} store skipped: circuit breaker is open`),
+      };
+    }
+    try {
+      const value = await withTimeout(run, this.#timeoutMs, `${this.name} ${op}`);
+      this.#breaker.onSuccess();
+      return { ok: true, value };
+    } catch (err) {
+      const error =
+        err instanceof StoreError
+          ? err
+          : new StoreError('STORE_FAILED', `${this.name} ${op} failed: ${String(err)}`, { cause: err });
+      // A corrupt entry proves the store answered; it is a data problem, not an outage.
+      if (error.code === 'STORE_CORRUPT_ENTRY') this.#breaker.onSuccess();
+      else this.#breaker.onFailure();
+      this.#onError?.(op, error);
+      return { ok: false, error };
+    }
+  }
+}
+
+async function withTimeout<T>(run: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = (async () => run())();
+  // The loser of the race may still reject later; that must not become an unhandled rejection.
+  pending.catch(() => undefined);
+  try {
+    return await Promise.race([
+      pending,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new StoreError('STORE_TIMEOUT', `${what} took longer than ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        timer.unref();
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,80 @@
+import type { CacheEntry } from './entry.js';
+import type { CacheStore, PurgeFilter } from './store.js';
+
+export type CacheLayer = 'l1' | 'l2';
+
+export interface TieredLookup {
+  entry: CacheEntry;
+  layer: CacheLayer;
+}
+
+export interface TieredStoreOptions {
+  /** The fast, local tier (MemoryStore). */
+  l1: CacheStore;
+  /** The shared tier (RedisStore), normally wrapped in FailOpenStore so it never throws. */
+  l2?: CacheStore | undefined;
+}
+
+/**
+ * L1 in front of an optional L2. Reads try L1 then L2, and an L2 hit is copied into L1 (the
+ * entry carries createdAt + ttlMs, so the copy expires exactly when the original does).
+ *
+ * Errors are not swallowed here: wrap L2 in FailOpenStore for fail-open behaviour. A failed
+ * L1 backfill does not fail the read, since the L2 hit is already in hand.
+ */
+export class TieredStore implements CacheStore {
+  readonly name: string;
+  readonly #l1: CacheStore;
+  readonly #l2: CacheStore | undefined;
+
+  constructor(options: TieredStoreOptions) {
+    this.#l1 = options.l1;
+    this.#l2 = options.l2;
+    this.name = this.#l2 === undefined ? this.#l1.name : `${this.#l1.name}+${this.#l2.name}`;
+  }
+
+  /** Like get, and says which tier answered (for the x-sluice-cache / metrics labels). */
+  async lookup(key: string): Promise<TieredLookup | undefined> {
+    const local = await this.#l1.get(key);
+    if (local !== undefined) return { entry: local, layer: 'l1' };
+    if (this.#l2 === undefined) return undefined;
+    const shared = await this.#l2.get(key);
+    if (shared === undefined) return undefined;
+    await this.#l1.set(key, shared).catch(() => false);
+    return { entry: shared, layer: 'l2' };
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    return (await this.lookup(key))?.entry;
+  }
+
+  /** Writes both tiers in parallel; true if any stored it. Both writes finish before an error is thrown. */
+  async set(key: string, entry: CacheEntry): Promise<boolean> {
+    const results = await Promise.allSettled(this.#stores().map((store) => store.set(key, entry)));
+    return anyStored(results);
+  }
+
+  /** Purges both tiers; an entry may live in one or both, so the larger count is the number of entries. */
+  async purge(filter: PurgeFilter): Promise<number> {
+    const results = await Promise.allSettled(this.#stores().map((store) => store.purge(filter)));
+    let removed = 0;
+    for (const result of results) {
+      if (result.status === 'rejected') throw result.reason;
+      removed = Math.max(removed, result.value);
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#stores().map((store) => store.close()));
+  }
+
+  #stores(): CacheStore[] {
+    return this.#l2 === undefined ? [this.#l1] : [this.#l1, this.#l2];
+  }
+}
+
+function anyStored(results: PromiseSettledResult<boolean>[]): boolean {
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
+  return results.some((result) => result.status === 'fulfilled' && result.value);
+}
