@@ -110,19 +110,20 @@ describe('openai.completions assemble', () => {
 });
 
 describe('openai.completions synthesize', () => {
-  const plain = {
-    ...HEAD,
-    model: MODEL,
-    choices: [{ text: '\n\nHello  world!', index: 0, logprobs: null, finish_reason: 'length' }],
-    usage: USAGE,
+  const plainChoice: JsonObject = {
+    text: '\n\nHello  world!',
+    index: 0,
+    logprobs: null,
+    finish_reason: 'length',
   };
-  const mismatched = {
+  const plain: JsonObject = { ...HEAD, model: MODEL, choices: [plainChoice], usage: USAGE };
+  const mismatched: JsonObject = {
     ...RECORDED_JSON,
     choices: [{ ...RECORDED_CHOICE, text: 'bytes that tokens do not spell' }],
   };
-  const twoChoices = {
+  const twoChoices: JsonObject = {
     ...plain,
-    choices: [plain.choices[0], { text: '', index: 1, logprobs: null, finish_reason: 'stop' }],
+    choices: [plainChoice, { text: '', index: 1, logprobs: null, finish_reason: 'stop' }],
   };
 
   it.each([
