@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { anthropicMessagesProtocol as protocol } from '../../src/protocols/anthropic-messages.js';
 import { anthropicErrorBody } from '../../src/protocols/anthropic-shared.js';
@@ -346,6 +347,34 @@ describe('anthropic.messages synthesize', () => {
     const answer = ANSWERS[name]!;
     expect(protocol.assemble(toSseEvents(streamOf(answer)))).toEqual(answer);
     expect(protocol.inspectStream(toSseEvents(streamOf(answer))).complete).toBe(true);
+  });
+});
+
+const jsonObject = fc.dictionary(
+  fc.string().filter((key) => key !== '__proto__'),
+  fc.json().map((text) => JSON.parse(text) as JsonValue),
+  { maxKeys: 4 },
+);
+const anyText = fc.string({ unit: 'binary', maxLength: 60 });
+const block = fc.oneof(
+  anyText.map((text) => ({ type: 'text', text })),
+  fc.record({ type: fc.constant('tool_use'), id: fc.string(), name: fc.string(), input: jsonObject }),
+  fc.record({ type: fc.constant('thinking'), thinking: anyText, signature: fc.string() }),
+);
+
+describe('anthropic.messages synthesize/assemble property', () => {
+  it('assemble(synthesize(answer)) equals the answer for arbitrary content', () => {
+    fc.assert(
+      fc.property(fc.array(block, { maxLength: 4 }), fc.nat(), fc.nat(), (content, input, output) => {
+        const answer: JsonObject = {
+          ...ANSWERS.text!,
+          content,
+          usage: { input_tokens: input, output_tokens: output },
+        };
+        expect(protocol.assemble(toSseEvents(streamOf(answer)))).toEqual(answer);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import OpenAI from 'openai';
 import { accumulateResponse } from 'openai/lib/responses/ResponseAccumulator';
-import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { describe, expect, it } from 'vitest';
 import { chunkWords } from '../../src/protocols/chunk-text.js';
 import { ProtocolError } from '../../src/protocols/errors.js';
@@ -301,6 +302,52 @@ describe('openai.responses synthesize', () => {
     const rebuilt = plain(snapshot?.output) as JsonObject[];
     const expected = (answer.output as JsonObject[]).map((item) => contentOf(item));
     expect(rebuilt.map((item) => contentOf(item))).toEqual(expected);
+  });
+});
+
+const anyText = fc.string({ unit: 'binary', maxLength: 60 });
+const outputItem = fc.oneof(
+  fc
+    .array(
+      fc.oneof(
+        anyText.map((text) => ({ type: 'output_text', text, annotations: [] })),
+        anyText.map((refusal) => ({ type: 'refusal', refusal })),
+      ),
+      { maxLength: 3 },
+    )
+    .map((content) => ({ id: 'msg_p', type: 'message', status: 'completed', role: 'assistant', content })),
+  fc.record({
+    id: fc.constant('fc_p'),
+    type: fc.constant('function_call'),
+    status: fc.constant('completed'),
+    call_id: fc.string(),
+    name: fc.string(),
+    arguments: fc.json(),
+  }),
+  fc
+    .array(anyText, { maxLength: 3 })
+    .map((texts) => ({
+      id: 'rs_p',
+      type: 'reasoning',
+      summary: texts.map((text) => ({ type: 'summary_text', text })),
+    })),
+);
+
+describe('openai.responses synthesize property', () => {
+  it('the deltas of arbitrary output rebuild it in the SDK accumulator', () => {
+    fc.assert(
+      fc.property(fc.array(outputItem, { maxLength: 4 }), (output) => {
+        const answer: JsonObject = { ...ANSWERS.text!, output };
+        const stream = streamOf(answer);
+        expect(protocol.assemble(toSseEvents(stream))).toEqual(answer);
+        const snapshot = stream
+          .map((e) => parseData(e) as unknown as ResponseStreamEvent)
+          .filter((e) => !/\.done$|^response\.completed$/.test(e.type))
+          .reduce<Response | undefined>((acc, event) => accumulateResponse(event, acc), undefined);
+        expect((plain(snapshot?.output) as JsonObject[]).map(contentOf)).toEqual(output.map(contentOf));
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
