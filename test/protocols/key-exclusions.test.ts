@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { anthropicMessagesProtocol } from '../../src/protocols/anthropic-messages.js';
+import { KEY_EXCLUSIONS } from '../../src/protocols/key-exclusions.js';
+import { openaiChatProtocol } from '../../src/protocols/openai-chat.js';
+import { openaiCompletionsProtocol } from '../../src/protocols/openai-completions.js';
+import { openaiEmbeddingsProtocol } from '../../src/protocols/openai-embeddings.js';
+import { openaiResponsesProtocol } from '../../src/protocols/openai-responses.js';
+import type { JsonObject, JsonValue, Protocol, ProtocolName } from '../../src/protocols/types.js';
+import { validRequest } from './helpers.js';
+
+/**
+ * Every entry of KEY_EXCLUSIONS, for every protocol, must leave keyMaterial unchanged; every field
+ * not listed there must stay in it. A new exclusion without a value below fails this test on purpose.
+ */
+
+const MINIMAL: Record<ProtocolName, { protocol: Protocol; body: JsonObject }> = {
+  'openai.chat': {
+    protocol: openaiChatProtocol,
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] },
+  },
+  'openai.completions': {
+    protocol: openaiCompletionsProtocol,
+    body: { model: 'gpt-3.5-turbo-instruct', prompt: 'Hi' },
+  },
+  'openai.responses': { protocol: openaiResponsesProtocol, body: { model: 'gpt-4.1', input: 'Hi' } },
+  'openai.embeddings': {
+    protocol: openaiEmbeddingsProtocol,
+    body: { model: 'text-embedding-3-small', input: 'Hi' },
+  },
+  'anthropic.messages': {
+    protocol: anthropicMessagesProtocol,
+    body: { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] },
+  },
+};
+
+/** A plausible value a client might send for each excluded field. */
+const EXCLUDED_VALUES: Record<string, JsonValue> = {
+  stream: true,
+  stream_options: { include_usage: true },
+  user: 'user-8c1f',
+  safety_identifier: 'sid-8c1f',
+  metadata: { user_id: 'u-1', run: 'nightly' },
+  store: true,
+  prompt_cache_key: 'tenant-42',
+  prompt_cache_retention: '24h',
+};
+
+const cases = Object.entries(MINIMAL) as Array<[ProtocolName, (typeof MINIMAL)[ProtocolName]]>;
+
+describe('KEY_EXCLUSIONS', () => {
+  it('covers exactly the protocols under test, each object under its own name', () => {
+    expect(Object.keys(KEY_EXCLUSIONS).sort()).toEqual(Object.keys(MINIMAL).sort());
+    for (const [name, { protocol }] of cases) expect(protocol.name).toBe(name);
+  });
+
+  describe.each(cases)('%s', (name, { protocol, body }) => {
+    const base = validRequest(protocol, body);
+    const baseKey = protocol.keyMaterial(base);
+
+    it('keeps every field of a minimal request', () => {
+      expect(baseKey).toEqual(body);
+    });
+
+    it.each(Object.keys(KEY_EXCLUSIONS[name]))('leaves keyMaterial unchanged when `%s` is added', (field) => {
+      const value = EXCLUDED_VALUES[field];
+      expect(value, `no test value for excluded field ${field}`).toBeDefined();
+      const request = { ...base, body: { ...body, [field]: value ?? null } };
+      expect(protocol.keyMaterial(request)).toEqual(baseKey);
+    });
+
+    it('keeps a field that is not excluded', () => {
+      const request = { ...base, body: { ...body, temperature: 0.7 } };
+      expect(protocol.keyMaterial(request)).toEqual({ ...baseKey, temperature: 0.7 });
+    });
+
+    it('does not modify the request body', () => {
+      const withAll = { ...body, ...EXCLUDED_VALUES };
+      const snapshot = structuredClone(withAll);
+      protocol.keyMaterial({ ...base, body: withAll });
+      expect(withAll).toEqual(snapshot);
+    });
+  });
+});
