@@ -324,13 +324,11 @@ const outputItem = fc.oneof(
     name: fc.string(),
     arguments: fc.json(),
   }),
-  fc
-    .array(anyText, { maxLength: 3 })
-    .map((texts) => ({
-      id: 'rs_p',
-      type: 'reasoning',
-      summary: texts.map((text) => ({ type: 'summary_text', text })),
-    })),
+  fc.array(anyText, { maxLength: 3 }).map((texts) => ({
+    id: 'rs_p',
+    type: 'reasoning',
+    summary: texts.map((text) => ({ type: 'summary_text', text })),
+  })),
 );
 
 describe('openai.responses synthesize property', () => {
