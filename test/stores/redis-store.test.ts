@@ -1,5 +1,5 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/cache/redis-store.js';
 import { StoreError } from '../../src/cache/store.js';
@@ -171,5 +171,41 @@ describe('RedisStore when Redis is down', () => {
     await store.close();
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => silent.close(resolve));
+  });
+});
+
+describe('RedisStore in cluster mode', () => {
+  it('spreads entries over several masters and still purges namespaces, tags and all with per-key commands', async () => {
+    const cluster = await startRedisCluster(3);
+    const store = new RedisStore({ cluster: { nodes: cluster.nodes.map((node) => `redis://${node}`) } });
+    const probe = new Cluster(
+      cluster.nodes.map((node) => ({ host: '127.0.0.1', port: Number(node.split(':')[1]) })),
+    );
+    try {
+      await store.ready(10_000);
+      for (let i = 0; i < 30; i++) {
+        await store.set(`k${i}`, jsonEntry({ namespace: 'ns-spread', tags: [i % 2 === 0 ? 'even' : 'odd'] }));
+      }
+      if (probe.status !== 'ready')
+        await new Promise<void>((resolve) => probe.once('ready', () => resolve()));
+      const perMaster = await Promise.all(probe.nodes('master').map((node) => node.dbsize()));
+      // Entry keys hash to different slots, so a multi-key UNLINK would have failed with CROSSSLOT.
+      expect(perMaster.filter((count) => count > 0).length).toBeGreaterThanOrEqual(2);
+
+      expect(await store.purge({ tag: 'even' })).toBe(15);
+      expect(await store.get('k0')).toBeUndefined();
+      expect(await store.get('k1')).toBeDefined();
+      expect(await store.purge({ namespace: 'ns-spread' })).toBe(15);
+      expect(await store.get('k1')).toBeUndefined();
+
+      await store.set('again', sseEntry({ namespace: 'other', tags: ['x', 'y'] }));
+      expect(await store.purge({ all: true })).toBe(1);
+      const left = await Promise.all(probe.nodes('master').map((node) => node.dbsize()));
+      expect(left.every((count) => count === 0)).toBe(true);
+    } finally {
+      probe.disconnect();
+      await store.close();
+      await cluster.stop();
+    }
   });
 });
