@@ -7,7 +7,7 @@ const OPENAI_MODELS = [
   'text-embedding-3-small',
   'gpt-3.5-turbo-instruct',
 ];
-const ANTHROPIC_MODELS = ['claude-sonnet-4-5', 'claude-haiku-4-5'];
+const ANTHROPIC_MODELS = ['claude-sonnet-4-6', 'claude-opus-4-7', 'claude-haiku-4-5'];
 const CREATED = 1_700_000_000;
 
 /** The listing or one model for `path`, or undefined for an unknown model id. */
