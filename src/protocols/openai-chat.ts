@@ -49,14 +49,20 @@ interface ChoiceState {
   content: string | null;
   refusal: string | null;
   reasoning?: string;
-  toolCalls: ToolCallState[];
+  /** Set once a delta carries a `tool_calls` array, even an empty one (the SDK keeps `[]` too). */
+  toolCalls?: ToolCallState[];
   functionCall?: { name: string; arguments: string };
   audio?: JsonObject;
+  /** Optional message fields only ever seen as null (e.g. vLLM's `reasoning_content: null`): kept as null. */
+  nulls: Set<string>;
 }
+
+/** Message fields accumulated across deltas rather than taken from the last one. */
+const ACCUMULATED_OPTIONAL = ['reasoning_content', 'tool_calls', 'function_call', 'audio'] as const;
 
 function newChoiceState(index: number): ChoiceState {
   const empty = { finishReason: null, logprobs: null, content: null, refusal: null };
-  return { index, ...empty, extra: {}, messageExtra: {}, toolCalls: [] };
+  return { index, ...empty, extra: {}, messageExtra: {}, nulls: new Set() };
 }
 
 function appendLogprobs(state: ChoiceState, logprobs: JsonObject): void {
@@ -76,11 +82,11 @@ function appendLogprobs(state: ChoiceState, logprobs: JsonObject): void {
   }
 }
 
-function appendToolCalls(state: ChoiceState, deltas: JsonObject[]): void {
+function appendToolCalls(calls: ToolCallState[], deltas: JsonObject[]): void {
   for (const { index, id, type, function: fn, ...rest } of deltas) {
     if (typeof index !== 'number') continue;
-    state.toolCalls[index] ??= { extra: {} };
-    const call = state.toolCalls[index];
+    calls[index] ??= { extra: {} };
+    const call = calls[index];
     Object.assign(call.extra, rest);
     if (typeof id === 'string' && id) call.id = id;
     if (typeof type === 'string' && type) call.type = type;
@@ -100,7 +106,11 @@ function appendDelta(state: ChoiceState, delta: JsonObject): void {
   if (typeof content === 'string') state.content = (state.content ?? '') + content;
   if (typeof refusal === 'string') state.refusal = (state.refusal ?? '') + refusal;
   if (typeof reasoning_content === 'string') state.reasoning = (state.reasoning ?? '') + reasoning_content;
-  if (Array.isArray(tool_calls)) appendToolCalls(state, objectsIn(tool_calls));
+  if (Array.isArray(tool_calls)) {
+    state.toolCalls ??= [];
+    appendToolCalls(state.toolCalls, objectsIn(tool_calls));
+  }
+  for (const key of ACCUMULATED_OPTIONAL) if (delta[key] === null) state.nulls.add(key);
   if (isJsonObject(function_call)) {
     state.functionCall ??= { name: '', arguments: '' };
     if (typeof function_call.name === 'string' && function_call.name)
@@ -128,7 +138,7 @@ function finishChoice(state: ChoiceState): JsonObject {
   if (state.reasoning !== undefined) message.reasoning_content = state.reasoning;
   if (state.audio) message.audio = state.audio;
   if (state.functionCall) message.function_call = { ...state.functionCall };
-  if (state.toolCalls.length > 0) {
+  if (state.toolCalls) {
     message.tool_calls = state.toolCalls
       .filter((call) => call !== undefined)
       .map((call): JsonObject => {
@@ -139,6 +149,7 @@ function finishChoice(state: ChoiceState): JsonObject {
         return out;
       });
   }
+  for (const key of state.nulls) message[key] ??= null;
   return {
     ...state.extra,
     index: state.index,
@@ -226,11 +237,18 @@ function choiceChunks(choice: JsonObject): JsonObject[] {
     out.push({ index: index ?? 0, delta, logprobs: lp, finish_reason: null });
   };
 
+  // Null or empty optional fields have no deltas of their own: the first chunk states them.
+  const stated: JsonObject = {};
+  const optional = { reasoning_content, tool_calls, function_call };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value === null || (Array.isArray(value) && value.length === 0)) stated[key] = value;
+  }
   push(
     {
       role: role ?? 'assistant',
       content: content === null || content === undefined ? null : '',
       ...messageExtra,
+      ...stated,
       refusal: null,
     },
     emptyLogprobs(logprobs),

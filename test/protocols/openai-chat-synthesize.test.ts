@@ -66,6 +66,9 @@ const ANSWERS: Record<string, JsonObject> = {
     }),
   ]),
   'empty content cut by length': answerWith([choiceWith({ content: '' }, 'length')]),
+  'vLLM-style null and empty optional fields': answerWith([
+    choiceWith({ content: 'ok', tool_calls: [], function_call: null, reasoning_content: null }),
+  ]),
   'custom tool call and unknown fields': answerWith([
     {
       ...choiceWith({
