@@ -38,3 +38,28 @@ export function validateMaxRemainderBytes(value: number | undefined): number {
   }
   return value;
 }
+
+interface NodeBufferInternals {
+  utf8Slice(start: number, end: number): string;
+}
+
+const hasUtf8Slice =
+  typeof (Buffer.prototype as unknown as Partial<NodeBufferInternals>).utf8Slice === 'function';
+
+/**
+ * UTF-8 text of `bytes[from, to)`, invalid sequences replaced by U+FFFD (as WHATWG requires).
+ * Uses Buffer's `utf8Slice` when present: it is what `toString('utf8', ...)` calls after argument
+ * normalization that costs as much as the decoding itself for short SSE lines.
+ */
+export const utf8Slice: (bytes: Buffer, from: number, to: number) => string = hasUtf8Slice
+  ? (bytes, from, to) => (bytes as unknown as NodeBufferInternals).utf8Slice(from, to)
+  : (bytes, from, to) => bytes.toString('utf8', from, to);
+
+/**
+ * Copies `source[from, to)` into `target` at `at`. `TypedArray#set` from a plain view is a
+ * memmove; `Buffer#copy` adds argument checks and a species-constructed view per call, which
+ * measured about 1.4x slower for the ~100-byte line tails the decoder copies on every feed.
+ */
+export function copyBytes(source: Uint8Array, from: number, to: number, target: Uint8Array, at: number): void {
+  target.set(new Uint8Array(source.buffer, source.byteOffset + from, to - from), at);
+}

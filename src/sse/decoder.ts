@@ -20,7 +20,18 @@
  *   feeds; a longer frame throws SseDecodeError whatever the chunking, and the decoder then
  *   refuses further input until reset().
  */
-import { asBuffer, BOM_LENGTH, bomByteAt, COLON, CR, LF, SPACE, validateMaxRemainderBytes } from './bytes.js';
+import {
+  asBuffer,
+  BOM_LENGTH,
+  bomByteAt,
+  COLON,
+  CR,
+  copyBytes,
+  LF,
+  SPACE,
+  utf8Slice,
+  validateMaxRemainderBytes,
+} from './bytes.js';
 import { SseDecodeError } from './errors.js';
 import type { SseEvent } from './types.js';
 
@@ -107,10 +118,10 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
     if (needed > tail.length) {
       // Callers have checked the frame bound, so `needed <= limit` and capacity never passes it.
       const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(needed, tail.length * 2, 256)));
-      tail.copy(grown, 0, 0, tailLength);
+      copyBytes(tail, 0, tailLength, grown, 0);
       tail = grown;
     }
-    source.copy(tail, tailLength, from, to);
+    copyBytes(source, from, to, tail, tailLength);
     tailLength = needed;
   }
 
@@ -142,7 +153,7 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
     ) {
       let valueStart = from + 5;
       if (valueStart < to && bytes[valueStart] === SPACE) valueStart++;
-      appendData(valueStart === to ? '' : bytes.toString('utf8', valueStart, to));
+      appendData(valueStart === to ? '' : utf8Slice(bytes, valueStart, to));
       return;
     }
     let colon = from;
@@ -151,11 +162,11 @@ export function createSseDecoder(options: SseDecoderOptions = {}): SseDecoder {
     let valueStart = colon < to ? colon + 1 : to;
     if (valueStart < to && bytes[valueStart] === SPACE) valueStart++;
     if (nameLength === 4 && isName(bytes, from, 'data')) {
-      appendData(valueStart === to ? '' : bytes.toString('utf8', valueStart, to));
+      appendData(valueStart === to ? '' : utf8Slice(bytes, valueStart, to));
     } else if (nameLength === 5 && isName(bytes, from, 'event')) {
-      eventType = valueStart === to ? undefined : bytes.toString('utf8', valueStart, to);
+      eventType = valueStart === to ? undefined : utf8Slice(bytes, valueStart, to);
     } else if (nameLength === 2 && isName(bytes, from, 'id')) {
-      if (!containsNul(bytes, valueStart, to)) id = bytes.toString('utf8', valueStart, to);
+      if (!containsNul(bytes, valueStart, to)) id = utf8Slice(bytes, valueStart, to);
     } else if (nameLength === 5 && isName(bytes, from, 'retry')) {
       const parsed = parseDigits(bytes, valueStart, to);
       if (parsed !== undefined) retry = parsed;

@@ -5,7 +5,7 @@ import { cuts, lfSseStream, sseStream } from './arbitraries.js';
 import { decodePieces, scanPieces } from './helpers.js';
 import { referenceDecode, splitAt } from './reference.js';
 
-const runs = { numRuns: 400 };
+const runs = { numRuns: Number(process.env.SSE_RUNS ?? 400) };
 
 describe('SSE decoder properties', () => {
   it('any chunking gives the events, spans and end() of the naive reference', () => {

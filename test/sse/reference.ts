@@ -13,7 +13,8 @@ export interface ReferenceResult {
   incomplete: { incompleteBytes: number } | null;
 }
 
-const decoder = new TextDecoder();
+// ignoreBOM: a BOM that is not at the very start of the stream is content, not something to strip.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export function referenceDecode(bytes: Uint8Array): ReferenceResult {
   const events: SseEvent[] = [];
