@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isRecord, type JsonRecord, requestHash } from './answer.js';
 import { anthropicMessages } from './anthropic-messages.js';
+import { ClientWatch } from './client-watch.js';
 import { errorBody } from './errors.js';
 import { writeJson } from './json-writer.js';
 import { KnobError, type Knobs, parseKnobs } from './knobs.js';
@@ -147,13 +147,11 @@ async function handle(
     throw error;
   }
 
-  const closed = new AbortController();
-  res.on('close', () => closed.abort());
-  if (knobs.firstByteDelayMs > 0) {
-    const waited = await sleep(knobs.firstByteDelayMs, true, { signal: closed.signal }).catch(() => false);
-    if (!waited) return;
-  }
+  const watch = new ClientWatch(res);
+  if (knobs.firstByteDelayMs > 0 && !(await watch.sleep(knobs.firstByteDelayMs))) return;
 
+  // Before routing, so pass-through routes (models) can be made to fail too.
+  if (knobs.status !== undefined && knobs.status >= 300) return fail(knobs.status);
   if (req.method === 'GET' && path.startsWith('/v1/models')) {
     const listing = modelsList(path, req.headers['anthropic-version'] !== undefined);
     return listing
@@ -162,7 +160,6 @@ async function handle(
   }
   if (!protocol) return fail(404, `Unknown request URL: ${req.method} ${path} (mock).`);
   if (req.method !== 'POST') return fail(405, `Method ${req.method} not allowed on ${path} (mock).`);
-  if (knobs.status !== undefined && knobs.status >= 300) return fail(knobs.status);
   if (!isRecord(body)) return fail(400, 'We could not parse the JSON body of your request (mock).');
 
   const wantsStream = body.stream === true;
@@ -202,7 +199,7 @@ async function handle(
   }
 
   if (reply.kind === 'json') {
-    await writeJson(res, status, reply.body, reply.contentChunks, knobs, closed.signal, () => {
+    await writeJson(res, status, reply.body, reply.contentChunks, knobs, watch, () => {
       selfReset = true;
     });
     return;
@@ -222,7 +219,7 @@ async function handle(
         selfReset = true;
       },
     },
-    closed.signal,
+    watch,
   );
 }
 

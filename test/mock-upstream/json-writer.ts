@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { endlessToken } from './answer.js';
+import type { ClientWatch } from './client-watch.js';
 import type { Knobs } from './knobs.js';
 
 /**
@@ -13,15 +13,14 @@ export async function writeJson(
   body: unknown,
   contentChunks: number,
   knobs: Knobs,
-  signal: AbortSignal,
+  watch: ClientWatch,
   willReset: () => void,
 ): Promise<void> {
   // A real non-streamed answer arrives after the whole generation took place.
   if (knobs.delayMs > 0 && contentChunks > 0 && !knobs.endless) {
-    const waited = await sleep(knobs.delayMs * contentChunks, true, { signal }).catch(() => false);
-    if (!waited) return;
+    if (!(await watch.sleep(knobs.delayMs * contentChunks))) return;
   }
-  if (knobs.endless) return writeEndlessJson(res, status, knobs, signal);
+  if (knobs.endless) return writeEndlessJson(res, status, knobs, watch);
 
   const bytes = Buffer.from(JSON.stringify(body), 'utf8');
   const cut = knobs.truncateAfter ?? knobs.resetAfter;
@@ -48,15 +47,28 @@ async function writeEndlessJson(
   res: ServerResponse,
   status: number,
   knobs: Knobs,
-  signal: AbortSignal,
+  watch: ClientWatch,
 ): Promise<void> {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.write('{"object":"mock.endless","text":"');
   const delayMs = Math.max(1, knobs.delayMs);
-  for (let i = 0; !signal.aborted; i++) {
+  for (let i = 0; !watch.gone; i++) {
     const escaped = JSON.stringify(endlessToken(i)).slice(1, -1);
-    if (!res.write(escaped)) await new Promise((resolve) => res.once('drain', resolve));
-    const waited = await sleep(delayMs, true, { signal }).catch(() => false);
-    if (!waited) return;
+    if (!res.write(escaped) && !(await drainedOrGone(res))) return;
+    if (!(await watch.sleep(delayMs))) return;
   }
+}
+
+function drainedOrGone(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const settle = (drained: boolean) => (): void => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(drained);
+    };
+    const onDrain = settle(true);
+    const onClose = settle(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
 }

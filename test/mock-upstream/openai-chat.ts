@@ -16,7 +16,6 @@ import {
 } from './answer.js';
 import { openaiErrorBody } from './errors.js';
 import {
-  deltaEvent,
   type MockProtocol,
   type MockReply,
   MockRequestError,
@@ -207,17 +206,22 @@ interface ChunkBase {
   system_fingerprint: string;
 }
 
+const rawEvent = (data: string): SseEvent => ({ data });
+const rawDelta = (data: string): SseEvent => ({ data, delta: true });
+const rawTail = (data: string): SseEvent => ({ data, tail: true });
+
 function streamPlan(
   base: ChunkBase,
   choices: ChoicePlan[],
   usage: JsonRecord,
   includeUsage: boolean,
 ): StreamPlan {
-  const chunk = (choicesPart: JsonRecord[]): JsonRecord => {
-    const out: JsonRecord = { ...base, choices: choicesPart };
-    if (includeUsage) out.usage = null;
-    return out;
-  };
+  // Every chunk repeats the same envelope: serialise it once, only the choices vary (benchmarks hit this path hardest).
+  const envelope = JSON.stringify({ ...base, choices: [] });
+  const prefix = envelope.slice(0, -'[]}'.length);
+  const suffix = includeUsage ? '],"usage":null}' : ']}';
+  const chunk = (choicesPart: JsonRecord[]): string =>
+    `${prefix}[${choicesPart.map((p) => JSON.stringify(p)).join(',')}${suffix}`;
   const part = (
     index: number,
     delta: JsonRecord,
@@ -234,24 +238,24 @@ function streamPlan(
       ? { role: 'assistant', content: null, refusal: null }
       : { role: 'assistant', content: '', refusal: null };
 
-  const roles = choices.map((c) => sse(chunk([part(c.index, roleDelta(c))])));
+  const roles = choices.map((c) => rawEvent(chunk([part(c.index, roleDelta(c))])));
   // Per choice, the ordered deltas; the stream interleaves choices step by step like the real API.
   const perChoice: SseEvent[][] = choices.map((c) => {
     const events: SseEvent[] = [];
     for (const token of c.reasoning)
-      events.push(deltaEvent(chunk([part(c.index, { reasoning_content: token })])));
+      events.push(rawDelta(chunk([part(c.index, { reasoning_content: token })])));
     c.content.forEach((token, i) => {
       const logprobs = c.logprobs ? { content: [c.logprobs[i]], refusal: null } : null;
-      events.push(deltaEvent(chunk([part(c.index, { content: token }, logprobs)])));
+      events.push(rawDelta(chunk([part(c.index, { content: token }, logprobs)])));
     });
-    for (const token of c.refusal) events.push(deltaEvent(chunk([part(c.index, { refusal: token })])));
+    for (const token of c.refusal) events.push(rawDelta(chunk([part(c.index, { refusal: token })])));
     if (c.toolCall) {
       const { id, name } = c.toolCall;
       const opening = { index: 0, id, type: 'function', function: { name, arguments: '' } };
-      events.push(deltaEvent(chunk([part(c.index, { tool_calls: [opening] })])));
+      events.push(rawDelta(chunk([part(c.index, { tool_calls: [opening] })])));
       for (const piece of splitFixed(c.toolCall.arguments, ARGUMENT_PIECE_CHARS)) {
         events.push(
-          deltaEvent(chunk([part(c.index, { tool_calls: [{ index: 0, function: { arguments: piece } }] })])),
+          rawDelta(chunk([part(c.index, { tool_calls: [{ index: 0, function: { arguments: piece } }] })])),
         );
       }
     }
@@ -265,7 +269,7 @@ function streamPlan(
       if (event) middle.push(event);
     }
   }
-  const tail = choices.map((c) => tailEvent(chunk([part(c.index, {}, null, c.finishReason)])));
+  const tail = choices.map((c) => rawTail(chunk([part(c.index, {}, null, c.finishReason)])));
   if (includeUsage) tail.push(tailEvent({ ...base, choices: [], usage }));
   tail.push({ data: '[DONE]', tail: true });
 
@@ -278,7 +282,7 @@ function streamPlan(
     ],
     *endless() {
       if (firstRole) yield firstRole;
-      for (let i = 0; ; i++) yield deltaEvent(chunk([part(0, { content: endlessToken(i) })]));
+      for (let i = 0; ; i++) yield rawDelta(chunk([part(0, { content: endlessToken(i) })]));
     },
   };
 }

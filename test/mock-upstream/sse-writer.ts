@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ClientWatch } from './client-watch.js';
 import type { Knobs } from './knobs.js';
 import type { SseEvent, StreamPlan } from './protocol.js';
 
@@ -26,9 +27,9 @@ export async function writeStream(
   plan: StreamPlan,
   knobs: Knobs,
   hooks: WriterHooks,
-  signal: AbortSignal,
+  watch: ClientWatch,
 ): Promise<void> {
-  const sink = new ByteSink(res, knobs.splitBytes, hooks, signal);
+  const sink = new ByteSink(res, knobs.splitBytes, hooks, watch);
   const newline = knobs.lineEnding;
   const keepalive = knobs.keepalive ? `: keep-alive${newline}${newline}` : '';
   const totalDeltas = plan.events.reduce((sum, event) => sum + (event.delta ? 1 : 0), 0);
@@ -41,7 +42,7 @@ export async function writeStream(
   let written = 0;
   let pacedTail = false;
   for (let next = events.next(); !next.done; next = events.next()) {
-    if (signal.aborted) return;
+    if (watch.gone) return;
     const event = next.value;
     const reachesLimit = event.delta === true || event.tail === true;
     if (reachesLimit && errorAt !== undefined && deltas >= errorAt) {
@@ -63,7 +64,7 @@ export async function writeStream(
     if (event.tail) pacedTail = true;
     if (paced && delayMs > 0 && written > 0) {
       await sink.flush(false);
-      if (!(await pause(delayMs, signal))) return;
+      if (!(await watch.sleep(delayMs))) return;
     }
     sink.push(encodeEvent(event, newline), 1);
     if (keepalive) sink.push(keepalive, 0);
@@ -71,17 +72,7 @@ export async function writeStream(
     if (event.delta) deltas++;
     if (knobs.doneInContent && event.delta && event.data.includes(plan.doneMarker)) break;
   }
-  await sink.flush(true);
-  if (!signal.aborted) res.end();
-}
-
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
+  await sink.finish();
 }
 
 /**
@@ -100,7 +91,7 @@ class ByteSink {
     private readonly res: ServerResponse,
     private readonly splitBytes: number,
     private readonly hooks: WriterHooks,
-    private readonly signal: AbortSignal,
+    private readonly watch: ClientWatch,
   ) {}
 
   push(text: string, events: number): void {
@@ -110,12 +101,31 @@ class ByteSink {
     if (events > 0) this.eventEnds.push(this.queuedBytes + this.pendingBytes);
   }
 
-  /** Write what is pending; with splitting, a short remainder waits for more bytes unless `final`. */
-  async flush(final: boolean): Promise<void> {
-    if (this.pendingBytes === 0 || this.signal.aborted) return;
-    let data = Buffer.concat(this.pending, this.pendingBytes);
+  /** Write everything left and end the response, in one write when possible (data + chunked terminator together). */
+  async finish(): Promise<void> {
+    if (this.watch.gone) return;
+    if (this.splitBytes <= 0 && this.pendingBytes > 0) {
+      const data = this.takePending();
+      this.queuedBytes += data.length;
+      const end = this.queuedBytes;
+      this.res.end(data, () => this.acknowledge(end));
+      return;
+    }
+    await this.flush(true);
+    if (!this.watch.gone) this.res.end();
+  }
+
+  private takePending(): Buffer {
+    const data = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
+    return data;
+  }
+
+  /** Write what is pending; with splitting, a short remainder waits for more bytes unless `final`. */
+  async flush(final: boolean): Promise<void> {
+    if (this.pendingBytes === 0 || this.watch.gone) return;
+    let data = this.takePending();
     if (this.splitBytes <= 0) {
       await this.write(data);
       return;
@@ -124,7 +134,7 @@ class ByteSink {
       const piece = data.subarray(0, this.splitBytes);
       data = data.subarray(piece.length);
       await this.write(piece);
-      if (this.signal.aborted) return;
+      if (this.watch.gone) return;
       // Let the piece leave as its own TCP segment instead of coalescing with the next.
       await nextTurn();
     }
@@ -140,7 +150,7 @@ class ByteSink {
     const accepted = this.res.write(piece, (error) => {
       if (!error) this.acknowledge(end);
     });
-    if (!accepted && !this.signal.aborted) await drained(this.res);
+    if (!accepted && !this.watch.gone) await drained(this.res);
   }
 
   private acknowledge(byteOffset: number): void {
