@@ -60,6 +60,12 @@ export const utf8Slice: (bytes: Buffer, from: number, to: number) => string = ha
  * memmove; `Buffer#copy` adds argument checks and a species-constructed view per call, which
  * measured about 1.4x slower for the ~100-byte line tails the decoder copies on every feed.
  */
-export function copyBytes(source: Uint8Array, from: number, to: number, target: Uint8Array, at: number): void {
+export function copyBytes(
+  source: Uint8Array,
+  from: number,
+  to: number,
+  target: Uint8Array,
+  at: number,
+): void {
   target.set(new Uint8Array(source.buffer, source.byteOffset + from, to - from), at);
 }
