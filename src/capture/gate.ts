@@ -51,7 +51,7 @@ export function judgeAnswer(
   if (isEventStream(head.contentType)) {
     let events: SseEvent[];
     try {
-      events = createSseDecoder().feed(body);
+      events = createSseDecoder({ maxRemainderBytes: body.byteLength + 1 }).feed(body);
     } catch {
       return { storable: false, reason: 'sse_undecodable' };
     }

@@ -19,7 +19,8 @@ export class Recorder {
     private readonly maxBytes: number,
     sse: boolean,
   ) {
-    this.scanner = sse ? createSseBoundaryScanner() : undefined;
+    // A frame can be as large as the entry may be (a Responses `response.completed` carries the whole answer).
+    this.scanner = sse ? createSseBoundaryScanner({ maxRemainderBytes: maxBytes }) : undefined;
   }
 
   get byteLength(): number {

@@ -38,27 +38,27 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     maxBytes: config.cache.memoryMaxBytes,
     maxEntryBytes: config.cache.maxEntryBytes,
   });
-  const l2 = config.redis
-    ? new FailOpenStore(
-        new RedisStore({
-          url: config.redis.url,
-          cluster: config.redis.cluster,
-          sentinel: config.redis.sentinel,
-          keyPrefix: config.redis.keyPrefix,
-          maxEntryBytes: config.cache.maxEntryBytes,
-        }),
-        {
-          timeoutMs: config.redis.timeoutMs,
-          onError: (op, err) => {
-            metrics.storeErrors.inc({ store: 'redis', op });
-            logger.debug({ op, code: err.code }, 'redis store error (served as a miss)');
-          },
-          onStateChange: (state, store) => {
-            metrics.breakerState.set({ store }, state === 'closed' ? 0 : 1);
-            logger.warn({ store, state }, `cache store circuit ${state}`);
-          },
+  const redis = config.redis
+    ? new RedisStore({
+        url: config.redis.url,
+        cluster: config.redis.cluster,
+        sentinel: config.redis.sentinel,
+        keyPrefix: config.redis.keyPrefix,
+        maxEntryBytes: config.cache.maxEntryBytes,
+      })
+    : undefined;
+  const l2 = redis
+    ? new FailOpenStore(redis, {
+        timeoutMs: config.redis?.timeoutMs ?? 50,
+        onError: (op, err) => {
+          metrics.storeErrors.inc({ store: 'redis', op });
+          logger.debug({ op, code: err.code }, 'redis store error (served as a miss)');
         },
-      )
+        onStateChange: (state, store) => {
+          metrics.breakerState.set({ store }, state === 'closed' ? 0 : 1);
+          logger.warn({ store, state }, `cache store circuit ${state}`);
+        },
+      })
     : undefined;
   const context: GatewayContext = {
     config,
@@ -87,8 +87,14 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   return {
     server,
     context,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      // Serve at once either way: a Redis that is not up yet is a miss (fail-open), not a failed start.
+      await redis
+        ?.ready()
+        .catch((err: Error) =>
+          logger.warn({ err: err.message }, 'redis not ready; serving from L1 until it is'),
+        );
+      return new Promise<string>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           const address = server.address() as AddressInfo;
@@ -100,7 +106,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
           );
           resolve(url);
         });
-      }),
+      });
+    },
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

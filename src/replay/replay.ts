@@ -95,7 +95,7 @@ const synthesizedCache = new WeakMap<CacheEntry, Map<boolean, Uint8Array[]>>();
 function assembledJson(protocol: Protocol, entry: CacheEntry): Uint8Array {
   let bytes = assembledCache.get(entry);
   if (!bytes) {
-    const events = createSseDecoder().feed(entry.body);
+    const events = createSseDecoder({ maxRemainderBytes: entry.body.byteLength + 1 }).feed(entry.body);
     bytes = Buffer.from(JSON.stringify(protocol.assemble(events)));
     assembledCache.set(entry, bytes);
   }
