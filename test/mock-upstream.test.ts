@@ -383,6 +383,38 @@ describe('Anthropic messages', () => {
   });
 });
 
+describe('refusals and token limits', () => {
+  it('refuses in the shape of each protocol', async () => {
+    const headers = { 'x-mock-refusal': '1' };
+    const response = await openai.responses
+      .stream({ model: 'gpt-4o-mini', input: 'Hi' }, { headers })
+      .finalResponse();
+    const item = response.output[0];
+    expect(item?.type === 'message' && item.content[0]?.type).toBe('refusal');
+    const message = await anthropic.messages.stream(MESSAGES, { headers }).finalMessage();
+    expect(message.stop_reason).toBe('refusal');
+  });
+
+  it("stops at the token limit with each protocol's reason", async () => {
+    const chat = await openai.chat.completions
+      .stream({ ...CHAT, max_completion_tokens: 4 })
+      .finalChatCompletion();
+    expect(chat.choices[0]?.finish_reason).toBe('length');
+    expect(chat.choices[0]?.message.content?.split(' ')).toHaveLength(4);
+    const message = await anthropic.messages.stream({ ...MESSAGES, max_tokens: 4 }).finalMessage();
+    expect(message.stop_reason).toBe('max_tokens');
+    const stream = await openai.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Hi',
+      max_output_tokens: 16,
+      stream: true,
+    });
+    let last = '';
+    for await (const event of stream) last = event.type;
+    expect(last).toBe('response.incomplete');
+  });
+});
+
 describe('framing knobs', () => {
   it.each<[string, Record<string, string>]>([
     ['CRLF', { 'x-mock-crlf': '1' }],
@@ -522,6 +554,10 @@ describe('failure knobs', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(await response.text()).toMatch(/^data: \{"error":\{.*\}\}\n\n$/);
+    const responses = await (
+      await rawPost('/v1/responses', { model: 'gpt-4o-mini', input: 'Hi' }, { 'x-mock-error-as-sse': '1' })
+    ).text();
+    expect(responses).toMatch(/^event: error\ndata: \{"type":"error".*\n\n$/);
     const anthropicStream = anthropic.messages
       .stream(MESSAGES, { headers: { 'x-mock-error-as-sse': '1' } })
       .finalMessage();

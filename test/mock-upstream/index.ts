@@ -190,7 +190,9 @@ async function handle(
 
   if (knobs.errorAsSse) {
     const events: SseEvent[] =
-      reply.kind === 'stream' ? reply.plan.errorEvents(0) : [sse(errorBody(shape, 500, requestId))];
+      reply.kind === 'stream'
+        ? reply.plan.errorEvents(0).slice(0, 1)
+        : [sse(errorBody(shape, 500, requestId))];
     countStream();
     res.writeHead(200, SSE_HEADERS);
     res.end(events.map((e) => encodeEvent(e, knobs.lineEnding)).join(''));
