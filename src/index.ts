@@ -1,0 +1,35 @@
+/**
+ * The public entry of the `sluice` package: the library API (ResponseCache and the SDK
+ * wrappers), the stores it shares with the gateway, the gateway itself, and the SSE codec.
+ */
+
+export type { CacheMode } from './cache/controls.js';
+export { type CacheEntry, ENTRY_VERSION, type EntryFormat } from './cache/entry.js';
+export { decodeEntry, encodeEntry } from './cache/entry-codec.js';
+export { FailOpenStore, type FailOpenStoreOptions, type StoreOperation } from './cache/fail-open-store.js';
+export { canonicalJson, credentialScope, deriveCacheKey, type KeyInput } from './cache/key.js';
+export { MemoryStore, type MemoryStoreOptions, type MemoryStoreStats } from './cache/memory-store.js';
+export { NullStore } from './cache/null-store.js';
+export { RedisStore, type RedisStoreOptions } from './cache/redis-store.js';
+export { type CacheStore, type PurgeFilter, StoreError } from './cache/store.js';
+export { type CacheLayer, TieredStore, type TieredStoreOptions } from './cache/tiered-store.js';
+export {
+  ConfigError,
+  type ConfigInput,
+  parseConfig,
+  type ReplayPacing,
+  type SluiceConfig,
+} from './config.js';
+export { createGateway, type Gateway, type GatewayOptions } from './gateway/server.js';
+export * from './lib/index.js';
+export type { ProtocolFamily, ProtocolName, Usage } from './protocols/types.js';
+export {
+  createSseDecoder,
+  encodeSseEvent,
+  encodeSseEvents,
+  SseDecodeError,
+  type SseDecoder,
+  type SseDecoderOptions,
+  type SseEvent,
+  type SseEventInit,
+} from './sse/index.js';

@@ -1,0 +1,278 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
+import { remainingTtlMs } from '../cache/entry.js';
+import { credentialScope, deriveCacheKey } from '../cache/key.js';
+import { Flight, type FlightListener, type FlightOutcome } from '../capture/flight.js';
+import { judgeAnswer } from '../capture/gate.js';
+import { protocolForPath } from '../protocols/index.js';
+import type { Protocol, ProtocolFamily, RequestInfo } from '../protocols/types.js';
+import { entryServes, planReplay } from '../replay/replay.js';
+import type { CacheCore } from './core.js';
+import { driveFlightWithFetch, type FetchFunction, StreamingListener } from './fetch-flight.js';
+import { replayResponse } from './replay-response.js';
+
+/** A configured SDK base URL, as the gateway normalizes it: its identity is part of every key. */
+export interface BaseUrl {
+  origin: string;
+  /** Without a trailing slash: '/v1' for OpenAI's, '' for Anthropic's. */
+  basePath: string;
+  identity: string;
+}
+
+export function normalizeBaseUrl(baseURL: string): BaseUrl {
+  const url = new URL(baseURL);
+  const basePath = url.pathname.replace(/\/+$/, '');
+  return { origin: url.origin, basePath, identity: `${url.origin}${basePath}` };
+}
+
+/** One cacheable call, after routing and validation. */
+interface Call {
+  protocol: Protocol;
+  request: RequestInfo;
+  controls: RequestControls;
+  plan: CachePlan;
+  key: string;
+  url: string;
+  init: RequestInit;
+}
+
+/**
+ * A fetch that does at the HTTP level what the gateway does: POSTs on a protocol route under the
+ * SDK's base URL are answered from the cache, from an identical call in flight, or by the real
+ * fetch with the answer recorded and stored once the completeness gate accepts it. Everything
+ * else goes to the real fetch untouched (minus x-sluice-* headers).
+ */
+export function createCachingFetch(
+  core: CacheCore,
+  family: ProtocolFamily,
+  baseURL: string,
+  realFetch: FetchFunction,
+): FetchFunction {
+  const base = normalizeBaseUrl(baseURL);
+  return async (input, init = {}) => {
+    if (typeof input !== 'string' && !(input instanceof URL)) return realFetch(input, init);
+    const url = String(input);
+    const headers = new Headers(init.headers);
+    const headerRecord = lowerCaseRecord(headers);
+    for (const name of Object.keys(headerRecord)) if (name.startsWith('x-sluice-')) headers.delete(name);
+    const forwardInit: RequestInit = { ...init, headers };
+
+    const protocol = routeFor(url, init, base, family);
+    const bodyText = typeof init.body === 'string' ? init.body : undefined;
+    if (!protocol || bodyText === undefined) return realFetch(url, forwardInit);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(bodyText);
+    } catch {
+      return realFetch(url, forwardInit);
+    }
+    // An invalid request is the upstream's to refuse, in its own words.
+    const check = protocol.validate(parsed);
+    if (!check.ok) {
+      core.stats.bypass();
+      return realFetch(url, forwardInit);
+    }
+    const controls = parseControls(headerRecord);
+    if (!controls.ok) return controlsError(family, controls.header, controls.message);
+
+    const request = check.request;
+    const scope = core.options.shareAcrossCredentials
+      ? 'shared'
+      : credentialScope(credentialOf(headerRecord, family));
+    const namespace = headerRecord['x-sluice-namespace']
+      ? controls.controls.namespace
+      : core.options.namespace;
+    const call: Call = {
+      protocol,
+      request,
+      controls: { ...controls.controls, namespace },
+      plan: planCache(core.options.mode, controls.controls, protocol.cacheability(request)),
+      key: deriveCacheKey({
+        protocol: protocol.name,
+        upstream: base.identity,
+        scope,
+        namespace,
+        material: protocol.keyMaterial(request),
+      }),
+      url,
+      init: forwardInit,
+    };
+    return answer(core, call, realFetch);
+  };
+}
+
+async function answer(core: CacheCore, call: Call, realFetch: FetchFunction): Promise<Response> {
+  const { plan, key, request, controls, protocol } = call;
+  const signal = call.init.signal ?? undefined;
+  if (plan.read) {
+    const entry = await core.safeGet(key);
+    if (entry) {
+      const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
+      const fresh = controls.maxAgeSeconds === undefined || ageSeconds <= controls.maxAgeSeconds;
+      if (fresh && entryServes(entry, request)) {
+        core.stats.hit(entry.usage, [entry.model, request.model]);
+        const ttl = Math.max(0, Math.floor(remainingTtlMs(entry) / 1000));
+        const replay = planReplay(protocol, entry, request, controls.replay ?? core.options.replay);
+        const headers = new Headers({
+          'x-sluice-cache': 'HIT',
+          'cache-status': `sluice; hit; ttl=${ttl}`,
+          age: String(ageSeconds),
+        });
+        return replayResponse(replay, headers, signal);
+      }
+    }
+  }
+  if (plan.forwardOutcome === 'BYPASS') core.stats.bypass();
+  else core.stats.miss();
+
+  if (plan.coalesce) {
+    const joined = join(core, call, realFetch);
+    if (joined) return joined;
+  }
+  return forward(core, call, realFetch);
+}
+
+/** Join an identical call in flight; undefined when there is none to join. */
+function join(core: CacheCore, call: Call, realFetch: FetchFunction): Promise<Response> | undefined {
+  const flight = core.flights.joinable(call.key);
+  const leader = flight && core.leaders.get(flight);
+  if (!flight || !leader) return undefined;
+  core.stats.coalesce();
+  const signal = call.init.signal ?? undefined;
+  const sameFormat =
+    leader.request.stream === call.request.stream &&
+    leader.request.wantsStreamUsage === call.request.wantsStreamUsage;
+  if (sameFormat) {
+    const listener = new StreamingListener(flight, {
+      extraHeaders: { 'x-sluice-cache': 'COALESCED', 'cache-status': 'sluice; fwd=miss; collapsed' },
+      signal,
+      afterWrite: leader.afterWrite,
+    });
+    flight.attach(listener);
+    return listener.response;
+  }
+  // Stream vs JSON differ: wait for the whole answer and convert it, as a hit would; when it
+  // cannot serve this call exactly, make a call of our own instead of a wrong answer.
+  return new Promise<Response>((resolve, reject) => {
+    const converting: FlightListener = {
+      raw: false,
+      onHead: () => undefined,
+      onData: () => undefined,
+      onSettled: (outcome: FlightOutcome) => {
+        const entry =
+          outcome.kind === 'ended' && outcome.verdict.storable ? outcome.verdict.entry : undefined;
+        if (entry && entryServes(entry, call.request)) {
+          const replay = planReplay(call.protocol, entry, call.request, 'instant');
+          const headers = new Headers({
+            'x-sluice-cache': 'COALESCED',
+            'cache-status': 'sluice; fwd=miss; collapsed',
+          });
+          resolve(replayResponse(replay, headers, signal));
+          return;
+        }
+        forward(core, { ...call, plan: { ...call.plan, coalesce: false } }, realFetch).then(resolve, reject);
+      },
+    };
+    flight.attach(converting);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        flight.detach(converting);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+/** Go upstream through one flight: recorded, judged at the end, stored when the plan allows. */
+function forward(core: CacheCore, call: Call, realFetch: FetchFunction): Promise<Response> {
+  const { protocol, request, plan, key, controls } = call;
+  const meta = {
+    ttlMs: (controls.ttlSeconds ?? core.options.ttlSeconds) * 1000,
+    namespace: controls.namespace,
+    tags: controls.tags,
+  };
+  let write: Promise<unknown> = Promise.resolve();
+  const flight = new Flight({
+    maxEntryBytes: core.options.maxEntryBytes,
+    maxListeners: 1000,
+    completeOnDisconnect: false,
+    judge: (head, recorder) => {
+      const verdict = judgeAnswer(protocol, request, head, recorder, meta);
+      // Started inside the gate, before any caller sees the end, so a finished body means "stored".
+      if (verdict.storable && plan.write) write = core.safeSet(key, verdict.entry);
+      return verdict;
+    },
+  });
+  const afterWrite = () => write;
+  if (plan.coalesce) {
+    core.flights.register(key, flight);
+    core.leaders.set(flight, { request, afterWrite });
+  }
+  flight.onSettled(() => {
+    void write.finally(() => core.flights.release(key, flight));
+  });
+  const listener = new StreamingListener(flight, {
+    extraHeaders: {
+      'x-sluice-cache': plan.forwardOutcome,
+      'cache-status': plan.forwardOutcome === 'BYPASS' ? 'sluice; fwd=bypass' : 'sluice; fwd=miss',
+    },
+    signal: call.init.signal ?? undefined,
+    afterWrite,
+  });
+  flight.attach(listener);
+  void driveFlightWithFetch(flight, realFetch, call.url, call.init);
+  return listener.response;
+}
+
+/** The protocol for a POST under the base URL, by path relative to it; undefined for anything else. */
+function routeFor(
+  url: string,
+  init: RequestInit,
+  base: BaseUrl,
+  family: ProtocolFamily,
+): Protocol | undefined {
+  if ((init.method ?? 'GET').toUpperCase() !== 'POST') return undefined;
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (target.origin !== base.origin || !target.pathname.startsWith(`${base.basePath}/`)) return undefined;
+  const rest = target.pathname.slice(base.basePath.length);
+  // OpenAI's base URL carries the version ('/v1'), Anthropic's does not: routes are '/v1/...'.
+  const route = family === 'openai' ? `/v1${rest}` : rest;
+  const protocol = protocolForPath(route);
+  return protocol?.family === family ? protocol : undefined;
+}
+
+/** The credential the gateway would scope by (src/gateway/upstream.ts clientCredential). */
+function credentialOf(headers: IncomingHttpHeaders, family: ProtocolFamily): string | undefined {
+  const apiKey = headers['x-api-key'];
+  const auth = headers.authorization;
+  if (family === 'anthropic' && typeof apiKey === 'string' && apiKey) return apiKey;
+  if (typeof auth === 'string' && auth) return auth;
+  return typeof apiKey === 'string' && apiKey ? apiKey : undefined;
+}
+
+function lowerCaseRecord(headers: Headers): IncomingHttpHeaders {
+  const out: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    out[name.toLowerCase()] = value;
+  });
+  return out;
+}
+
+/** A bad x-sluice-* or Cache-Control header, answered as the provider would answer a bad request. */
+function controlsError(family: ProtocolFamily, header: string, message: string): Response {
+  const body =
+    family === 'anthropic'
+      ? { type: 'error', error: { type: 'invalid_request_error', message } }
+      : { error: { message, type: 'invalid_request_error', code: 'invalid_cache_control', param: header } };
+  return new Response(JSON.stringify(body), {
+    status: 400,
+    headers: { 'content-type': 'application/json', 'x-sluice-cache': 'BYPASS' },
+  });
+}

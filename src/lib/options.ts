@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import type { CacheMode } from '../cache/controls.js';
+import type { CacheStore } from '../cache/store.js';
+import type { ReplayPacing } from '../config.js';
+import { LibraryError } from './errors.js';
+
+/** USD per million tokens, as providers publish them. */
+export interface ModelPrice {
+  inputPerMTok: number;
+  outputPerMTok: number;
+}
+
+export interface ResponseCacheOptions {
+  /** Where entries live. Default: a new MemoryStore. A RedisStore is wrapped in FailOpenStore. */
+  store?: CacheStore;
+  /** Lifetime of a new entry. Default 3600. */
+  ttlSeconds?: number;
+  /** Namespace of entries when a call names none. Default "default" (the gateway's default too). */
+  namespace?: string;
+  /** Let different API keys share entries. Default false: the credential is part of the key, as in the gateway. */
+  shareAcrossCredentials?: boolean;
+  /** Pacing of replayed streams: instant (default), realtime (recorded gaps) or N chunks per second. */
+  replay?: ReplayPacing;
+  /** Per-model prices for `stats().estimatedCostSaved`. A model without a price counts 0. */
+  prices?: Record<string, ModelPrice>;
+  /** on (default), off, read-only or write-only: the gateway's cache modes. */
+  mode?: CacheMode;
+  /** Answers larger than this are served but not stored. Default 8 MiB. */
+  maxEntryBytes?: number;
+}
+
+export interface ResolvedOptions {
+  ttlSeconds: number;
+  namespace: string;
+  shareAcrossCredentials: boolean;
+  replay: ReplayPacing;
+  prices: Record<string, ModelPrice>;
+  mode: CacheMode;
+  maxEntryBytes: number;
+}
+
+/** The same rule as the gateway's x-sluice-namespace / x-sluice-tags, so names travel between them. */
+export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const priceSchema = z
+  .object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })
+  .strict();
+
+const optionsSchema = z
+  .object({
+    store: z
+      .custom<CacheStore>(isStore, { message: 'must implement CacheStore (get, set, purge, close)' })
+      .optional(),
+    ttlSeconds: z.number().int().positive().default(3600),
+    namespace: z
+      .string()
+      .regex(NAME_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -')
+      .default('default'),
+    shareAcrossCredentials: z.boolean().default(false),
+    replay: z.union([z.enum(['instant', 'realtime']), z.number().positive()]).default('instant'),
+    prices: z.record(z.string(), priceSchema).default({}),
+    mode: z.enum(['on', 'off', 'read-only', 'write-only']).default('on'),
+    maxEntryBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024),
+  })
+  .strict();
+
+/** Validate once, at construction; the error names every bad field. */
+export function resolveOptions(input: unknown): ResolvedOptions & { store?: CacheStore | undefined } {
+  const result = optionsSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join('.') : '(options)';
+    return `  - ${field}: ${issue.message}`;
+  });
+  throw new LibraryError('LIB_INVALID_OPTIONS', `Invalid ResponseCache options:\n${lines.join('\n')}`);
+}
+
+function isStore(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return ['get', 'set', 'purge', 'close'].every((method) => typeof candidate[method] === 'function');
+}

@@ -1,0 +1,65 @@
+import type { Usage } from '../protocols/types.js';
+import type { ModelPrice } from './options.js';
+
+export interface CacheStats {
+  /** Calls answered from the cache. */
+  hits: number;
+  /** Calls that looked and went upstream (or to the producer function). */
+  misses: number;
+  /** Calls that joined an identical call already in flight instead of making their own. */
+  coalesced: number;
+  /** Calls that did not use the cache at all (no-store, cache off, not cacheable). */
+  bypassed: number;
+  /** Tokens the hits did not spend, from the usage recorded with each entry. */
+  tokensSaved: { input: number; output: number };
+  /** USD, from the price table; hits on models without a price add 0. */
+  estimatedCostSaved: number;
+}
+
+/** Counters of one ResponseCache. Hits on an entry with usage add the tokens and their price. */
+export class StatsCounter {
+  #hits = 0;
+  #misses = 0;
+  #coalesced = 0;
+  #bypassed = 0;
+  #input = 0;
+  #output = 0;
+  #cost = 0;
+
+  constructor(private readonly prices: Record<string, ModelPrice>) {}
+
+  /** `models`: the entry's recorded model first, then the requested one (a dated snapshot vs its alias). */
+  hit(usage: Usage | undefined, models: readonly string[]): void {
+    this.#hits++;
+    if (!usage) return;
+    this.#input += usage.inputTokens;
+    this.#output += usage.outputTokens;
+    const price = models.map((m) => this.prices[m]).find((p) => p !== undefined);
+    if (price) {
+      this.#cost += (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6;
+    }
+  }
+
+  miss(): void {
+    this.#misses++;
+  }
+
+  coalesce(): void {
+    this.#coalesced++;
+  }
+
+  bypass(): void {
+    this.#bypassed++;
+  }
+
+  snapshot(): CacheStats {
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      coalesced: this.#coalesced,
+      bypassed: this.#bypassed,
+      tokensSaved: { input: this.#input, output: this.#output },
+      estimatedCostSaved: this.#cost,
+    };
+  }
+}
