@@ -111,7 +111,7 @@ describe('the key changes with every field that can change the answer', () => {
   test('openai.completions: prompt, suffix, echo, best_of', () => {
     const b: JsonObject = { model: 'gpt-3.5-turbo-instruct', prompt: 'Once' };
     const k = keyFor('openai.completions', b);
-    for (const patch of [{ prompt: 'Twice' }, { suffix: '.' }, { echo: true }, { best_of: 2 }]) {
+    for (const patch of [{ prompt: 'Twice' }, { suffix: '.' }, { echo: true }, { best_of: 2 }] as JsonObject[]) {
       expect(keyFor('openai.completions', { ...b, ...patch })).not.toBe(k);
     }
   });
@@ -119,7 +119,7 @@ describe('the key changes with every field that can change the answer', () => {
   test('openai.embeddings: input, dimensions, encoding_format', () => {
     const b: JsonObject = { model: 'text-embedding-3-small', input: 'x' };
     const k = keyFor('openai.embeddings', b);
-    for (const patch of [{ input: 'y' }, { dimensions: 256 }, { encoding_format: 'base64' }]) {
+    for (const patch of [{ input: 'y' }, { dimensions: 256 }, { encoding_format: 'base64' }] as JsonObject[]) {
       expect(keyFor('openai.embeddings', { ...b, ...patch })).not.toBe(k);
     }
   });

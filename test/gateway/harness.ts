@@ -72,11 +72,9 @@ export async function startHarness(
   };
 }
 
-export const chatBody = (content = 'Say hello', extra: Record<string, unknown> = {}) => ({
-  model: 'gpt-4o-mini',
-  messages: [{ role: 'user', content }],
-  ...extra,
-});
+export function chatBody<const E extends object = Record<never, never>>(content = 'Say hello', extra?: E) {
+  return { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content }], ...(extra as E) };
+}
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
