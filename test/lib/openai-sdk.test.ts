@@ -197,3 +197,26 @@ describe('wrapOpenAI: per-call controls', () => {
     expect(mock.stats.requests).toBe(before + 2);
   });
 });
+
+describe('wrapOpenAI: replay pacing', () => {
+  it('x-sluice-replay: realtime replays with the recorded gaps; instant does not wait', async () => {
+    const content = prompt('paced');
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content }], stream: true as const };
+    const timed = async (headers: Record<string, string>) => {
+      const started = performance.now();
+      const stream = await lib.openai.chat.completions.create(body, { headers });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      return { ms: performance.now() - started, text };
+    };
+    const before = mock.stats.requests;
+    const original = await timed({ 'x-mock-delay-ms': '15', 'x-mock-words': '10' });
+    expect(original.ms).toBeGreaterThanOrEqual(120);
+    const realtime = await timed({ 'x-sluice-replay': 'realtime' });
+    const instant = await timed({});
+    expect(realtime.text).toBe(original.text);
+    expect(realtime.ms).toBeGreaterThanOrEqual(100);
+    expect(instant.ms).toBeLessThan(60);
+    expect(mock.stats.requests).toBe(before + 1);
+  });
+});
