@@ -201,7 +201,11 @@ describe('wrapOpenAI: per-call controls', () => {
 describe('wrapOpenAI: replay pacing', () => {
   it('x-sluice-replay: realtime replays with the recorded gaps; instant does not wait', async () => {
     const content = prompt('paced');
-    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content }], stream: true as const };
+    const body = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user' as const, content }],
+      stream: true as const,
+    };
     const timed = async (headers: Record<string, string>) => {
       const started = performance.now();
       const stream = await lib.openai.chat.completions.create(body, { headers });
