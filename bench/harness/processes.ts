@@ -1,0 +1,207 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Child processes for benchmarks. Servers run in their own processes so that the load
+ * generator, the gateway and the upstream do not share one event loop (on a 2-core box a
+ * shared loop would measure the scheduler, not Sluice). Every child is stopped by its PID:
+ * by `stop()`, by `stopAll()` in the bench's finally block, and on exit as a last resort.
+ */
+
+export interface ServerProcess {
+  readonly name: string;
+  readonly pid: number;
+  /** What the child printed as `{"url": ...}` once listening. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const running = new Map<number, ChildProcess>();
+let exitHookInstalled = false;
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Absolute path of a file given relative to the repository root. */
+export function repoPath(relative: string): string {
+  return `${repoRoot}${relative}`;
+}
+
+export interface StartOptions {
+  /** Extra node flags, e.g. --expose-gc. */
+  nodeArgs?: string[];
+  /** Give up waiting for the `{"url"}` line after this long. Default 20 s. */
+  startTimeoutMs?: number;
+}
+
+/**
+ * Run a TypeScript entry point with `node --import tsx` (not the tsx CLI, which would put a
+ * second process between us and the server and make the PID the wrong one to signal), and
+ * wait for the JSON line it prints once ready.
+ */
+export async function startServerProcess(
+  name: string,
+  script: string,
+  args: string[],
+  options: StartOptions = {},
+): Promise<ServerProcess> {
+  installExitHook();
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.pid === undefined) throw new Error(`${name}: could not spawn ${script}`);
+  const pid = child.pid;
+  running.set(pid, child);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      running.delete(pid);
+      resolve();
+    });
+  });
+  const url = await readReadyLine(name, child, exited, options.startTimeoutMs ?? 20_000).catch(
+    async (err: unknown) => {
+      await stopChild(pid, exited);
+      throw err;
+    },
+  );
+  return { name, pid, url, stop: () => stopChild(pid, exited) };
+}
+
+function readReadyLine(
+  name: string,
+  child: ChildProcess,
+  exited: Promise<void>,
+  timeoutMs: number,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({
+      input: child.stdout as NodeJS.ReadableStream,
+    });
+    const timer = setTimeout(() => reject(new Error(`${name}: not ready after ${timeoutMs} ms`)), timeoutMs);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${name}: exited before it was ready`));
+    });
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as { url?: unknown };
+        if (typeof parsed.url === 'string') {
+          clearTimeout(timer);
+          resolve(parsed.url);
+        }
+      } catch {
+        // Not the ready line; children may print other things.
+      }
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL if the child is still there after 3 s. */
+async function stopChild(pid: number, exited: Promise<void>): Promise<void> {
+  if (!running.has(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const killTimer = setTimeout(() => {
+    if (running.has(pid)) process.kill(pid, 'SIGKILL');
+  }, 3000);
+  await exited;
+  clearTimeout(killTimer);
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all(
+    [...running.entries()].map(
+      ([pid, child]) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          process.kill(pid, 'SIGTERM');
+          setTimeout(() => {
+            if (running.has(pid)) process.kill(pid, 'SIGKILL');
+          }, 3000).unref();
+        }),
+    ),
+  );
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Synchronous last resort: 'exit' handlers cannot wait, so SIGKILL whatever is left.
+  process.once('exit', () => {
+    for (const pid of running.keys()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
+}
+
+/** Run a benchmark body and stop every child it started, also when it throws. */
+export async function runBench(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    process.exitCode = 1;
+    console.error(err);
+  } finally {
+    await stopAll();
+  }
+}
+
+/** Start the mock upstream (test/mock-upstream/cli.ts) in its own process. */
+export function startMockProcess(): Promise<ServerProcess> {
+  return startServerProcess('mock upstream', repoPath('test/mock-upstream/cli.ts'), ['--port', '0']);
+}
+
+/**
+ * Start a Sluice gateway in its own process; `config` is merged over bench defaults (port 0,
+ * silent). With BENCH_PROFILE_DIR set, the gateway writes a V8 CPU profile there when stopped.
+ */
+export function startGatewayProcess(name: string, config: Record<string, unknown>): Promise<ServerProcess> {
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  return startServerProcess(name, repoPath('bench/harness/gateway-process.ts'), [JSON.stringify(config)], {
+    nodeArgs,
+  });
+}
+
+/**
+ * Run a TypeScript script to completion in its own process (e.g. with --expose-gc) and return
+ * the last JSON line it printed on stdout.
+ */
+export async function runScriptForJson(
+  name: string,
+  script: string,
+  args: string[],
+  nodeArgs: string[] = [],
+): Promise<unknown> {
+  installExitHook();
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.pid === undefined) throw new Error(`${name}: could not spawn ${script}`);
+  const pid = child.pid;
+  running.set(pid, child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('exit', (exitCode) => {
+      running.delete(pid);
+      resolve(exitCode);
+    });
+  });
+  if (code !== 0) throw new Error(`${name}: exited with code ${code}`);
+  const last = output.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as unknown;
+}
