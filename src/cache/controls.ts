@@ -18,7 +18,8 @@ export type ControlsCheck =
   | { ok: true; controls: RequestControls }
   | { ok: false; message: string; header: string };
 
-const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Namespaces and tags: safe in keys, index names and logs. */
+export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_TAGS = 16;
 
 export function parseControls(headers: IncomingHttpHeaders): ControlsCheck {

@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
 import { remainingTtlMs } from '../cache/entry.js';
 import { credentialScope, deriveCacheKey } from '../cache/key.js';
+import { clientCredential } from '../cache/scope.js';
 import { Flight } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
 import type { Protocol, RequestInfo } from '../protocols/types.js';
@@ -9,7 +10,7 @@ import { entryServes, planReplay } from '../replay/replay.js';
 import { ClientResponse, sendReplay } from './client-response.js';
 import type { GatewayContext } from './context.js';
 import { BodyTooLargeError, readBody, sendError, upstreamRequestHeaders } from './http.js';
-import { applyUpstreamCredential, clientCredential, driveFlight, upstreamPath } from './upstream.js';
+import { applyUpstreamCredential, driveFlight, upstreamPath } from './upstream.js';
 
 /** Everything about one validated request that the cache paths need. */
 interface CachedCall {

@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, errors as undiciErrors } from 'undici';
+import { normalizeBaseUrl } from '../cache/scope.js';
 import type { Flight, UpstreamFailure } from '../capture/flight.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { downstreamResponseHeaders } from './http.js';
@@ -16,9 +16,7 @@ export interface Upstream {
 }
 
 export function makeUpstream(family: ProtocolFamily, baseUrl: string, apiKey: string | undefined): Upstream {
-  const url = new URL(baseUrl);
-  const basePath = url.pathname.replace(/\/+$/, '');
-  return { family, origin: url.origin, basePath, identity: `${url.origin}${basePath}`, apiKey };
+  return { family, ...normalizeBaseUrl(baseUrl), apiKey };
 }
 
 /**
@@ -28,15 +26,6 @@ export function makeUpstream(family: ProtocolFamily, baseUrl: string, apiKey: st
 export function upstreamPath(upstream: Upstream, routePath: string, search: string): string {
   const rest = upstream.family === 'openai' && routePath.startsWith('/v1/') ? routePath.slice(3) : routePath;
   return `${upstream.basePath}${rest}${search}`;
-}
-
-/** The credential the client presented, for tenant scoping (hashed by the caller). */
-export function clientCredential(headers: IncomingHttpHeaders, family: ProtocolFamily): string | undefined {
-  const apiKey = headers['x-api-key'];
-  const auth = headers.authorization;
-  if (family === 'anthropic' && typeof apiKey === 'string' && apiKey) return apiKey;
-  if (typeof auth === 'string' && auth) return auth;
-  return typeof apiKey === 'string' && apiKey ? apiKey : undefined;
 }
 
 /** A configured upstream key replaces whatever the client sent. */

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
 import { remainingTtlMs } from '../cache/entry.js';
 import { credentialScope, deriveCacheKey } from '../cache/key.js';
+import { type BaseUrl, clientCredential, normalizeBaseUrl } from '../cache/scope.js';
 import { Flight, type FlightListener, type FlightOutcome } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
 import { protocolForPath } from '../protocols/index.js';
@@ -10,20 +11,6 @@ import { entryServes, planReplay } from '../replay/replay.js';
 import type { CacheCore } from './core.js';
 import { driveFlightWithFetch, type FetchFunction, StreamingListener } from './fetch-flight.js';
 import { replayResponse } from './replay-response.js';
-
-/** A configured SDK base URL, as the gateway normalizes it: its identity is part of every key. */
-export interface BaseUrl {
-  origin: string;
-  /** Without a trailing slash: '/v1' for OpenAI's, '' for Anthropic's. */
-  basePath: string;
-  identity: string;
-}
-
-export function normalizeBaseUrl(baseURL: string): BaseUrl {
-  const url = new URL(baseURL);
-  const basePath = url.pathname.replace(/\/+$/, '');
-  return { origin: url.origin, basePath, identity: `${url.origin}${basePath}` };
-}
 
 /** One cacheable call, after routing and validation. */
 interface Call {
@@ -78,7 +65,7 @@ export function createCachingFetch(
     const request = check.request;
     const scope = core.options.shareAcrossCredentials
       ? 'shared'
-      : credentialScope(credentialOf(headerRecord, family));
+      : credentialScope(clientCredential(headerRecord, family));
     const namespace = headerRecord['x-sluice-namespace']
       ? controls.controls.namespace
       : core.options.namespace;
@@ -246,15 +233,6 @@ function routeFor(
   const route = family === 'openai' ? `/v1${rest}` : rest;
   const protocol = protocolForPath(route);
   return protocol?.family === family ? protocol : undefined;
-}
-
-/** The credential the gateway would scope by (src/gateway/upstream.ts clientCredential). */
-function credentialOf(headers: IncomingHttpHeaders, family: ProtocolFamily): string | undefined {
-  const apiKey = headers['x-api-key'];
-  const auth = headers.authorization;
-  if (family === 'anthropic' && typeof apiKey === 'string' && apiKey) return apiKey;
-  if (typeof auth === 'string' && auth) return auth;
-  return typeof apiKey === 'string' && apiKey ? apiKey : undefined;
 }
 
 function lowerCaseRecord(headers: Headers): IncomingHttpHeaders {

@@ -12,7 +12,7 @@ import {
 } from './chunk-entry.js';
 import type { CacheCore } from './core.js';
 import { LibraryError } from './errors.js';
-import { NAME_PATTERN } from './options.js';
+import { NAME_PATTERN } from '../cache/controls.js';
 import { pause, replayDelays } from './pacing.js';
 
 /** How a chunk or value becomes text in the store and back. Default: JSON. */

@@ -1,5 +1,5 @@
 export { CachedStream } from './cached-stream.js';
-export type { BaseUrl } from './caching-fetch.js';
+export type { BaseUrl } from '../cache/scope.js';
 export { LibraryError, type LibraryErrorCode } from './errors.js';
 export type { FetchFunction } from './fetch-flight.js';
 export type {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { CacheMode } from '../cache/controls.js';
+// NAME_PATTERN: the gateway's rule for x-sluice-namespace / x-sluice-tags, so names travel between them.
+import { type CacheMode, NAME_PATTERN } from '../cache/controls.js';
 import type { CacheStore } from '../cache/store.js';
 import type { ReplayPacing } from '../config.js';
 import { LibraryError } from './errors.js';
@@ -39,8 +40,6 @@ export interface ResolvedOptions {
   maxEntryBytes: number;
 }
 
-/** The same rule as the gateway's x-sluice-namespace / x-sluice-tags, so names travel between them. */
-export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const priceSchema = z
   .object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })
