@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,10 @@ function spawnRedis(port: number, dir: string, extraArgs: string[]): ServerProce
     'no',
     ...extraArgs,
   ];
+  return spawnWatched(args);
+}
+
+function spawnWatched(args: string[]): ServerProcess {
   const child = spawn('sh', ['-c', WATCHDOG, 'sh', ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
   running.add(child);
   const exited = new Promise<void>((resolve) => {
@@ -253,4 +257,44 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
     await stop();
     throw err;
   }
+}
+
+/** A Redis Sentinel (quorum 1) watching one master, answering SENTINEL get-master-addr-by-name. */
+export async function startRedisSentinel(
+  masterPort: number,
+  name = 'sluice-master',
+): Promise<{ port: number; name: string; stop(): Promise<void> }> {
+  await ensureRedisInstalled();
+  killAllOnExit();
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-sentinel-'));
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    // Sentinel rewrites its config file, so it gets a writable one of its own.
+    const conf = join(dir, `sentinel-${port}.conf`);
+    writeFileSync(
+      conf,
+      `port ${port}\nbind 127.0.0.1\nprotected-mode no\ndir ${dir}\n` +
+        `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds ${name} 2000\n`,
+    );
+    const server = spawnWatched([conf, '--sentinel']);
+    try {
+      await waitFor('sentinel to know its master', async () => {
+        const reply = await rawCommand(port, `SENTINEL get-master-addr-by-name ${name}`, (t) => t.includes(String(masterPort)));
+        return reply.includes(String(masterPort));
+      });
+    } catch (err) {
+      await killProcess(server);
+      if (attempt === 4) throw err;
+      continue;
+    }
+    return {
+      port,
+      name,
+      stop: async () => {
+        await killProcess(server);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  throw new Error('could not start redis-sentinel');
 }
