@@ -43,8 +43,14 @@ export interface FlightOptions {
   maxListeners: number;
   /** Keep the upstream going after the last client left, so the answer can still be stored. */
   completeOnDisconnect: boolean;
-  judge(head: FlightHead, recorder: Recorder): GateVerdict;
+  /**
+   * The completeness gate. Absent when the answer can be neither stored nor shared (BYPASS):
+   * the flight is then a plain pipe that keeps no bytes and decodes nothing.
+   */
+  judge?: ((head: FlightHead, recorder: Recorder) => GateVerdict) | undefined;
 }
+
+const NOT_RECORDED: GateVerdict = { storable: false, reason: 'not_recorded' };
 
 /**
  * One upstream answer in flight: recorded as it passes and fanned out to every attached client
@@ -68,6 +74,7 @@ export class Flight {
   /** Late joiners need the whole recording to catch up; once it is dropped nobody can join. */
   get joinable(): boolean {
     return (
+      this.options.judge !== undefined &&
       this.outcome === undefined &&
       !this.controller.signal.aborted &&
       this.recorder?.dropped === undefined &&
@@ -99,7 +106,7 @@ export class Flight {
 
   start(head: FlightHead): void {
     this.head = head;
-    this.recorder = new Recorder(this.options.maxEntryBytes, isEventStream(head.contentType));
+    if (this.options.judge) this.recorder = new Recorder(this.options.maxEntryBytes, isEventStream(head.contentType));
     for (const listener of this.listeners) listener.onHead(head);
   }
 
@@ -110,9 +117,11 @@ export class Flight {
 
   /** The upstream body ended normally: judge it, then tell everyone. */
   finish(): void {
-    if (this.outcome || !this.head || !this.recorder) return;
-    const verdict = this.options.judge(this.head, this.recorder);
-    const body = this.recorder.dropped ? undefined : this.recorder.bytes();
+    if (this.outcome || !this.head) return;
+    const { judge } = this.options;
+    const recorder = this.recorder;
+    const verdict = judge && recorder ? judge(this.head, recorder) : NOT_RECORDED;
+    const body = recorder && !recorder.dropped ? recorder.bytes() : undefined;
     this.settle({ kind: 'ended', head: this.head, verdict, body });
   }
 

@@ -191,7 +191,9 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
     maxEntryBytes: config.cache.maxEntryBytes,
     maxListeners: config.cache.maxFollowers + 1,
     completeOnDisconnect: config.cache.completeOnDisconnect && plan.write,
-    judge: (head, recorder) => judgeAnswer(protocol, request, head, recorder, meta),
+    // Nothing to store and nobody to share with: pass the bytes through without recording them.
+    judge:
+      plan.write || plan.coalesce ? (head, recorder) => judgeAnswer(protocol, request, head, recorder, meta) : undefined,
   });
   if (plan.coalesce) {
     ctx.flights.register(key, flight);
