@@ -127,16 +127,19 @@ async function admit(
   const request = check.request;
   const plan = planCache(ctx.config.cache.mode, controls.controls, protocol.cacheability(request));
   const upstream = ctx.upstreams[protocol.family];
-  const scope = ctx.config.cache.shareAcrossCredentials
-    ? 'shared'
-    : credentialScope(clientCredential(req.headers, protocol.family));
-  const key = deriveCacheKey({
-    protocol: protocol.name,
-    upstream: upstream.identity,
-    scope,
-    namespace: controls.controls.namespace,
-    material: protocol.keyMaterial(request),
-  });
+  // A bypassed request never touches the cache, so it needs no key.
+  const key =
+    plan.forwardOutcome === 'BYPASS'
+      ? ''
+      : deriveCacheKey({
+          protocol: protocol.name,
+          upstream: upstream.identity,
+          scope: ctx.config.cache.shareAcrossCredentials
+            ? 'shared'
+            : credentialScope(clientCredential(req.headers, protocol.family)),
+          namespace: controls.controls.namespace,
+          material: protocol.keyMaterial(request),
+        });
   const upstreamHeaders = upstreamRequestHeaders(req.headers);
   upstreamHeaders['x-request-id'] = requestId;
   applyUpstreamCredential(upstreamHeaders, upstream);
