@@ -33,14 +33,26 @@ export function credentialScope(credential: string | undefined): string {
 
 /** JSON with object keys sorted at every depth, so key order in a request never changes the key. */
 export function canonicalJson(value: JsonValue | undefined): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  // Runs on every request: one string built left to right, no intermediate arrays of parts.
+  if (value === null || value === undefined) return 'null';
+  if (typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += canonicalJson(value[i]);
+    }
+    return `${out}]`;
+  }
   const keys = Object.keys(value).sort();
-  const parts: string[] = [];
+  let out = '{';
+  let first = true;
   for (const key of keys) {
     const item = value[key];
     if (item === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(item)}`);
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }

@@ -20,7 +20,8 @@ interface CachedCall {
   plan: CachePlan;
   key: string;
   rawBody: Buffer;
-  upstreamHeaders: Record<string, string>;
+  /** The client's headers: turned into upstream headers only when the request goes upstream. */
+  clientHeaders: IncomingMessage['headers'];
   requestId: string;
   search: string;
   /** Cache-Status for an answer that came from upstream. */
@@ -140,9 +141,6 @@ async function admit(
           namespace: controls.controls.namespace,
           material: protocol.keyMaterial(request),
         });
-  const upstreamHeaders = upstreamRequestHeaders(req.headers);
-  upstreamHeaders['x-request-id'] = requestId;
-  applyUpstreamCredential(upstreamHeaders, upstream);
   const forwardStatus = FORWARD_STATUS[plan.forwardOutcome];
   return {
     protocol,
@@ -151,7 +149,7 @@ async function admit(
     plan,
     key,
     rawBody,
-    upstreamHeaders,
+    clientHeaders: req.headers,
     requestId,
     search,
     forwardStatus,
@@ -241,6 +239,9 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
   res.once('close', () => flight.detach(listener));
 
   const upstream = ctx.upstreams[protocol.family];
+  const upstreamHeaders = upstreamRequestHeaders(call.clientHeaders);
+  upstreamHeaders['x-request-id'] = call.requestId;
+  applyUpstreamCredential(upstreamHeaders, upstream);
   void driveFlight(
     flight,
     ctx.agent,
@@ -248,7 +249,7 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
       upstream,
       method: 'POST',
       path: upstreamPath(upstream, protocol.path, call.search),
-      headers: call.upstreamHeaders,
+      headers: upstreamHeaders,
       body: call.rawBody,
     },
     config.limits,
