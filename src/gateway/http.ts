@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { anthropicErrorBody } from '../protocols/anthropic-shared.js';
-import { openaiErrorBody } from '../protocols/openai-shared.js';
+import { errorBody } from '../protocols/error-body.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 
 /** Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1). */
@@ -106,38 +105,6 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
     req.once('error', reject);
   });
-}
-
-const OPENAI_TYPES: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  413: 'invalid_request_error',
-  415: 'invalid_request_error',
-  429: 'rate_limit_error',
-};
-
-const ANTHROPIC_TYPES: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  413: 'request_too_large',
-  415: 'invalid_request_error',
-  429: 'rate_limit_error',
-};
-
-/** The error body a client of this protocol family expects. */
-export function errorBody(
-  family: ProtocolFamily,
-  status: number,
-  message: string,
-  code: string,
-  param?: string,
-) {
-  if (family === 'anthropic') return anthropicErrorBody(message, ANTHROPIC_TYPES[status] ?? 'api_error');
-  return openaiErrorBody(message, OPENAI_TYPES[status] ?? 'server_error', code, param ?? null);
 }
 
 /** Answer with an error raised by Sluice itself, in the client protocol's shape. */

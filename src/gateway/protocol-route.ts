@@ -1,12 +1,12 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
-import { remainingTtlMs } from '../cache/entry.js';
+import { COALESCED_HEADERS, forwardHeaders, hitHeaders } from '../cache/cache-status.js';
 import { credentialScope, deriveCacheKey } from '../cache/key.js';
 import { clientCredential } from '../cache/scope.js';
 import { Flight } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
 import type { Protocol, RequestInfo } from '../protocols/types.js';
-import { entryServes, planReplay } from '../replay/replay.js';
+import { checkHit, planReplay, sameFraming } from '../replay/replay.js';
 import { ClientResponse, sendReplay } from './client-response.js';
 import type { GatewayContext } from './context.js';
 import { BodyTooLargeError, readBody, sendError, upstreamRequestHeaders } from './http.js';
@@ -24,15 +24,9 @@ interface CachedCall {
   clientHeaders: IncomingMessage['headers'];
   requestId: string;
   search: string;
-  /** Cache-Status for an answer that came from upstream. */
-  forwardStatus: string;
+  /** An entry existed but was older than the client's max-age. */
+  stale: boolean;
 }
-
-const FORWARD_STATUS: Record<CachePlan['forwardOutcome'], string> = {
-  MISS: 'sluice; fwd=miss',
-  REFRESH: 'sluice; fwd=request',
-  BYPASS: 'sluice; fwd=bypass',
-};
 
 /** POST on a protocol route: validate, then answer from the cache, a flight in progress, or upstream. */
 export async function handleProtocolRoute(
@@ -51,25 +45,21 @@ export async function handleProtocolRoute(
     const found = await ctx.store.lookup(key);
     if (found) {
       const { entry, layer } = found;
-      const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
-      const fresh = controls.maxAgeSeconds === undefined || ageSeconds <= controls.maxAgeSeconds;
-      if (fresh && entryServes(entry, request)) {
+      const hit = checkHit(entry, request, controls.maxAgeSeconds);
+      if (hit.usable) {
         ctx.metrics.cacheLookups.inc({ layer, result: 'hit' });
         if (entry.usage) {
           ctx.metrics.tokensSaved.inc({ kind: 'input' }, entry.usage.inputTokens);
           ctx.metrics.tokensSaved.inc({ kind: 'output' }, entry.usage.outputTokens);
         }
-        const ttl = Math.max(0, Math.floor(remainingTtlMs(entry) / 1000));
-        const headers = cacheHeaders(requestId, 'HIT', `sluice; hit; ttl=${ttl}`, {
-          age: String(ageSeconds),
-        });
+        const headers = { 'x-request-id': requestId, ...hitHeaders(hit.ageSeconds, hit.ttlSeconds) };
         const plan = planReplay(protocol, entry, request, controls.replay ?? ctx.config.cache.replay);
         countResponse(ctx, protocol, res, 'HIT');
         sendReplay(res, plan, headers, (n) => ctx.metrics.bytesStreamed.inc({ source: 'cache' }, n));
         return;
       }
       // Too old for this client's max-age, or unable to answer it exactly: fetch a fresh one.
-      call.forwardStatus = fresh ? 'sluice; fwd=miss' : 'sluice; fwd=stale';
+      call.stale = hit.stale;
     }
     ctx.metrics.cacheLookups.inc({ layer: 'none', result: 'miss' });
   } else {
@@ -141,7 +131,6 @@ async function admit(
           namespace: controls.controls.namespace,
           material: protocol.keyMaterial(request),
         });
-  const forwardStatus = FORWARD_STATUS[plan.forwardOutcome];
   return {
     protocol,
     request,
@@ -152,7 +141,7 @@ async function admit(
     clientHeaders: req.headers,
     requestId,
     search,
-    forwardStatus,
+    stale: false,
   };
 }
 
@@ -162,14 +151,12 @@ function joinFlight(ctx: GatewayContext, call: CachedCall, res: ServerResponse):
   if (!flight) return false;
   const leader = ctx.leaders.get(flight);
   if (!leader) return false;
-  const raw =
-    leader.stream === call.request.stream && leader.wantsStreamUsage === call.request.wantsStreamUsage;
-  const listener = new ClientResponse(res, raw, {
+  const listener = new ClientResponse(res, sameFraming(leader, call.request), {
     protocol: call.protocol,
     request: call.request,
     pacing: 'instant',
     flushIntervalMs: ctx.config.flushIntervalMs,
-    headers: cacheHeaders(call.requestId, 'COALESCED', 'sluice; fwd=miss; collapsed'),
+    headers: { 'x-request-id': call.requestId, ...COALESCED_HEADERS },
     onBytes: (n) => ctx.metrics.bytesStreamed.inc({ source: 'upstream' }, n),
     // A follower whose needs the shared answer cannot meet (e.g. usage the leader did not ask
     // for) gets an upstream call of its own instead of a wrong answer.
@@ -231,7 +218,7 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
     request,
     pacing: 'instant',
     flushIntervalMs: config.flushIntervalMs,
-    headers: cacheHeaders(call.requestId, outcomeLabel, call.forwardStatus),
+    headers: { 'x-request-id': call.requestId, ...forwardHeaders(outcomeLabel, call.stale) },
     onBytes: (n) => metrics.bytesStreamed.inc({ source: 'upstream' }, n),
   });
   countResponse(ctx, protocol, res, outcomeLabel);
@@ -267,15 +254,6 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
       },
     },
   );
-}
-
-function cacheHeaders(
-  requestId: string,
-  outcome: string,
-  cacheStatus: string,
-  extra: OutgoingHttpHeaders = {},
-): OutgoingHttpHeaders {
-  return { 'x-request-id': requestId, 'x-sluice-cache': outcome, 'cache-status': cacheStatus, ...extra };
 }
 
 const responseLabels = new WeakMap<

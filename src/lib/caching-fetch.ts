@@ -1,13 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
-import { remainingTtlMs } from '../cache/entry.js';
+import { COALESCED_HEADERS, forwardHeaders, hitHeaders } from '../cache/cache-status.js';
 import { credentialScope, deriveCacheKey } from '../cache/key.js';
 import { type BaseUrl, clientCredential, normalizeBaseUrl } from '../cache/scope.js';
 import { Flight, type FlightListener, type FlightOutcome } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
+import { errorBody } from '../protocols/error-body.js';
 import { protocolForPath } from '../protocols/index.js';
 import type { Protocol, ProtocolFamily, RequestInfo } from '../protocols/types.js';
-import { entryServes, planReplay } from '../replay/replay.js';
+import { checkHit, entryServes, planReplay, sameFraming } from '../replay/replay.js';
 import type { CacheCore } from './core.js';
 import { driveFlightWithFetch, type FetchFunction, StreamingListener } from './fetch-flight.js';
 import { replayResponse } from './replay-response.js';
@@ -93,20 +94,11 @@ async function answer(core: CacheCore, call: Call, realFetch: FetchFunction): Pr
   const signal = call.init.signal ?? undefined;
   if (plan.read) {
     const entry = await core.safeGet(key);
-    if (entry) {
-      const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
-      const fresh = controls.maxAgeSeconds === undefined || ageSeconds <= controls.maxAgeSeconds;
-      if (fresh && entryServes(entry, request)) {
-        core.stats.hit(entry.usage, [entry.model, request.model]);
-        const ttl = Math.max(0, Math.floor(remainingTtlMs(entry) / 1000));
-        const replay = planReplay(protocol, entry, request, controls.replay ?? core.options.replay);
-        const headers = new Headers({
-          'x-sluice-cache': 'HIT',
-          'cache-status': `sluice; hit; ttl=${ttl}`,
-          age: String(ageSeconds),
-        });
-        return replayResponse(replay, headers, signal);
-      }
+    const hit = entry && checkHit(entry, request, controls.maxAgeSeconds);
+    if (entry && hit?.usable) {
+      core.stats.hit(entry.usage, [entry.model, request.model]);
+      const replay = planReplay(protocol, entry, request, controls.replay ?? core.options.replay);
+      return replayResponse(replay, new Headers({ ...hitHeaders(hit.ageSeconds, hit.ttlSeconds) }), signal);
     }
   }
   if (plan.forwardOutcome === 'BYPASS') core.stats.bypass();
@@ -126,12 +118,9 @@ function join(core: CacheCore, call: Call, realFetch: FetchFunction): Promise<Re
   if (!flight || !leader) return undefined;
   core.stats.coalesce();
   const signal = call.init.signal ?? undefined;
-  const sameFormat =
-    leader.request.stream === call.request.stream &&
-    leader.request.wantsStreamUsage === call.request.wantsStreamUsage;
-  if (sameFormat) {
+  if (sameFraming(leader.request, call.request)) {
     const listener = new StreamingListener(flight, {
-      extraHeaders: { 'x-sluice-cache': 'COALESCED', 'cache-status': 'sluice; fwd=miss; collapsed' },
+      extraHeaders: { ...COALESCED_HEADERS },
       signal,
       afterWrite: leader.afterWrite,
     });
@@ -150,11 +139,7 @@ function join(core: CacheCore, call: Call, realFetch: FetchFunction): Promise<Re
           outcome.kind === 'ended' && outcome.verdict.storable ? outcome.verdict.entry : undefined;
         if (entry && entryServes(entry, call.request)) {
           const replay = planReplay(call.protocol, entry, call.request, 'instant');
-          const headers = new Headers({
-            'x-sluice-cache': 'COALESCED',
-            'cache-status': 'sluice; fwd=miss; collapsed',
-          });
-          resolve(replayResponse(replay, headers, signal));
+          resolve(replayResponse(replay, new Headers({ ...COALESCED_HEADERS }), signal));
           return;
         }
         forward(core, { ...call, plan: { ...call.plan, coalesce: false } }, realFetch).then(resolve, reject);
@@ -185,12 +170,16 @@ function forward(core: CacheCore, call: Call, realFetch: FetchFunction): Promise
     maxEntryBytes: core.options.maxEntryBytes,
     maxListeners: 1000,
     completeOnDisconnect: false,
-    judge: (head, recorder) => {
-      const verdict = judgeAnswer(protocol, request, head, recorder, meta);
-      // Started inside the gate, before any caller sees the end, so a finished body means "stored".
-      if (verdict.storable && plan.write) write = core.safeSet(key, verdict.entry);
-      return verdict;
-    },
+    // Nothing to store and nobody to share with: a plain pipe, as in the gateway.
+    judge:
+      plan.write || plan.coalesce
+        ? (head, recorder) => {
+            const verdict = judgeAnswer(protocol, request, head, recorder, meta);
+            // Started inside the gate, before any caller sees the end, so a finished body means "stored".
+            if (verdict.storable && plan.write) write = core.safeSet(key, verdict.entry);
+            return verdict;
+          }
+        : undefined,
   });
   const afterWrite = () => write;
   if (plan.coalesce) {
@@ -201,10 +190,7 @@ function forward(core: CacheCore, call: Call, realFetch: FetchFunction): Promise
     void write.finally(() => core.flights.release(key, flight));
   });
   const listener = new StreamingListener(flight, {
-    extraHeaders: {
-      'x-sluice-cache': plan.forwardOutcome,
-      'cache-status': plan.forwardOutcome === 'BYPASS' ? 'sluice; fwd=bypass' : 'sluice; fwd=miss',
-    },
+    extraHeaders: { ...forwardHeaders(plan.forwardOutcome) },
     signal: call.init.signal ?? undefined,
     afterWrite,
   });
@@ -245,10 +231,7 @@ function lowerCaseRecord(headers: Headers): IncomingHttpHeaders {
 
 /** A bad x-sluice-* or Cache-Control header, answered as the provider would answer a bad request. */
 function controlsError(family: ProtocolFamily, header: string, message: string): Response {
-  const body =
-    family === 'anthropic'
-      ? { type: 'error', error: { type: 'invalid_request_error', message } }
-      : { error: { message, type: 'invalid_request_error', code: 'invalid_cache_control', param: header } };
+  const body = errorBody(family, 400, message, 'invalid_cache_control', header);
   return new Response(JSON.stringify(body), {
     status: 400,
     headers: { 'content-type': 'application/json', 'x-sluice-cache': 'BYPASS' },

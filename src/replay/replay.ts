@@ -1,4 +1,4 @@
-import type { CacheEntry } from '../cache/entry.js';
+import { type CacheEntry, remainingTtlMs } from '../cache/entry.js';
 import type { ReplayPacing } from '../config.js';
 import type { JsonObject, Protocol, RequestInfo } from '../protocols/types.js';
 import { createSseDecoder } from '../sse/decoder.js';
@@ -23,6 +23,30 @@ export interface ReplayPlan {
 export function entryServes(entry: CacheEntry, request: RequestInfo): boolean {
   const needsUsage = request.stream ? request.wantsStreamUsage : true;
   return !needsUsage || entry.usage !== undefined || entry.protocol === 'openai.embeddings';
+}
+
+/** Whether and how an entry found by lookup may answer this request. */
+export type HitCheck = { usable: true; ageSeconds: number; ttlSeconds: number } | { usable: false; stale: boolean };
+
+/** Fresh enough for the client's max-age, and able to answer it exactly (see entryServes). */
+export function checkHit(
+  entry: CacheEntry,
+  request: RequestInfo,
+  maxAgeSeconds: number | undefined,
+  now = Date.now(),
+): HitCheck {
+  const ageSeconds = Math.max(0, Math.floor((now - entry.createdAt) / 1000));
+  const stale = maxAgeSeconds !== undefined && ageSeconds > maxAgeSeconds;
+  if (stale || !entryServes(entry, request)) return { usable: false, stale };
+  return { usable: true, ageSeconds, ttlSeconds: Math.max(0, Math.floor(remainingTtlMs(entry, now) / 1000)) };
+}
+
+/**
+ * A follower that asked for exactly the leader's framing (stream or not, usage chunk or not)
+ * can take the leader's bytes as they come; any other must wait and be converted.
+ */
+export function sameFraming(leader: RequestInfo, follower: RequestInfo): boolean {
+  return leader.stream === follower.stream && leader.wantsStreamUsage === follower.wantsStreamUsage;
 }
 
 /**

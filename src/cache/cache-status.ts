@@ -1,0 +1,33 @@
+import type { CachePlan } from './controls.js';
+
+/**
+ * The outcome headers every answer carries, in one place for the gateway and the library:
+ * `x-sluice-cache` and RFC 9211 `Cache-Status`.
+ */
+export type CacheOutcome = CachePlan['forwardOutcome'] | 'HIT' | 'COALESCED';
+
+export interface OutcomeHeaders {
+  'x-sluice-cache': CacheOutcome;
+  'cache-status': string;
+  age?: string;
+}
+
+const FORWARD_STATUS: Record<CachePlan['forwardOutcome'], string> = {
+  MISS: 'sluice; fwd=miss',
+  REFRESH: 'sluice; fwd=request',
+  BYPASS: 'sluice; fwd=bypass',
+};
+
+/** An answer that went upstream; `stale` when an entry existed but was too old for the client's max-age. */
+export function forwardHeaders(outcome: CachePlan['forwardOutcome'], stale = false): OutcomeHeaders {
+  return { 'x-sluice-cache': outcome, 'cache-status': stale ? 'sluice; fwd=stale' : FORWARD_STATUS[outcome] };
+}
+
+export function hitHeaders(ageSeconds: number, ttlSeconds: number): OutcomeHeaders {
+  return { 'x-sluice-cache': 'HIT', 'cache-status': `sluice; hit; ttl=${ttlSeconds}`, age: String(ageSeconds) };
+}
+
+export const COALESCED_HEADERS: OutcomeHeaders = {
+  'x-sluice-cache': 'COALESCED',
+  'cache-status': 'sluice; fwd=miss; collapsed',
+};
