@@ -13,7 +13,8 @@ import {
 import type { CacheCore } from './core.js';
 import { LibraryError } from './errors.js';
 import { NAME_PATTERN } from '../cache/controls.js';
-import { pause, replayDelays } from './pacing.js';
+import { replayDelays } from '../replay/replay.js';
+import { pause } from './pacing.js';
 
 /** How a chunk or value becomes text in the store and back. Default: JSON. */
 export interface Serializer<T> {

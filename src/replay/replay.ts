@@ -100,15 +100,22 @@ function recordedStream(entry: CacheEntry, request: RequestInfo, pacing: ReplayP
 
 function paced(plan: ReplayPlan, pacing: ReplayPacing, recordedTimes: number[] | undefined): ReplayPlan {
   if (pacing === 'instant') return { contentType: plan.contentType, frames: [Buffer.concat(plan.frames)] };
-  if (pacing === 'realtime' && recordedTimes) {
-    const delaysMs = recordedTimes.map((t, i) =>
-      i === 0 ? 0 : Math.max(0, t - (recordedTimes[i - 1] as number)),
-    );
-    return { ...plan, delaysMs };
+  // Without recorded times (a synthesized stream) realtime has nothing to follow: no delays.
+  const times = recordedTimes ?? plan.frames.map(() => 0);
+  return { ...plan, delaysMs: replayDelays(pacing, times) };
+}
+
+/**
+ * Delay before each replayed chunk: none for instant, the recorded gaps for realtime, even gaps
+ * for N tokens per second (each content event carries about one token).
+ */
+export function replayDelays(pacing: ReplayPacing, recordedTimes: readonly number[]): number[] {
+  if (pacing === 'instant') return recordedTimes.map(() => 0);
+  if (pacing === 'realtime') {
+    return recordedTimes.map((t, i) => (i === 0 ? 0 : Math.max(0, t - (recordedTimes[i - 1] ?? 0))));
   }
-  // N tokens per second: each content event carries about one token.
-  const gap = typeof pacing === 'number' ? 1000 / pacing : 0;
-  return { ...plan, delaysMs: plan.frames.map((_, i) => (i === 0 ? 0 : gap)) };
+  const gap = 1000 / pacing;
+  return recordedTimes.map((_, i) => (i === 0 ? 0 : gap));
 }
 
 // Converted forms are pure functions of the (immutable) entry, so they are computed once per
