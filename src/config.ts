@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { CREDENTIAL_SOURCE_PATTERN, DEFAULT_CREDENTIAL_SOURCES } from './cache/credentials.js';
 
 const replaySchema = z.union([z.enum(['instant', 'realtime']), z.number().positive()]);
 
@@ -60,6 +61,14 @@ export const configSchema = z
           .default(256 * 1024 * 1024),
         /** Let tenants with different credentials share entries (off: isolation by credential). */
         shareAcrossCredentials: z.boolean().default(false),
+        /**
+         * Where the client's credential is found, first present wins: header names, or
+         * `query:NAME` for a query parameter. Hashed into every key scope, never logged.
+         */
+        credentialSources: z
+          .array(z.string().regex(CREDENTIAL_SOURCE_PATTERN, 'use a header name or query:NAME'))
+          .min(1)
+          .default([...DEFAULT_CREDENTIAL_SOURCES]),
         /** Default pacing of replayed streams: instant, realtime (recorded offsets), or N tokens/s. */
         replay: replaySchema.default('instant'),
         /** Keep an upstream stream going to fill the cache after every client left (within limits). */

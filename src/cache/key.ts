@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto';
 import type { JsonObject, JsonValue, ProtocolName } from '../protocols/types.js';
 
 /** Bumped whenever key material or canonicalization changes, so old entries are simply never found. */
-export const KEY_VERSION = 'v1';
+export const KEY_VERSION = 'v2';
+
+/** What the request was sent to, besides its body: DESIGN.md rule 3's "every input source". */
+export interface RequestTarget {
+  /** The upstream path, base path included ('/v1/chat/completions', '/openai/deployments/x/chat/completions'). */
+  path: string;
+  /** Query parameters in their order, credential parameters removed (those are scope). */
+  query: Array<[string, string]>;
+  /** The key headers present (src/protocols/key-headers.ts). */
+  headers: Record<string, string>;
+}
 
 export interface KeyInput {
   protocol: ProtocolName;
@@ -11,6 +21,7 @@ export interface KeyInput {
   /** Tenant scope: a credential hash, 'anonymous', or 'shared' when sharing is configured. */
   scope: string;
   namespace: string;
+  target: RequestTarget;
   /** The request fields that can change the answer (Protocol.keyMaterial). */
   material: JsonObject;
 }
@@ -20,8 +31,11 @@ export interface KeyInput {
  * change the answer. No prompt text and no credential appears in it.
  */
 export function deriveCacheKey(input: KeyInput): string {
+  // Destructured so that a new KeyInput field is a compile error here until it is hashed.
+  const { protocol, upstream, scope, namespace, target, material } = input;
+  const { path, query, headers } = target;
   const hash = createHash('sha256');
-  hash.update(canonicalJson([input.protocol, input.upstream, input.scope, input.namespace, input.material]));
+  hash.update(canonicalJson([protocol, upstream, scope, namespace, path, query, headers, material]));
   return `${KEY_VERSION}:${hash.digest('hex')}`;
 }
 
@@ -31,28 +45,58 @@ export function credentialScope(credential: string | undefined): string {
   return `cred:${createHash('sha256').update(credential).digest('hex').slice(0, 32)}`;
 }
 
-/** JSON with object keys sorted at every depth, so key order in a request never changes the key. */
+type Frame =
+  | { array: readonly (JsonValue | undefined)[]; next: number }
+  | { object: { readonly [key: string]: JsonValue | undefined }; keys: string[]; next: number; first: boolean };
+
+const NOTHING = Symbol('nothing');
+
+/**
+ * JSON with object keys sorted at every depth, so key order in a request never changes the key.
+ * Iterative with an explicit stack: no nesting depth can overflow the call stack, whatever the
+ * caller let through. One string built left to right (it runs on every request).
+ */
 export function canonicalJson(value: JsonValue | undefined): string {
-  // Runs on every request: one string built left to right, no intermediate arrays of parts.
-  if (value === null || value === undefined) return 'null';
-  if (typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ',';
-      out += canonicalJson(value[i]);
+  let out = '';
+  const stack: Frame[] = [];
+  let current = value as JsonValue | undefined | typeof NOTHING;
+  for (;;) {
+    if (current !== NOTHING) {
+      if (current === null || current === undefined) out += 'null';
+      else if (typeof current !== 'object') out += JSON.stringify(current);
+      else if (Array.isArray(current)) {
+        out += '[';
+        stack.push({ array: current, next: 0 });
+      } else {
+        out += '{';
+        stack.push({ object: current, keys: Object.keys(current).sort(), next: 0, first: true });
+      }
     }
-    return `${out}]`;
+    current = NOTHING;
+    while (current === NOTHING && stack.length > 0) {
+      const top = stack[stack.length - 1] as Frame;
+      if ('array' in top) {
+        if (top.next < top.array.length) {
+          if (top.next > 0) out += ',';
+          current = top.array[top.next++];
+        } else {
+          out += ']';
+          stack.pop();
+        }
+        continue;
+      }
+      while (top.next < top.keys.length && top.object[top.keys[top.next] as string] === undefined) top.next++;
+      if (top.next < top.keys.length) {
+        const key = top.keys[top.next++] as string;
+        if (!top.first) out += ',';
+        top.first = false;
+        out += `${JSON.stringify(key)}:`;
+        current = top.object[key];
+      } else {
+        out += '}';
+        stack.pop();
+      }
+    }
+    if (current === NOTHING) return out;
   }
-  const keys = Object.keys(value).sort();
-  let out = '{';
-  let first = true;
-  for (const key of keys) {
-    const item = value[key];
-    if (item === undefined) continue;
-    if (!first) out += ',';
-    first = false;
-    out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
-  }
-  return `${out}}`;
 }

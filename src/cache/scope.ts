@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ProtocolFamily } from '../protocols/types.js';
+import { keyHeaderMaterial } from '../protocols/key-headers.js';
+import { type CredentialSource, findCredential, withoutCredentialParams } from './credentials.js';
+import { credentialScope, type RequestTarget } from './key.js';
 
 /**
- * What scopes a cache key besides the request itself, computed the same way by the gateway and
+ * What scopes a cache key besides the request body, computed the same way by the gateway and
  * the library so that both can share one store.
  */
 
@@ -20,11 +22,39 @@ export function normalizeBaseUrl(baseURL: string): BaseUrl {
   return { origin: url.origin, basePath, identity: `${url.origin}${basePath}` };
 }
 
-/** The credential the client presented, for tenant scoping (the caller hashes it). */
-export function clientCredential(headers: IncomingHttpHeaders, family: ProtocolFamily): string | undefined {
-  const apiKey = headers['x-api-key'];
-  const auth = headers.authorization;
-  if (family === 'anthropic' && typeof apiKey === 'string' && apiKey) return apiKey;
-  if (typeof auth === 'string' && auth) return auth;
-  return typeof apiKey === 'string' && apiKey ? apiKey : undefined;
+export interface RequestIdentityInput {
+  /** Lower-case header names, as node:http gives them. */
+  headers: IncomingHttpHeaders;
+  /** The upstream path the request goes to (base path included), without the query. */
+  path: string;
+  /** The query string as sent ('' or '?a=b'). */
+  search: string;
+  credentialSources: readonly CredentialSource[];
+  shareAcrossCredentials: boolean;
+}
+
+export interface RequestIdentity {
+  /** The tenant: a hash of the client's credential, 'anonymous', or 'shared'. */
+  scope: string;
+  target: RequestTarget;
+}
+
+/**
+ * Everything outside the body that decides which entry a request may see (DESIGN.md rules 3
+ * and 4): the tenant scope from the first credential source present, and the upstream path,
+ * query (minus credentials) and key headers as key material.
+ */
+export function requestIdentity(input: RequestIdentityInput): RequestIdentity {
+  const query = new URLSearchParams(input.search);
+  const scope = input.shareAcrossCredentials
+    ? 'shared'
+    : credentialScope(findCredential(input.headers, query, input.credentialSources));
+  return {
+    scope,
+    target: {
+      path: input.path,
+      query: withoutCredentialParams(query, input.credentialSources),
+      headers: keyHeaderMaterial(input.headers),
+    },
+  };
 }

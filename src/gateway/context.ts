@@ -1,4 +1,5 @@
 import type { Agent } from 'undici';
+import type { CredentialSource } from '../cache/credentials.js';
 import type { FailOpenStore } from '../cache/fail-open-store.js';
 import type { MemoryStore } from '../cache/memory-store.js';
 import type { TieredStore } from '../cache/tiered-store.js';
@@ -22,4 +23,6 @@ export interface GatewayContext {
   metrics: Metrics;
   logger: Logger;
   upstreams: Record<ProtocolFamily, Upstream>;
+  /** config.cache.credentialSources, parsed once. */
+  credentialSources: readonly CredentialSource[];
 }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
 import { COALESCED_HEADERS, forwardHeaders, hitHeaders } from '../cache/cache-status.js';
-import { credentialScope, deriveCacheKey } from '../cache/key.js';
-import { clientCredential } from '../cache/scope.js';
+import { deriveCacheKey } from '../cache/key.js';
+import { requestIdentity } from '../cache/scope.js';
 import { Flight } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
 import type { Protocol, RequestInfo } from '../protocols/types.js';
@@ -125,9 +125,13 @@ async function admit(
       : deriveCacheKey({
           protocol: protocol.name,
           upstream: upstream.identity,
-          scope: ctx.config.cache.shareAcrossCredentials
-            ? 'shared'
-            : credentialScope(clientCredential(req.headers, protocol.family)),
+          ...requestIdentity({
+            headers: req.headers,
+            path: upstreamPath(upstream, protocol.path, ''),
+            search,
+            credentialSources: ctx.credentialSources,
+            shareAcrossCredentials: ctx.config.cache.shareAcrossCredentials,
+          }),
           namespace: controls.controls.namespace,
           material: protocol.keyMaterial(request),
         });

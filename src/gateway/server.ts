@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseCredentialSources } from '../cache/credentials.js';
 import { FailOpenStore } from '../cache/fail-open-store.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
@@ -74,6 +75,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       openai: makeUpstream('openai', config.upstream, config.upstreamApiKey),
       anthropic: makeUpstream('anthropic', config.anthropicUpstream, config.anthropicApiKey),
     },
+    credentialSources: parseCredentialSources(config.cache.credentialSources),
   };
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
 import { COALESCED_HEADERS, forwardHeaders, hitHeaders } from '../cache/cache-status.js';
-import { credentialScope, deriveCacheKey } from '../cache/key.js';
-import { type BaseUrl, clientCredential, normalizeBaseUrl } from '../cache/scope.js';
+import { parseCredentialSources } from '../cache/credentials.js';
+import { deriveCacheKey } from '../cache/key.js';
+import { type BaseUrl, normalizeBaseUrl, requestIdentity } from '../cache/scope.js';
 import { Flight, type FlightListener, type FlightOutcome } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
 import { errorBody } from '../protocols/error-body.js';
@@ -37,6 +38,7 @@ export function createCachingFetch(
   realFetch: FetchFunction,
 ): FetchFunction {
   const base = normalizeBaseUrl(baseURL);
+  const credentialSources = parseCredentialSources(core.options.credentialSources);
   return async (input, init = {}) => {
     if (typeof input !== 'string' && !(input instanceof URL)) return realFetch(input, init);
     const url = String(input);
@@ -45,9 +47,10 @@ export function createCachingFetch(
     for (const name of Object.keys(headerRecord)) if (name.startsWith('x-sluice-')) headers.delete(name);
     const forwardInit: RequestInit = { ...init, headers };
 
-    const protocol = routeFor(url, init, base, family);
+    const route = routeFor(url, init, base, family);
+    const protocol = route?.protocol;
     const bodyText = typeof init.body === 'string' ? init.body : undefined;
-    if (!protocol || bodyText === undefined) return realFetch(url, forwardInit);
+    if (!route || !protocol || bodyText === undefined) return realFetch(url, forwardInit);
     let parsed: unknown;
     try {
       parsed = JSON.parse(bodyText);
@@ -64,9 +67,6 @@ export function createCachingFetch(
     if (!controls.ok) return controlsError(family, controls.header, controls.message);
 
     const request = check.request;
-    const scope = core.options.shareAcrossCredentials
-      ? 'shared'
-      : credentialScope(clientCredential(headerRecord, family));
     const namespace = headerRecord['x-sluice-namespace']
       ? controls.controls.namespace
       : core.options.namespace;
@@ -78,7 +78,13 @@ export function createCachingFetch(
       key: deriveCacheKey({
         protocol: protocol.name,
         upstream: base.identity,
-        scope,
+        ...requestIdentity({
+          headers: headerRecord,
+          path: route.target.pathname,
+          search: route.target.search,
+          credentialSources,
+          shareAcrossCredentials: core.options.shareAcrossCredentials,
+        }),
         namespace,
         material: protocol.keyMaterial(request),
       }),
@@ -205,7 +211,7 @@ function routeFor(
   init: RequestInit,
   base: BaseUrl,
   family: ProtocolFamily,
-): Protocol | undefined {
+): { protocol: Protocol; target: URL } | undefined {
   if ((init.method ?? 'GET').toUpperCase() !== 'POST') return undefined;
   let target: URL;
   try {
@@ -218,7 +224,7 @@ function routeFor(
   // OpenAI's base URL carries the version ('/v1'), Anthropic's does not: routes are '/v1/...'.
   const route = family === 'openai' ? `/v1${rest}` : rest;
   const protocol = protocolForPath(route);
-  return protocol?.family === family ? protocol : undefined;
+  return protocol?.family === family ? { protocol, target } : undefined;
 }
 
 function lowerCaseRecord(headers: Headers): IncomingHttpHeaders {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 // NAME_PATTERN: the gateway's rule for x-sluice-namespace / x-sluice-tags, so names travel between them.
 import { type CacheMode, NAME_PATTERN } from '../cache/controls.js';
+import { CREDENTIAL_SOURCE_PATTERN, DEFAULT_CREDENTIAL_SOURCES } from '../cache/credentials.js';
 import type { CacheStore } from '../cache/store.js';
 import type { ReplayPacing } from '../config.js';
 import { LibraryError } from './errors.js';
@@ -20,6 +21,11 @@ export interface ResponseCacheOptions {
   namespace?: string;
   /** Let different API keys share entries. Default false: the credential is part of the key, as in the gateway. */
   shareAcrossCredentials?: boolean;
+  /**
+   * Where the credential is found, first present wins: header names or `query:NAME`. Default
+   * authorization, x-api-key, api-key, x-goog-api-key, query:key, query:api-key (the gateway's).
+   */
+  credentialSources?: string[];
   /** Pacing of replayed streams: instant (default), realtime (recorded gaps) or N chunks per second. */
   replay?: ReplayPacing;
   /** Per-model prices for `stats().estimatedCostSaved`. A model without a price counts 0. */
@@ -34,6 +40,7 @@ export interface ResolvedOptions {
   ttlSeconds: number;
   namespace: string;
   shareAcrossCredentials: boolean;
+  credentialSources: string[];
   replay: ReplayPacing;
   prices: Record<string, ModelPrice>;
   mode: CacheMode;
@@ -56,6 +63,10 @@ const optionsSchema = z
       .regex(NAME_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -')
       .default('default'),
     shareAcrossCredentials: z.boolean().default(false),
+    credentialSources: z
+      .array(z.string().regex(CREDENTIAL_SOURCE_PATTERN, 'use a header name or query:NAME'))
+      .min(1)
+      .default([...DEFAULT_CREDENTIAL_SOURCES]),
     replay: z.union([z.enum(['instant', 'realtime']), z.number().positive()]).default('instant'),
     prices: z.record(z.string(), priceSchema).default({}),
     mode: z.enum(['on', 'off', 'read-only', 'write-only']).default('on'),

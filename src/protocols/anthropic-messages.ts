@@ -3,6 +3,7 @@ import { anthropicUsage, isJsonObject, mergeAnthropicUsage } from './anthropic-s
 import { chunkFixed, chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
 import { withoutExcludedFields } from './key-exclusions.js';
+import { dataTypeIs, eventsAfterTerminal, throughTerminal } from './terminal.js';
 import type { JsonObject, JsonValue, Protocol, RequestCheck, StreamVerdict, Usage } from './types.js';
 
 /**
@@ -16,6 +17,8 @@ const TOOL_INPUT_FRAGMENT = 32;
 
 /** Block types whose `input` arrives as `input_json_delta` fragments (the SDK's `tracksToolInput`). */
 const STREAMED_INPUT_BLOCKS = new Set(['tool_use', 'server_tool_use']);
+
+const isMessageStop = dataTypeIs('message_stop');
 
 export const anthropicMessagesProtocol: Protocol = {
   name: 'anthropic.messages',
@@ -54,7 +57,11 @@ export const anthropicMessagesProtocol: Protocol = {
     return withoutExcludedFields('anthropic.messages', request.body);
   },
 
+  isTerminal: isMessageStop,
+
   inspectStream(events) {
+    const trailing = eventsAfterTerminal(events, isMessageStop);
+    if (trailing !== undefined) return { complete: false, reason: trailing };
     return inspectMessageStream(events);
   },
 
@@ -69,7 +76,7 @@ export const anthropicMessagesProtocol: Protocol = {
   },
 
   assemble(events) {
-    return assembleMessage(events);
+    return assembleMessage(throughTerminal(events, isMessageStop));
   },
 
   synthesize(answer) {

@@ -3,6 +3,11 @@ import type { ProtocolName } from './types.js';
 /**
  * The only request fields left out of the cache key, each with the reason it cannot change the
  * answer. Everything else in the body is key material. A test covers every entry here.
+ *
+ * `store` is deliberately key material: a Responses answer recorded with `store: false` carries
+ * a `resp_…` id the provider never kept, so replaying it to a `store: true` client would hand it
+ * an id it cannot chain with `previous_response_id` (and chat's `store` decides the same for
+ * stored completions).
  */
 const COMMON = {
   // Framing only: a cached answer is served as a stream or as JSON, whichever the client asked for.
@@ -14,8 +19,6 @@ const COMMON = {
   safety_identifier: 'end-user id',
   // Labels for the provider's dashboards.
   metadata: 'labels',
-  // Provider-side retention of the exchange.
-  store: 'provider retention',
   // Routing hints for the provider's prompt cache; the answer is the same.
   prompt_cache_key: 'provider cache hint',
   prompt_cache_retention: 'provider cache hint',

@@ -9,12 +9,14 @@ import {
   errorReason,
   inspectChoiceJson,
   inspectChoiceStream,
+  isOpenAiDone,
   isJsonObject,
   OPENAI_DONE,
   objectsIn,
   parseJsonObject,
   wantsStreamUsage,
 } from './openai-shared.js';
+import { throughTerminal } from './terminal.js';
 import type { JsonObject, JsonValue, Protocol, RequestInfo } from './types.js';
 
 /**
@@ -63,7 +65,7 @@ function appendLogprobs(state: ChoiceState, logprobs: JsonObject): void {
 function assemble(events: readonly SseEvent[]): JsonObject {
   let top: JsonObject | undefined;
   const states = new Map<number, ChoiceState>();
-  for (const event of events) {
+  for (const event of throughTerminal(events, isOpenAiDone)) {
     if (event.data === OPENAI_DONE) continue;
     const chunk = parseJsonObject(event.data);
     if (!chunk || errorReason(chunk) !== undefined) continue;
@@ -180,6 +182,7 @@ export const openaiCompletionsProtocol: Protocol = {
 
   keyMaterial: (request) => withoutExcludedFields('openai.completions', request.body),
 
+  isTerminal: isOpenAiDone,
   inspectStream: inspectChoiceStream,
 
   inspectJson: (body) => inspectChoiceJson(body, 'text_completion'),

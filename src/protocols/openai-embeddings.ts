@@ -59,6 +59,7 @@ export const openaiEmbeddingsProtocol: Protocol = {
 
   keyMaterial: (request) => withoutExcludedFields('openai.embeddings', request.body),
 
+  isTerminal: () => false,
   inspectStream: () => ({ complete: false, reason: 'embeddings do not stream' }),
 
   inspectJson(body) {

@@ -10,6 +10,7 @@ import {
   mapOpenAiUsage,
   parseJsonObject,
 } from './openai-shared.js';
+import { dataTypeIs, eventsAfterTerminal, throughTerminal } from './terminal.js';
 import type { JsonObject, JsonValue, Protocol, StreamVerdict, Usage } from './types.js';
 
 /**
@@ -21,6 +22,8 @@ import type { JsonObject, JsonValue, Protocol, StreamVerdict, Usage } from './ty
 
 /** Size of synthesized function-call argument fragments; the API sends a few characters at a time. */
 const ARGUMENT_FRAGMENT = 32;
+
+const isResponseCompleted = dataTypeIs('response.completed');
 
 export const openaiResponsesProtocol: Protocol = {
   name: 'openai.responses',
@@ -51,7 +54,11 @@ export const openaiResponsesProtocol: Protocol = {
     return withoutExcludedFields('openai.responses', request.body);
   },
 
+  isTerminal: isResponseCompleted,
+
   inspectStream(events) {
+    const trailing = eventsAfterTerminal(events, isResponseCompleted);
+    if (trailing !== undefined) return { complete: false, reason: trailing };
     return inspectResponseStream(events);
   },
 
@@ -65,7 +72,7 @@ export const openaiResponsesProtocol: Protocol = {
   },
 
   assemble(events) {
-    const response = completedResponse(events);
+    const response = completedResponse(throughTerminal(events, isResponseCompleted));
     if (response === undefined) {
       throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', 'the stream has no response.completed event');
     }

@@ -1,4 +1,5 @@
 import type { SseEvent, SseEventInit } from '../sse/types.js';
+import { eventsAfterTerminal } from './terminal.js';
 import type { JsonObject, JsonValue, JsonVerdict, RequestCheck, StreamVerdict, Usage } from './types.js';
 
 /**
@@ -114,8 +115,15 @@ export function objectsIn(value: JsonValue | undefined): JsonObject[] {
   return Array.isArray(value) ? value.filter(isJsonObject) : [];
 }
 
+/** OpenAI's terminal event: the whole `data` is `[DONE]`. */
+export function isOpenAiDone(event: SseEvent): boolean {
+  return event.data === OPENAI_DONE;
+}
+
 /** The completeness gate for choice streams (chat and legacy completions). */
 export function inspectChoiceStream(events: readonly SseEvent[]): StreamVerdict {
+  const trailing = eventsAfterTerminal(events, isOpenAiDone);
+  if (trailing !== undefined) return { complete: false, reason: trailing };
   let done = false;
   let chunks = 0;
   let model: string | undefined;

@@ -74,13 +74,19 @@ export interface Protocol {
    */
   keyMaterial(request: RequestInfo): JsonObject;
 
-  /** Decide whether a recorded stream completed cleanly (DESIGN.md section 3, rule 1). */
+  /** Whether an event is the protocol's terminal event (`data: [DONE]`, `message_stop`, `response.completed`). */
+  isTerminal(event: SseEvent): boolean;
+
+  /**
+   * Decide whether a recorded stream completed cleanly (DESIGN.md section 3, rule 1). A stream
+   * whose terminal event is not its last event is refused (src/protocols/terminal.ts).
+   */
   inspectStream(events: readonly SseEvent[]): StreamVerdict;
 
   /** Decide whether a 200 JSON body is a real answer (not an error body, not truncated). */
   inspectJson(body: unknown): JsonVerdict;
 
-  /** Assemble the non-stream JSON answer from a complete recorded stream. */
+  /** Assemble the non-stream JSON answer from a complete recorded stream; nothing after the terminal event counts. */
   assemble(events: readonly SseEvent[]): JsonObject;
 
   /**

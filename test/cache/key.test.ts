@@ -18,6 +18,7 @@ function keyFor(
     upstream,
     scope,
     namespace,
+    target: { path: '/v1/chat/completions', query: [], headers: {} },
     material: protocol.keyMaterial(check.request),
   });
 }
@@ -151,7 +152,7 @@ describe('keys carry no secret and no prompt', () => {
       { ...chatBase, messages: [{ role: 'user', content: 'my secret prompt' }] },
       credentialScope('sk-live-123'),
     );
-    expect(key).toMatch(/^v1:[0-9a-f]{64}$/);
+    expect(key).toMatch(/^v2:[0-9a-f]{64}$/);
     expect(credentialScope('sk-live-123')).not.toContain('sk-live');
     expect(credentialScope(undefined)).toBe('anonymous');
     expect(credentialScope('a')).not.toBe(credentialScope('b'));
