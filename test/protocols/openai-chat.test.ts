@@ -301,9 +301,10 @@ describe('openai.chat keyMaterial', () => {
       stream_options: { include_usage: true },
       user: 'u-1',
       metadata: { run: 'a' },
-      store: true,
     };
     expect(chat.keyMaterial(request(noisy))).toEqual(body);
+    // `store` decides whether the answer's id can be fetched or chained later: key material.
+    expect(chat.keyMaterial(request({ ...body, store: true }))).toEqual({ ...body, store: true });
     expect(Object.keys(KEY_EXCLUSIONS['openai.chat'])).toEqual(expect.arrayContaining(['stream', 'user']));
   });
 });

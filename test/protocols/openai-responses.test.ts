@@ -82,6 +82,8 @@ describe('openai.responses keyMaterial and cacheability', () => {
     previous_response_id: 'resp_1',
     include: ['reasoning.encrypted_content'],
     truncation: 'auto',
+    // A resp_ id recorded with store:false cannot be chained: store is key material.
+    store: false,
   };
   const excluded: JsonObject = {
     stream: true,
@@ -89,7 +91,6 @@ describe('openai.responses keyMaterial and cacheability', () => {
     user: 'u1',
     safety_identifier: 's1',
     metadata: { run: '7' },
-    store: false,
     prompt_cache_key: 'k',
     prompt_cache_retention: '24h',
   };
