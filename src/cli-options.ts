@@ -1,91 +1,167 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, mergeConfig, parseConfig, readConfigFile, type SluiceConfig } from './config.js';
 
+type ValueType = 'int' | 'string' | 'bool' | 'onoff' | 'replay';
+
+/** One command-line flag. `env` is its SLUICE_* twin; `path` the config field it sets. */
+interface FlagSpec {
+  env: string;
+  path: readonly string[];
+  type: ValueType;
+  /** Placeholder shown in --help; absent for boolean flags. */
+  value?: string;
+  help: string;
+}
+
 /**
- * Flags and their SLUICE_* env twins. Each maps to a config path; values are parsed as the
- * schema expects (numbers, booleans), and zod reports anything wrong by field name.
+ * The one table of flags: parsing, env twins and --help are all generated from it, so they cannot
+ * drift. Values are converted to what the schema expects; zod then reports anything wrong by field.
+ * To add a flag, add a row here (and the field to config.ts).
  */
-const OPTIONS = {
-  port: { env: 'SLUICE_PORT', path: ['port'], type: 'int' },
-  host: { env: 'SLUICE_HOST', path: ['host'], type: 'string' },
-  upstream: { env: 'SLUICE_UPSTREAM', path: ['upstream'], type: 'string' },
-  'anthropic-upstream': { env: 'SLUICE_ANTHROPIC_UPSTREAM', path: ['anthropicUpstream'], type: 'string' },
-  'upstream-api-key': { env: 'SLUICE_UPSTREAM_API_KEY', path: ['upstreamApiKey'], type: 'string' },
-  'anthropic-api-key': { env: 'SLUICE_ANTHROPIC_API_KEY', path: ['anthropicApiKey'], type: 'string' },
-  redis: { env: 'SLUICE_REDIS_URL', path: ['redis', 'url'], type: 'string' },
-  'admin-token': { env: 'SLUICE_ADMIN_TOKEN', path: ['adminToken'], type: 'string' },
-  'log-level': { env: 'SLUICE_LOG_LEVEL', path: ['logLevel'], type: 'string' },
-  'flush-interval-ms': { env: 'SLUICE_FLUSH_INTERVAL_MS', path: ['flushIntervalMs'], type: 'int' },
-  'cache-mode': { env: 'SLUICE_CACHE_MODE', path: ['cache', 'mode'], type: 'string' },
-  ttl: { env: 'SLUICE_TTL', path: ['cache', 'ttlSeconds'], type: 'int' },
-  replay: { env: 'SLUICE_REPLAY', path: ['cache', 'replay'], type: 'replay' },
+export const FLAGS = {
+  port: { env: 'SLUICE_PORT', path: ['port'], type: 'int', value: 'N', help: 'listen port (default 8080)' },
+  host: { env: 'SLUICE_HOST', path: ['host'], type: 'string', value: 'ADDR', help: 'listen address (default 127.0.0.1)' },
+  upstream: {
+    env: 'SLUICE_UPSTREAM',
+    path: ['upstream'],
+    type: 'string',
+    value: 'URL',
+    help: 'OpenAI-compatible base URL (default https://api.openai.com/v1)',
+  },
+  'anthropic-upstream': {
+    env: 'SLUICE_ANTHROPIC_UPSTREAM',
+    path: ['anthropicUpstream'],
+    type: 'string',
+    value: 'URL',
+    help: 'Anthropic base URL (default https://api.anthropic.com)',
+  },
+  'upstream-api-key': {
+    env: 'SLUICE_UPSTREAM_API_KEY',
+    path: ['upstreamApiKey'],
+    type: 'string',
+    value: 'KEY',
+    help: "send this key upstream instead of the client's",
+  },
+  'anthropic-api-key': {
+    env: 'SLUICE_ANTHROPIC_API_KEY',
+    path: ['anthropicApiKey'],
+    type: 'string',
+    value: 'KEY',
+    help: 'same, for the Anthropic upstream',
+  },
+  redis: {
+    env: 'SLUICE_REDIS_URL',
+    path: ['redis', 'url'],
+    type: 'string',
+    value: 'URL',
+    help: 'shared L2 cache, e.g. redis://127.0.0.1:6379 (default: none)',
+  },
+  'admin-token': {
+    env: 'SLUICE_ADMIN_TOKEN',
+    path: ['adminToken'],
+    type: 'string',
+    value: 'TOKEN',
+    help: 'bearer token that enables /admin/* (16+ characters)',
+  },
+  'cache-mode': {
+    env: 'SLUICE_CACHE_MODE',
+    path: ['cache', 'mode'],
+    type: 'string',
+    value: 'MODE',
+    help: 'on | off | read-only | write-only (default on)',
+  },
+  ttl: { env: 'SLUICE_TTL', path: ['cache', 'ttlSeconds'], type: 'int', value: 'SECONDS', help: 'default entry TTL (default 3600)' },
+  replay: {
+    env: 'SLUICE_REPLAY',
+    path: ['cache', 'replay'],
+    type: 'replay',
+    value: 'MODE',
+    help: 'instant | realtime | N tokens per second (default instant)',
+  },
   'share-across-credentials': {
     env: 'SLUICE_SHARE_ACROSS_CREDENTIALS',
     path: ['cache', 'shareAcrossCredentials'],
     type: 'bool',
+    help: 'let different API keys share entries',
   },
+  'flush-interval-ms': {
+    env: 'SLUICE_FLUSH_INTERVAL_MS',
+    path: ['flushIntervalMs'],
+    type: 'int',
+    value: 'N',
+    help: 'coalesce writes for at most N ms (default 0: write each chunk)',
+  },
+  'log-level': {
+    env: 'SLUICE_LOG_LEVEL',
+    path: ['logLevel'],
+    type: 'string',
+    value: 'LEVEL',
+    help: 'fatal | error | warn | info | debug | trace | silent (default info)',
+  },
+} as const satisfies Record<string, FlagSpec>;
+
+type FlagName = keyof typeof FLAGS;
+
+/** Flags that are not configuration fields. */
+const META_FLAGS = {
+  config: { env: 'SLUICE_CONFIG', value: 'FILE', help: 'YAML or JSON config file' },
+  help: { short: 'h', help: 'show this help' },
+  version: { short: 'v', help: 'print the version' },
 } as const;
 
-type OptionName = keyof typeof OPTIONS;
+function usageLine(name: string, value: string | undefined, env: string | undefined, help: string, short?: string) {
+  const flag = `${short ? `-${short}, ` : ''}--${name}${value ? ` ${value}` : ''}`;
+  return `  ${flag.padEnd(34)}${(env ?? '').padEnd(34)}${help}`;
+}
 
-export const USAGE = `Usage: sluice [serve] [options]
+export const USAGE = [
+  'Usage: sluice [serve] [options]',
+  '',
+  'Every flag has the environment variable beside it as its twin. A flag wins over its',
+  'environment variable, which wins over the config file; defaults fill the rest.',
+  '',
+  usageLine('config', META_FLAGS.config.value, META_FLAGS.config.env, META_FLAGS.config.help),
+  ...Object.entries(FLAGS).map(([name, spec]: [string, FlagSpec]) =>
+    usageLine(name, spec.value, spec.env, spec.help),
+  ),
+  usageLine('help', undefined, undefined, META_FLAGS.help.help, META_FLAGS.help.short),
+  usageLine('version', undefined, undefined, META_FLAGS.version.help, META_FLAGS.version.short),
+  '',
+].join('\n');
 
-Options (each has an env twin, e.g. --port / SLUICE_PORT):
-  --port N                    listen port (default 8080)
-  --host ADDR                 listen address (default 127.0.0.1)
-  --config FILE               YAML or JSON config file (SLUICE_CONFIG)
-  --upstream URL              OpenAI-compatible base URL (default https://api.openai.com/v1)
-  --anthropic-upstream URL    Anthropic base URL (default https://api.anthropic.com)
-  --upstream-api-key KEY      send this key upstream instead of the client's
-  --anthropic-api-key KEY     same, for the Anthropic upstream
-  --redis URL                 shared L2 cache (SLUICE_REDIS_URL), e.g. redis://127.0.0.1:6379
-  --admin-token TOKEN         bearer token for /admin/* (SLUICE_ADMIN_TOKEN)
-  --cache-mode MODE           on | off | read-only | write-only
-  --ttl SECONDS               default entry TTL (default 3600)
-  --replay MODE               instant | realtime | N (tokens per second)
-  --share-across-credentials  let different API keys share entries
-  --flush-interval-ms N       coalesce writes for at most N ms (default 0: write each chunk)
-  --log-level LEVEL           fatal | error | warn | info | debug | silent
-  -h, --help                  show this help
-`;
+/** A command line that cannot be understood: the CLI prints the message, then USAGE. */
+export class UsageError extends ConfigError {
+  constructor(message: string) {
+    super(message, 'CLI_USAGE');
+    this.name = 'UsageError';
+  }
+}
 
 export interface CliCommand {
-  command: 'serve' | 'help';
+  command: 'serve' | 'help' | 'version';
   config?: SluiceConfig;
 }
 
 export async function resolveCli(argv: string[], env: NodeJS.ProcessEnv): Promise<CliCommand> {
-  const parseOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
-    config: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  };
-  for (const [name, spec] of Object.entries(OPTIONS)) {
-    parseOptions[name] = { type: spec.type === 'bool' ? 'boolean' : 'string' };
-  }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: argv, options: parseOptions, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  const [command = 'serve', ...rest] = parsed.positionals;
-  if (parsed.values.help || command === 'help') return { command: 'help' };
+  const { values, positionals } = parseFlags(argv);
+  if (values.has('help')) return { command: 'help' };
+  if (values.has('version')) return { command: 'version' };
+  const [command = 'serve', ...rest] = positionals;
+  if (command === 'help') return { command: 'help' };
+  if (command === 'version') return { command: 'version' };
   if (command !== 'serve' || rest.length > 0) {
-    throw new ConfigError(`Unknown command "${[command, ...rest].join(' ')}"\n\n${USAGE}`);
+    throw new UsageError(`unknown command "${[command, ...rest].join(' ')}"`);
   }
 
-  const configPath = (parsed.values.config as string | undefined) ?? env.SLUICE_CONFIG;
+  const configPath = values.get('config') ?? env.SLUICE_CONFIG;
   let merged: Record<string, unknown> = configPath ? await readConfigFile(configPath) : {};
   merged = mergeConfig(
     merged,
-    fromSources((name) => env[OPTIONS[name].env], 'env'),
+    fromSources((name) => env[FLAGS[name].env], 'env'),
   );
   merged = mergeConfig(
     merged,
-    fromSources((name) => {
-      const value = parsed.values[name];
-      return typeof value === 'boolean' ? String(value) : (value as string | undefined);
-    }, 'flag'),
+    fromSources((name) => values.get(name), 'flag'),
   );
   return {
     command: 'serve',
@@ -93,15 +169,62 @@ export async function resolveCli(argv: string[], env: NodeJS.ProcessEnv): Promis
   };
 }
 
+/** What parseArgs needs to know to pair a flag with the next argument as its value. */
+const PARSE_OPTIONS: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  ...Object.fromEntries(
+    Object.entries(FLAGS).map(([name, spec]: [string, FlagSpec]) => [
+      name,
+      { type: spec.type === 'bool' ? 'boolean' : 'string' },
+    ]),
+  ),
+};
+
+/**
+ * Tokenize with parseArgs but judge each token here, so that every mistake is one line naming
+ * the flag (parseArgs' own messages are multi-line hints). Boolean flags accept `--flag=false`.
+ */
+function parseFlags(argv: string[]): { values: Map<string, string>; positionals: string[] } {
+  const { tokens } = parseArgs({ args: argv, options: PARSE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const values = new Map<string, string>();
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      positionals.push(token.value);
+      continue;
+    }
+    if (token.kind !== 'option') continue;
+    // parseArgs resolves -h / -v to their long names; any other short flag stays unknown.
+    const name = token.name;
+    if (name === 'help' || name === 'version') {
+      values.set(name, 'true');
+      continue;
+    }
+    if (name !== 'config' && !(name in FLAGS)) throw new UsageError(`unknown option ${token.rawName}`);
+    const takesValue = name === 'config' || FLAGS[name as FlagName].type !== 'bool';
+    if (!takesValue) {
+      values.set(name, token.value ?? 'true');
+      continue;
+    }
+    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) {
+      throw new UsageError(`option ${token.rawName} needs a value`);
+    }
+    values.set(name, token.value);
+  }
+  return { values, positionals };
+}
+
 function fromSources(
-  read: (name: OptionName) => string | undefined,
+  read: (name: FlagName) => string | undefined,
   source: 'env' | 'flag',
 ): Record<string, unknown> {
   let out: Record<string, unknown> = {};
-  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+  for (const name of Object.keys(FLAGS) as FlagName[]) {
     const raw = read(name);
     if (raw === undefined || raw === '') continue;
-    const spec = OPTIONS[name];
+    const spec: FlagSpec = FLAGS[name];
     const label = source === 'env' ? spec.env : `--${name}`;
     const value = convert(raw, spec.type, label);
     let nested: Record<string, unknown> = { [spec.path[spec.path.length - 1] as string]: value };
@@ -111,7 +234,7 @@ function fromSources(
   return out;
 }
 
-function convert(raw: string, type: 'int' | 'string' | 'bool' | 'replay', label: string): unknown {
+function convert(raw: string, type: ValueType, label: string): unknown {
   switch (type) {
     case 'string':
       return raw;
@@ -123,6 +246,11 @@ function convert(raw: string, type: 'int' | 'string' | 'bool' | 'replay', label:
       if (raw === 'true' || raw === '1') return true;
       if (raw === 'false' || raw === '0') return false;
       throw new ConfigError(`${label} must be true or false, got "${raw}"`);
+    }
+    case 'onoff': {
+      if (raw === 'on' || raw === 'true' || raw === '1') return true;
+      if (raw === 'off' || raw === 'false' || raw === '0') return false;
+      throw new ConfigError(`${label} must be on or off, got "${raw}"`);
     }
     case 'replay':
       return /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;

@@ -1,16 +1,27 @@
 #!/usr/bin/env node
-import { resolveCli, USAGE } from './cli-options.js';
-import { ConfigError } from './config.js';
+import { readFileSync } from 'node:fs';
+import { resolveCli, USAGE, UsageError } from './cli-options.js';
+import { ConfigError, type SluiceConfig } from './config.js';
 import { createGateway } from './gateway/server.js';
 
 async function main(): Promise<void> {
   const cli = await resolveCli(process.argv.slice(2), process.env);
+  if (cli.command === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
   if (cli.command === 'help' || !cli.config) {
     process.stdout.write(USAGE);
     return;
   }
-  const gateway = createGateway(cli.config);
-  await gateway.listen();
+  const config = cli.config;
+  const gateway = createGateway(config);
+  try {
+    await gateway.listen();
+  } catch (err) {
+    await gateway.close().catch(() => undefined);
+    throw listenFailure(err, config);
+  }
   const shutdown = (signal: string) => {
     gateway.context.logger.info({ signal }, 'shutting down');
     gateway.close().then(
@@ -22,10 +33,46 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+/** dist/cli.js and src/cli.ts both sit one level below package.json. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** A start-up problem a person can fix, said in one line. */
+class StartError extends Error {
+  readonly code = 'START_FAILED';
+}
+
+function listenFailure(err: unknown, config: SluiceConfig): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const address = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') {
+    return new StartError(
+      `${address} is already in use: stop whatever listens there, or pick another port with --port (SLUICE_PORT)`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new StartError(`not allowed to listen on ${address}: use a port above 1023 with --port (SLUICE_PORT)`);
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new StartError(`cannot listen on ${address}: ${config.host} is not an address of this machine (--host, SLUICE_HOST)`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`sluice: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
   if (err instanceof ConfigError) {
     process.stderr.write(`sluice: ${err.message}\n`);
     process.exit(2);
+  }
+  if (err instanceof StartError) {
+    process.stderr.write(`sluice: ${err.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(`sluice: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

@@ -113,8 +113,11 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ReplayPacing = z.infer<typeof replaySchema>;
 
 export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** CLI_USAGE: the command line itself could not be understood (see UsageError). */
+    readonly code: 'CONFIG_INVALID' | 'CLI_USAGE' = 'CONFIG_INVALID',
+  ) {
     super(message);
     this.name = 'ConfigError';
   }

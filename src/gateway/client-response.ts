@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FlightHead, FlightListener, FlightOutcome } from '../capture/flight.js';
 import type { ReplayPacing } from '../config.js';
 import type { Protocol, RequestInfo } from '../protocols/types.js';
-import { entryServes, planReplay, type ReplayPlan } from '../replay/replay.js';
+import { entryServes, isStreamContentType, planReplay, type ReplayPlan, streamResponseHeaders } from '../replay/replay.js';
 import { sendError } from './http.js';
 
 export interface ClientResponseOptions {
@@ -128,7 +128,8 @@ export class ClientResponse implements FlightListener {
     const head = this.pendingHead;
     if (!head) return;
     this.pendingHead = undefined;
-    this.res.writeHead(head.status, { ...head.headers, ...this.options.headers });
+    const stream = head.status === 200 ? streamResponseHeaders(head.contentType) : {};
+    this.res.writeHead(head.status, { ...head.headers, ...stream, ...this.options.headers });
   }
 
   private flush(): void {
@@ -152,14 +153,16 @@ export function sendReplay(
   onBytes: (count: number) => void,
 ): void {
   const { frames, delaysMs } = plan;
+  const stream = isStreamContentType(plan.contentType);
+  const answerHeaders = { ...headers, ...streamResponseHeaders(plan.contentType), 'content-type': plan.contentType };
   if (!delaysMs) {
     const body = frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames);
-    res.writeHead(200, { ...headers, 'content-type': plan.contentType, 'content-length': body.byteLength });
+    res.writeHead(200, stream ? answerHeaders : { ...answerHeaders, 'content-length': body.byteLength });
     res.end(body);
     onBytes(body.byteLength);
     return;
   }
-  res.writeHead(200, { ...headers, 'content-type': plan.contentType, 'cache-control': 'no-cache' });
+  res.writeHead(200, answerHeaders);
   res.flushHeaders();
   let index = 0;
   let waited = false;

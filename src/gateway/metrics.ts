@@ -1,9 +1,16 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { registerEventLoopDelay } from './event-loop-metrics.js';
+
+/** How a cacheable request was answered after its lookup: the labels of sluice_cache_lookup_outcomes_total. */
+export const LOOKUP_OUTCOMES = ['HIT', 'SEMANTIC-HIT', 'COALESCED', 'MISS'] as const;
+export type LookupOutcome = (typeof LOOKUP_OUTCOMES)[number];
 
 /** All gateway metrics, on a registry of their own (never prom-client's global one). */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' });
+  // prom-client's names already start with process_ / nodejs_: sluice_process_cpu_..., sluice_nodejs_...
+  collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
+  registerEventLoopDelay(registry, 'sluice_');
   const metrics = {
     registry,
     requests: new Counter({
@@ -44,6 +51,12 @@ export function createMetrics() {
       labelNames: ['layer', 'result'] as const,
       registers: [registry],
     }),
+    lookupOutcomes: new Counter({
+      name: 'sluice_cache_lookup_outcomes_total',
+      help: 'Cache lookups by how they were answered (HIT, SEMANTIC-HIT, COALESCED, MISS); hit ratio = hits / all',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     cacheWrites: new Counter({
       name: 'sluice_cache_writes_total',
       help: 'Recorded answers, stored or skipped with the reason',
@@ -79,6 +92,8 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
+  // Every outcome is exported from the start, so a ratio over them is defined before the first hit.
+  for (const outcome of LOOKUP_OUTCOMES) metrics.lookupOutcomes.inc({ outcome }, 0);
   return metrics;
 }
 

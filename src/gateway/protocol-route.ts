@@ -48,6 +48,7 @@ export async function handleProtocolRoute(
       const hit = checkHit(entry, request, controls.maxAgeSeconds);
       if (hit.usable) {
         ctx.metrics.cacheLookups.inc({ layer, result: 'hit' });
+        ctx.metrics.lookupOutcomes.inc({ outcome: 'HIT' });
         if (entry.usage) {
           ctx.metrics.tokensSaved.inc({ kind: 'input' }, entry.usage.inputTokens);
           ctx.metrics.tokensSaved.inc({ kind: 'output' }, entry.usage.outputTokens);
@@ -69,8 +70,9 @@ export async function handleProtocolRoute(
     });
   }
 
-  if (plan.coalesce && joinFlight(ctx, call, res)) return;
-  forward(ctx, call, res);
+  const joined = plan.coalesce && joinFlight(ctx, call, res);
+  if (plan.read) ctx.metrics.lookupOutcomes.inc({ outcome: joined ? 'COALESCED' : 'MISS' });
+  if (!joined) forward(ctx, call, res);
 }
 
 /** Parse and validate; on any problem answer in the protocol's error shape and return undefined. */

@@ -15,6 +15,7 @@ import { sendError, sendJson } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { handlePassthrough } from './passthrough.js';
+import { summarizeInstance, summaryMessage } from './instance-summary.js';
 import { handleProtocolRoute } from './protocol-route.js';
 import { createUpstreamAgent, makeUpstream } from './upstream.js';
 
@@ -102,10 +103,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           const url = `http://${host}:${address.port}`;
-          logger.info(
-            { url, upstream: context.upstreams.openai.identity, redis: Boolean(l2) },
-            'sluice listening',
-          );
+          const summary = summarizeInstance(config, url);
+          logger.info(summary, summaryMessage(summary));
           resolve(url);
         });
       });

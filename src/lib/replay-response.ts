@@ -1,4 +1,4 @@
-import type { ReplayPlan } from '../replay/replay.js';
+import { type ReplayPlan, streamResponseHeaders } from '../replay/replay.js';
 import { pause } from './pacing.js';
 
 /**
@@ -12,6 +12,7 @@ export function replayResponse(
   signal: AbortSignal | undefined,
 ): Response {
   headers.set('content-type', plan.contentType);
+  for (const [name, value] of Object.entries(streamResponseHeaders(plan.contentType))) headers.set(name, value);
   let index = 0;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -7,6 +7,26 @@ import { encodeSseEvent } from '../sse/encoder.js';
 export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 const JSON_CONTENT_TYPE = 'application/json';
 
+/**
+ * Headers of every stream answer, live, replayed (instant or paced) or synthesized, so that
+ * proxies neither buffer nor transform it whatever its source. Framing headers are not in it:
+ * every stream answer is chunked, with no content-length.
+ */
+const STREAM_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+/** SSE, or AWS event-stream framing (Bedrock's streaming routes). */
+export function isStreamContentType(contentType: string): boolean {
+  return /^\s*(text\/event-stream|application\/vnd\.amazon\.eventstream)\b/i.test(contentType);
+}
+
+/** The streaming headers for an answer of this content type (none for JSON). */
+export function streamResponseHeaders(contentType: string): Readonly<Record<string, string>> {
+  return isStreamContentType(contentType) ? STREAM_RESPONSE_HEADERS : {};
+}
+
 /** What to send for a cache hit: frames in order, each after its delay. */
 export interface ReplayPlan {
   contentType: string;

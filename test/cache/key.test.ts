@@ -67,7 +67,7 @@ describe('the key changes with every field that can change the answer', () => {
   }
 
   const anthropicBase: JsonObject = {
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-4-6',
     max_tokens: 100,
     messages: [{ role: 'user', content: 'hi' }],
   };

@@ -81,7 +81,7 @@ describe('what is never stored', () => {
       const body =
         path === '/v1/messages'
           ? {
-              model: 'claude-sonnet-4-5',
+              model: 'claude-sonnet-4-6',
               max_tokens: 50,
               stream: true,
               messages: [{ role: 'user', content: name }],
@@ -154,7 +154,7 @@ describe('cross-format replay', () => {
   });
 
   test('Anthropic: stream entry answers create(), JSON entry answers stream()', async () => {
-    const base = { model: 'claude-sonnet-4-5', max_tokens: 100 };
+    const base = { model: 'claude-sonnet-4-6', max_tokens: 100 };
     const a = { ...base, messages: [{ role: 'user' as const, content: 'anthropic cross 1' }] };
     const streamed = await h.anthropic().messages.stream(a).finalMessage();
     await sleep(30);

@@ -65,7 +65,7 @@ describe('bad input is refused in the protocol error shape and never reaches the
   test('Anthropic routes answer in the Anthropic error shape', async () => {
     const res = await h.post(
       '/v1/messages',
-      { model: 'claude-sonnet-4-5', messages: [] },
+      { model: 'claude-sonnet-4-6', messages: [] },
       { 'x-api-key': 'k' },
     );
     expect(res.status).toBe(400);

@@ -106,7 +106,7 @@ describe('OpenAI SDK through the gateway gets what it gets from the upstream', (
 describe('Anthropic SDK through the gateway', () => {
   test('create, stream and the finalMessage helper with tool use and thinking', async () => {
     const body = {
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       max_tokens: 256,
       messages: [{ role: 'user' as const, content: 'parity anthropic' }],
       tools: [{ name: 'get_weather', input_schema: { type: 'object' as const, properties: {} } }],

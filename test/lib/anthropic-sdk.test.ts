@@ -14,7 +14,7 @@ afterAll(async () => {
 });
 
 const request = (content: string) => ({
-  model: 'claude-sonnet-4-5',
+  model: 'claude-sonnet-4-6',
   max_tokens: 256,
   messages: [{ role: 'user' as const, content }],
 });

@@ -74,7 +74,7 @@ describe('library and gateway share one Redis', () => {
 
   it('Anthropic messages too, and the credential still isolates tenants', async () => {
     const body = {
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       max_tokens: 128,
       messages: [{ role: 'user' as const, content: prompt('interop anthropic') }],
     };

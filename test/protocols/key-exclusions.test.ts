@@ -29,7 +29,7 @@ const MINIMAL: Record<ProtocolName, { protocol: Protocol; body: JsonObject }> = 
   },
   'anthropic.messages': {
     protocol: anthropicMessagesProtocol,
-    body: { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] },
+    body: { model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] },
   },
 };
 

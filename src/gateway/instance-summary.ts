@@ -1,0 +1,64 @@
+import type { SluiceConfig } from '../config.js';
+import { normalizeBaseUrl } from '../cache/scope.js';
+
+/**
+ * How one instance is configured, for its start-up log line: what an operator needs to tell
+ * instances apart, and nothing secret (no keys, no tokens, no Redis password).
+ */
+export interface InstanceSummary {
+  url: string;
+  upstreams: { openai: string; anthropic: string };
+  upstreamKeys: { openai: boolean; anthropic: boolean };
+  cache: {
+    mode: SluiceConfig['cache']['mode'];
+    ttlSeconds: number;
+    replay: SluiceConfig['cache']['replay'];
+    shareAcrossCredentials: boolean;
+  };
+  redis: string;
+  admin: 'on' | 'off';
+  logLevel: string;
+}
+
+export function summarizeInstance(config: SluiceConfig, url: string): InstanceSummary {
+  return {
+    url,
+    upstreams: {
+      openai: normalizeBaseUrl(config.upstream).identity,
+      anthropic: normalizeBaseUrl(config.anthropicUpstream).identity,
+    },
+    upstreamKeys: { openai: Boolean(config.upstreamApiKey), anthropic: Boolean(config.anthropicApiKey) },
+    cache: {
+      mode: config.cache.mode,
+      ttlSeconds: config.cache.ttlSeconds,
+      replay: config.cache.replay,
+      shareAcrossCredentials: config.cache.shareAcrossCredentials,
+    },
+    redis: describeRedis(config.redis),
+    admin: config.adminToken ? 'on' : 'off',
+    logLevel: config.logLevel,
+  };
+}
+
+/** The same facts as one sentence, for people reading the log. */
+export function summaryMessage(s: InstanceSummary): string {
+  return (
+    `sluice listening on ${s.url}: openai -> ${s.upstreams.openai}, anthropic -> ${s.upstreams.anthropic}, ` +
+    `cache ${s.cache.mode} (ttl ${s.cache.ttlSeconds}s, replay ${s.cache.replay}), redis ${s.redis}, ` +
+    `admin ${s.admin}, log level ${s.logLevel}`
+  );
+}
+
+function describeRedis(redis: SluiceConfig['redis']): string {
+  if (!redis) return 'off';
+  if (redis.cluster) return `cluster of ${redis.cluster.nodes.length} seed nodes`;
+  if (redis.sentinel) return `sentinel master "${redis.sentinel.name}"`;
+  if (!redis.url) return 'on';
+  try {
+    // Host, port and database only: the URL may carry a password.
+    const url = new URL(redis.url);
+    return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+  } catch {
+    return 'on';
+  }
+}
