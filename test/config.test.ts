@@ -77,7 +77,7 @@ describe('configuration', () => {
       /SLUICE_SHARE_ACROSS_CREDENTIALS/,
     );
     await expect(resolveCli(['--no-such-flag'], {})).rejects.toThrow(ConfigError);
-    await expect(resolveCli(['launch'], {})).rejects.toThrow(/Unknown command/);
+    await expect(resolveCli(['launch'], {})).rejects.toThrow(/unknown command/i);
     expect((await resolveCli(['--help'], {})).command).toBe('help');
   });
 });
