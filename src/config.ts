@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CREDENTIAL_SOURCE_PATTERN, DEFAULT_CREDENTIAL_SOURCES } from './cache/credentials.js';
+import { DEFAULT_MAX_JSON_DEPTH } from './protocols/json-body.js';
 
 const replaySchema = z.union([z.enum(['instant', 'realtime']), z.number().positive()]);
 
@@ -98,6 +99,15 @@ export const configSchema = z
           .int()
           .positive()
           .default(64 * 1024 * 1024),
+        /** Longest a client may take to send its request headers (slowloris bound); 408 past it. */
+        headersTimeoutMs: z.number().int().positive().default(10_000),
+        /**
+         * Longest a client may take to send its whole request, headers and body; 408 past it.
+         * Counts only while the request arrives: a long streamed answer is not affected.
+         */
+        requestTimeoutMs: z.number().int().positive().default(60_000),
+        /** Deepest nesting of objects/arrays in a request body; deeper is a 400. */
+        maxJsonDepth: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_JSON_DEPTH),
       })
       .strict()
       .prefault({}),
@@ -106,6 +116,10 @@ export const configSchema = z
   .refine((c) => c.cache.ttlSeconds <= c.cache.maxTtlSeconds, {
     message: 'cache.ttlSeconds must not exceed cache.maxTtlSeconds',
     path: ['cache', 'ttlSeconds'],
+  })
+  .refine((c) => c.limits.headersTimeoutMs <= c.limits.requestTimeoutMs, {
+    message: 'limits.headersTimeoutMs must not exceed limits.requestTimeoutMs',
+    path: ['limits', 'headersTimeoutMs'],
   });
 
 export type SluiceConfig = z.infer<typeof configSchema>;

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheEntry } from '../cache/entry.js';
 import type { PurgeFilter } from '../cache/store.js';
 import type { GatewayContext } from './context.js';
-import { BodyTooLargeError, readBody, sendError, sendJson } from './http.js';
+import { BodyTooLargeError, discardRestOfBody, readBody, sendError, sendJson } from './http.js';
 
 const ADMIN_BODY_LIMIT = 64 * 1024;
 
@@ -36,9 +36,15 @@ export async function handleAdmin(
     sendJson(res, 200, await stats(ctx));
     return;
   }
-  const entryKey = path.startsWith('/admin/entries/')
-    ? decodeURIComponent(path.slice('/admin/entries/'.length))
-    : undefined;
+  let entryKey: string | undefined;
+  if (path.startsWith('/admin/entries/')) {
+    try {
+      entryKey = decodeURIComponent(path.slice('/admin/entries/'.length));
+    } catch {
+      sendError(res, 'openai', 400, 'the entry key in the path has a bad % escape', 'invalid_path');
+      return;
+    }
+  }
   if (entryKey && method === 'GET') {
     const entry = await ctx.store.get(entryKey);
     if (!entry) sendError(res, 'openai', 404, `no entry with key ${entryKey}`, 'entry_not_found');
@@ -55,6 +61,7 @@ export async function handleAdmin(
       filter = parsePurgeFilter(JSON.parse((await readBody(req, ADMIN_BODY_LIMIT)).toString('utf8')));
     } catch (err) {
       const status = err instanceof BodyTooLargeError ? 413 : 400;
+      if (status === 413) discardRestOfBody(req);
       sendError(
         res,
         'openai',
@@ -104,8 +111,10 @@ function parsePurgeFilter(body: unknown): PurgeFilter | undefined {
 }
 
 function authorized(header: string | undefined, token: string): boolean {
-  if (!header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice(7));
+  // Auth schemes are case-insensitive (RFC 9110 section 11.1): `bearer` is as good as `Bearer`.
+  const match = header === undefined ? null : /^bearer +(.+)$/i.exec(header.trim());
+  if (!match) return false;
+  const given = Buffer.from(match[1] as string);
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -76,6 +76,33 @@ export function downstreamResponseHeaders(
   return out;
 }
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+/**
+ * Whether a Content-Type names JSON: `application/json` or any `type/subtype+json` (RFC 6839),
+ * parsed as a media type (RFC 9110 section 8.3.1), with no charset but UTF-8 (RFC 8259 section 8.1).
+ */
+export function isJsonMediaType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const [essence = '', ...params] = header.split(';');
+  const slash = essence.indexOf('/');
+  const type = essence.slice(0, slash).trim().toLowerCase();
+  const subtype = essence.slice(slash + 1).trim().toLowerCase();
+  if (slash < 0 || !TOKEN.test(type) || !TOKEN.test(subtype)) return false;
+  if (!(type === 'application' && subtype === 'json') && !subtype.endsWith('+json')) return false;
+  for (const param of params) {
+    const eq = param.indexOf('=');
+    if (param.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
+    const charset = param
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
+    if (charset !== 'utf-8' && charset !== 'utf8') return false;
+  }
+  return true;
+}
+
 export class BodyTooLargeError extends Error {
   readonly code = 'BODY_TOO_LARGE';
 }
@@ -84,7 +111,6 @@ export class BodyTooLargeError extends Error {
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
     return Promise.reject(
       new BodyTooLargeError(`request body of ${declared} bytes exceeds the ${limit}-byte limit`),
     );
@@ -92,19 +118,49 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
+        req.off('data', onData);
+        req.pause();
         reject(new BodyTooLargeError(`request body exceeds the ${limit}-byte limit`));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
     req.once('error', reject);
   });
+}
+
+/** How much of a refused body is read and thrown away, at most, before the connection is cut. */
+export const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+export const DISCARD_MAX_MS = 10_000;
+
+/**
+ * Call when answering before the request body was read (413, 415...). Closing at once would make
+ * the kernel reset the connection while the client is still uploading, and a reset can destroy
+ * the answer before the client reads it (EPIPE instead of 413). So the rest of the body is read
+ * and discarded, up to DISCARD_MAX_BYTES or DISCARD_MAX_MS, and only a client past those bounds
+ * is cut off. The connection stays usable once the body ended, as HTTP/1.1 allows.
+ */
+export function discardRestOfBody(req: IncomingMessage): void {
+  if (req.complete) return;
+  let discarded = 0;
+  const cut = () => {
+    clearTimeout(timer);
+    req.socket.destroy();
+  };
+  const timer = setTimeout(cut, DISCARD_MAX_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_MAX_BYTES) cut();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 /** Answer with an error raised by Sluice itself, in the client protocol's shape. */

@@ -5,11 +5,19 @@ import { deriveCacheKey } from '../cache/key.js';
 import { requestIdentity } from '../cache/scope.js';
 import { Flight } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
+import { parseJsonBody } from '../protocols/json-body.js';
 import type { Protocol, RequestInfo } from '../protocols/types.js';
 import { checkHit, planReplay, sameFraming } from '../replay/replay.js';
 import { ClientResponse, sendReplay } from './client-response.js';
 import type { GatewayContext } from './context.js';
-import { BodyTooLargeError, readBody, sendError, upstreamRequestHeaders } from './http.js';
+import {
+  BodyTooLargeError,
+  discardRestOfBody,
+  isJsonMediaType,
+  readBody,
+  sendError,
+  upstreamRequestHeaders,
+} from './http.js';
 import { applyUpstreamCredential, driveFlight, upstreamPath } from './upstream.js';
 
 /** Everything about one validated request that the cache paths need. */
@@ -90,29 +98,28 @@ async function admit(
     sendError(res, protocol.family, status, message, code, idHeader, param);
     return undefined;
   };
-  const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
-  if (!contentType.includes('json')) {
-    req.resume();
-    return reject(415, 'Content-Type must be application/json', 'unsupported_media_type');
+  if (!isJsonMediaType(req.headers['content-type'])) {
+    discardRestOfBody(req);
+    return reject(
+      415,
+      'Content-Type must be application/json (or a */*+json type), with no charset other than utf-8',
+      'unsupported_media_type',
+    );
   }
   let rawBody: Buffer;
   try {
     rawBody = await readBody(req, ctx.config.limits.maxRequestBodyBytes);
   } catch (err) {
     if (err instanceof BodyTooLargeError) {
-      res.setHeader('connection', 'close');
+      discardRestOfBody(req);
       ctx.metrics.abortedStreams.inc({ reason: 'request_too_large' });
       return reject(413, err.message, 'request_too_large');
     }
     return reject(400, 'the request body could not be read', 'invalid_body');
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody.toString('utf8'));
-  } catch (err) {
-    return reject(400, `the request body is not valid JSON: ${(err as Error).message}`, 'invalid_json');
-  }
-  const check = protocol.validate(body);
+  const parsed = parseJsonBody(rawBody, ctx.config.limits.maxJsonDepth);
+  if (!parsed.ok) return reject(400, parsed.message, parsed.code);
+  const check = protocol.validate(parsed.value);
   if (!check.ok) return reject(400, check.message, 'invalid_request', check.param);
   const controls = parseControls(req.headers);
   if (!controls.ok) return reject(400, controls.message, 'invalid_cache_control', controls.header);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseCredentialSources } from '../cache/credentials.js';
+import { parseCredentialSources, redactUrl } from '../cache/credentials.js';
 import { FailOpenStore } from '../cache/fail-open-store.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
@@ -9,7 +9,9 @@ import { TieredStore } from '../cache/tiered-store.js';
 import { FlightRegistry } from '../capture/flight.js';
 import type { SluiceConfig } from '../config.js';
 import { protocolForPath } from '../protocols/index.js';
+import type { ProtocolFamily } from '../protocols/types.js';
 import { handleAdmin } from './admin.js';
+import { answerClientErrors } from './client-errors.js';
 import type { GatewayContext } from './context.js';
 import { sendError, sendJson } from './http.js';
 import { createLogger, type Logger } from './logger.js';
@@ -32,6 +34,14 @@ export interface GatewayOptions {
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Node's default header block limit; larger is a 431. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+/** The error shape for a path, before any handler saw the request (431, 408). */
+function familyForPath(path: string): ProtocolFamily {
+  return protocolForPath(path)?.family ?? (path.startsWith('/v1/messages') ? 'anthropic' : 'openai');
+}
 
 export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -79,13 +89,28 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     credentialSources: parseCredentialSources(config.cache.credentialSources),
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    route(context, req, res).catch((err: unknown) => {
-      logger.error({ err: (err as Error).message, url: req.url }, 'unhandled error in request handler');
-      if (!res.headersSent) sendError(res, 'openai', 500, 'internal error in Sluice', 'internal_error');
-      else res.destroy();
-    });
-  });
+  const { headersTimeoutMs, requestTimeoutMs } = config.limits;
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      // Node checks both timeouts on this interval (30 s by default), so it bounds how late they fire.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      route(context, req, res).catch((err: unknown) => {
+        logger.error(
+          { err: (err as Error).message, url: redactUrl(req.url, context.credentialSources) },
+          'unhandled error in request handler',
+        );
+        if (!res.headersSent) sendError(res, 'openai', 500, 'internal error in Sluice', 'internal_error');
+        else res.destroy();
+      });
+    },
+  );
+  answerClientErrors(server, familyForPath, MAX_HEADER_BYTES);
 
   return {
     server,

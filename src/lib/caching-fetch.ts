@@ -8,6 +8,7 @@ import { Flight, type FlightListener, type FlightOutcome } from '../capture/flig
 import { judgeAnswer } from '../capture/gate.js';
 import { errorBody } from '../protocols/error-body.js';
 import { protocolForPath } from '../protocols/index.js';
+import { parseJsonBody } from '../protocols/json-body.js';
 import type { Protocol, ProtocolFamily, RequestInfo } from '../protocols/types.js';
 import { checkHit, entryServes, planReplay, sameFraming } from '../replay/replay.js';
 import type { CacheCore } from './core.js';
@@ -51,14 +52,14 @@ export function createCachingFetch(
     const protocol = route?.protocol;
     const bodyText = typeof init.body === 'string' ? init.body : undefined;
     if (!route || !protocol || bodyText === undefined) return realFetch(url, forwardInit);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(bodyText);
-    } catch {
+    // Not JSON, or nested past the depth limit: the upstream's to refuse, in its own words.
+    const parsed = parseJsonBody(bodyText);
+    if (!parsed.ok) {
+      core.stats.bypass();
       return realFetch(url, forwardInit);
     }
     // An invalid request is the upstream's to refuse, in its own words.
-    const check = protocol.validate(parsed);
+    const check = protocol.validate(parsed.value);
     if (!check.ok) {
       core.stats.bypass();
       return realFetch(url, forwardInit);

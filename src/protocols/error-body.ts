@@ -21,6 +21,7 @@ const ANTHROPIC_TYPES: Record<number, string> = {
   413: 'request_too_large',
   415: 'invalid_request_error',
   429: 'rate_limit_error',
+  503: 'overloaded_error',
 };
 
 /** The error body a client of this protocol family expects. */
@@ -31,6 +32,12 @@ export function errorBody(
   code: string,
   param?: string,
 ) {
-  if (family === 'anthropic') return anthropicErrorBody(message, ANTHROPIC_TYPES[status] ?? 'api_error');
-  return openaiErrorBody(message, OPENAI_TYPES[status] ?? 'server_error', code, param ?? null);
+  // Any other 4xx is still the client's to fix (405, 408, 431...): typed as a client error.
+  const clientError = status >= 400 && status < 500;
+  if (family === 'anthropic') {
+    const type = ANTHROPIC_TYPES[status] ?? (clientError ? 'invalid_request_error' : 'api_error');
+    return anthropicErrorBody(message, type);
+  }
+  const type = OPENAI_TYPES[status] ?? (clientError ? 'invalid_request_error' : 'server_error');
+  return openaiErrorBody(message, type, code, param ?? null);
 }

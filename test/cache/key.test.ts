@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { canonicalJson, credentialScope, deriveCacheKey } from '../../src/cache/key.js';
 import { protocolByName } from '../../src/protocols/index.js';
-import type { JsonObject, ProtocolName } from '../../src/protocols/types.js';
+import type { JsonObject, JsonValue, ProtocolName } from '../../src/protocols/types.js';
 
 function keyFor(
   protocolName: ProtocolName,
@@ -162,5 +162,17 @@ describe('keys carry no secret and no prompt', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { f: 1, e: 2 }], c: null } })).toBe(
       '{"a":{"c":null,"d":[1,{"e":2,"f":1}]},"b":1}',
     );
+  });
+});
+
+describe('no nesting depth overflows the key derivation', () => {
+  test('canonicalJson of 100,000 nested arrays and objects', () => {
+    let value: JsonValue = 'leaf';
+    for (let i = 0; i < 100_000; i++) value = i % 2 ? [value] : { a: value };
+    const text = canonicalJson(value);
+    expect(text.length).toBeGreaterThan(300_000);
+    expect(text.startsWith('[{"a":[{"a":')).toBe(true);
+    expect(text).toContain('{"a":"leaf"}]}]');
+    expect(text.endsWith('}]}]')).toBe(true);
   });
 });
