@@ -83,6 +83,11 @@ export class MemoryStore implements CacheStore {
     return doomed.length;
   }
 
+  /** The keys held now, most recently used first (for inspection and tests; entries stay untouched). */
+  keys(): string[] {
+    return [...this.#cache.keys()];
+  }
+
   stats(): MemoryStoreStats {
     return { entries: this.#cache.size, bytes: this.#cache.calculatedSize };
   }

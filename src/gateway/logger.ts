@@ -1,17 +1,21 @@
 import { type Logger, pino } from 'pino';
+import { SECRET_HEADERS } from '../cache/credentials.js';
 
-/** Paths that may hold credentials; pino replaces them before anything is written. */
+/**
+ * Paths that may hold credentials; pino replaces them before anything is written. URLs are
+ * redacted where they are logged (redactUrl in src/cache/credentials.ts), since a path cannot
+ * reach inside a string.
+ */
 const REDACT = [
-  'headers.authorization',
-  'headers["x-api-key"]',
-  'headers["proxy-authorization"]',
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
+  ...SECRET_HEADERS.flatMap((name) => [`headers["${name}"]`, `req.headers["${name}"]`, `*.headers["${name}"]`]),
   'authorization',
   'apiKey',
   'upstreamApiKey',
   'anthropicApiKey',
   'adminToken',
+  'password',
+  '*.password',
+  '*.apiKey',
 ];
 
 export type { Logger };

@@ -97,8 +97,9 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+// A server with requirepass answers -NOAUTH: it is up all the same.
 const answersPing = async (port: number) =>
-  (await rawCommand(port, 'PING', (text) => text.includes('\r\n'))).startsWith('+PONG');
+  /^(\+PONG|-NOAUTH)/.test(await rawCommand(port, 'PING', (text) => text.includes('\r\n')));
 
 interface ServerProcess {
   child: ChildProcess;
@@ -173,7 +174,13 @@ async function killProcess(server: ServerProcess | undefined): Promise<void> {
   await server.exited;
 }
 
-export async function startRedis(): Promise<RedisHandle> {
+export interface RedisOptions {
+  /** requirepass: the url then carries it (redis://:PASSWORD@127.0.0.1:port). */
+  password?: string;
+}
+
+export async function startRedis(options: RedisOptions = {}): Promise<RedisHandle> {
+  const extraArgs = options.password === undefined ? [] : ['--requirepass', options.password];
   await ensureRedisInstalled();
   killAllOnExit();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-'));
@@ -181,13 +188,16 @@ export async function startRedis(): Promise<RedisHandle> {
   let server: ServerProcess | undefined;
   for (let attempt = 0; attempt < 5 && server === undefined; attempt++) {
     port = await freePort();
-    server = await startOn(port, dir, []);
+    server = await startOn(port, dir, extraArgs);
   }
   if (server === undefined) throw new Error('could not start redis-server on a free port after 5 attempts');
 
   const handle: RedisHandle = {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url:
+      options.password === undefined
+        ? `redis://127.0.0.1:${port}`
+        : `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`,
     kill: async () => {
       await killProcess(server);
     },
@@ -195,7 +205,7 @@ export async function startRedis(): Promise<RedisHandle> {
       await killProcess(server);
       // The port was ours a moment ago; retry briefly in case the kernel has not released it yet.
       for (let attempt = 0; attempt < 20; attempt++) {
-        server = await startOn(port, dir, []);
+        server = await startOn(port, dir, extraArgs);
         if (server !== undefined) return;
         await sleep(100);
       }
