@@ -98,6 +98,13 @@ export const FLAGS = {
     value: 'LEVEL',
     help: 'fatal | error | warn | info | debug | trace | silent (default info)',
   },
+  'access-log': {
+    env: 'SLUICE_ACCESS_LOG',
+    path: ['accessLog'],
+    type: 'onoff',
+    value: 'on|off',
+    help: 'one info line per request (default on)',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;

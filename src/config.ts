@@ -39,6 +39,11 @@ export const configSchema = z
     redis: redisSchema.optional(),
     adminToken: z.string().min(16, 'use at least 16 characters for the admin token').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** One info line per request (route, status, cache outcome, bytes, duration...). `off` disables it. */
+    accessLog: z
+      .union([z.boolean(), z.enum(['on', 'off'])])
+      .transform((v) => v === true || v === 'on')
+      .default(true),
     /** 0 writes each upstream chunk at once; N > 0 coalesces writes for at most N ms. */
     flushIntervalMs: z.number().int().min(0).max(1000).default(0),
     cache: z

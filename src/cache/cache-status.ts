@@ -27,6 +27,14 @@ export function hitHeaders(ageSeconds: number, ttlSeconds: number): OutcomeHeade
   return { 'x-sluice-cache': 'HIT', 'cache-status': `sluice; hit; ttl=${ttlSeconds}`, age: String(ageSeconds) };
 }
 
+/**
+ * `x-sluice-key`: the entry key of a cacheable answer (a hash: no prompt, no credential), so an
+ * operator can inspect or purge that entry. A bypassed request has no key and gets no header.
+ */
+export function keyHeader(key: string): { 'x-sluice-key'?: string } {
+  return key === '' ? {} : { 'x-sluice-key': key };
+}
+
 export const COALESCED_HEADERS: OutcomeHeaders = {
   'x-sluice-cache': 'COALESCED',
   'cache-status': 'sluice; fwd=miss; collapsed',

@@ -1,5 +1,5 @@
 import type { ProtocolName } from '../protocols/types.js';
-import { type CacheEntry, ENTRY_VERSION, type EntryFormat } from './entry.js';
+import { type CacheEntry, ENTRY_VERSION, type EntryFormat, type EntryMeta } from './entry.js';
 import { StoreError } from './store.js';
 
 /**
@@ -139,6 +139,44 @@ export function decodeEntry(buf: Uint8Array): CacheEntry {
   if (eventTimes !== undefined) entry.eventTimes = eventTimes;
   if (header.usageEventIndex !== undefined) entry.usageEventIndex = header.usageEventIndex;
   return entry;
+}
+
+/**
+ * Bytes needed from the start of an encoded entry to read its metadata, given at least its first
+ * PREFIX_BYTES (9); undefined when fewer were given. Lets a store read metadata without the body.
+ */
+export function entryHeaderBytes(prefix: Uint8Array): number | undefined {
+  if (prefix.byteLength < PREFIX_BYTES) return undefined;
+  if (MAGIC.some((byte, i) => prefix[i] !== byte)) throw corrupt('not a Sluice cache entry (bad magic)');
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  return PREFIX_BYTES + view.getUint32(MAGIC.length + 1, true);
+}
+
+/** The metadata of an encoded entry from its first entryHeaderBytes() bytes (more is fine). */
+export function decodeEntryMeta(prefix: Uint8Array): EntryMeta {
+  const needed = entryHeaderBytes(prefix);
+  if (needed === undefined || prefix.byteLength < needed) throw corrupt('truncated header');
+  if (prefix[MAGIC.length] !== CODEC_VERSION) throw corrupt(`unknown entry codec version ${String(prefix[MAGIC.length])}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(prefix.buffer, prefix.byteOffset + PREFIX_BYTES, needed - PREFIX_BYTES).toString('utf8'));
+  } catch (err) {
+    throw corrupt('header is not valid JSON', err);
+  }
+  const h = checkHeader(raw);
+  return {
+    format: h.format,
+    protocol: h.protocol,
+    contentType: h.contentType,
+    createdAt: h.createdAt,
+    ttlMs: h.ttlMs,
+    model: h.model,
+    usage: h.usage,
+    namespace: h.namespace,
+    tags: h.tags,
+    bodyBytes: h.bodyBytes,
+    events: h.eventEnds ?? 0,
+  };
 }
 
 function writeU32Array(out: Buffer, offset: number, values: Uint32Array | undefined): number {

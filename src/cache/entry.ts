@@ -33,11 +33,43 @@ export interface CacheEntry {
   usageEventIndex?: number | undefined;
 }
 
-export function expiresAt(entry: CacheEntry): number {
+/** What an operator may see of an entry: everything but the recorded bytes. */
+export interface EntryMeta {
+  format: EntryFormat;
+  protocol: ProtocolName;
+  contentType: string;
+  createdAt: number;
+  ttlMs: number;
+  model: string;
+  usage?: Usage | undefined;
+  namespace: string;
+  tags: string[];
+  bodyBytes: number;
+  /** Recorded SSE events (0 for JSON). */
+  events: number;
+}
+
+export function entryMeta(entry: CacheEntry): EntryMeta {
+  return {
+    format: entry.format,
+    protocol: entry.protocol,
+    contentType: entry.contentType,
+    createdAt: entry.createdAt,
+    ttlMs: entry.ttlMs,
+    model: entry.model,
+    usage: entry.usage,
+    namespace: entry.namespace,
+    tags: entry.tags,
+    bodyBytes: entry.body.byteLength,
+    events: entry.eventEnds?.length ?? 0,
+  };
+}
+
+export function expiresAt(entry: { createdAt: number; ttlMs: number }): number {
   return entry.createdAt + entry.ttlMs;
 }
 
-export function remainingTtlMs(entry: CacheEntry, now = Date.now()): number {
+export function remainingTtlMs(entry: { createdAt: number; ttlMs: number }, now = Date.now()): number {
   return expiresAt(entry) - now;
 }
 

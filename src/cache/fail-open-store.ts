@@ -1,8 +1,8 @@
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js';
 import type { CacheEntry } from './entry.js';
-import { type CacheStore, type PurgeFilter, StoreError } from './store.js';
+import { type CacheStore, type EntryPage, type ListQuery, type PurgeFilter, StoreError } from './store.js';
 
-export type StoreOperation = 'get' | 'set' | 'purge';
+export type StoreOperation = 'get' | 'set' | 'purge' | 'list';
 
 export interface FailOpenStoreOptions {
   /** Upper bound of every call to the inner store. Default 50 ms. */
@@ -68,6 +68,13 @@ export class FailOpenStore implements CacheStore {
     return outcome.value;
   }
 
+  /** Like purge, an admin action: failures are thrown for the admin API to report. */
+  async list(query: ListQuery): Promise<EntryPage> {
+    const outcome = await this.#call('list', () => this.#inner.list(query));
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
   close(): Promise<void> {
     return this.#inner.close();
   }
@@ -92,7 +99,7 @@ export class FailOpenStore implements CacheStore {
           ? err
           : new StoreError('STORE_FAILED', `${this.name} ${op} failed: ${String(err)}`, { cause: err });
       // A corrupt entry proves the store answered; it is a data problem, not an outage.
-      if (error.code === 'STORE_CORRUPT_ENTRY') this.#breaker.onSuccess();
+      if (error.code === 'STORE_CORRUPT_ENTRY' || error.code === 'STORE_BAD_CURSOR') this.#breaker.onSuccess();
       else this.#breaker.onFailure();
       this.#onError?.(op, error);
       return { ok: false, error };

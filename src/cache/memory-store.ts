@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import { type CacheEntry, entrySize, remainingTtlMs } from './entry.js';
-import type { CacheStore, PurgeFilter } from './store.js';
+import { type CacheEntry, entryMeta, entrySize, remainingTtlMs } from './entry.js';
+import { type CacheStore, type EntryPage, type ListQuery, metaMatches, type PurgeFilter } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Budget for the resident size of all entries (entrySize). Default 256 MiB. */
@@ -86,6 +86,30 @@ export class MemoryStore implements CacheStore {
   /** The keys held now, most recently used first (for inspection and tests; entries stay untouched). */
   keys(): string[] {
     return [...this.#cache.keys()];
+  }
+
+  /**
+   * Keys in sorted order, the cursor being the last key returned: stable while entries come, go
+   * and change recency between pages (an LRU's own order does not survive a get).
+   */
+  async list(query: ListQuery): Promise<EntryPage> {
+    const after = query.cursor;
+    const keys: string[] = [];
+    for (const key of this.#cache.keys()) if (after === undefined || key > after) keys.push(key);
+    keys.sort();
+    const entries: EntryPage['entries'] = [];
+    for (const key of keys) {
+      // peek: listing must not change which entry is evicted next.
+      const entry = this.#cache.peek(key);
+      if (entry === undefined || remainingTtlMs(entry) <= 0) continue;
+      const meta = entryMeta(entry);
+      if (!metaMatches(meta, query)) continue;
+      entries.push({ key, meta });
+      if (entries.length === query.limit) {
+        return { entries, cursor: key === keys[keys.length - 1] ? undefined : key };
+      }
+    }
+    return { entries };
   }
 
   stats(): MemoryStoreStats {

@@ -1,5 +1,5 @@
 import type { CacheEntry } from './entry.js';
-import type { CacheStore, PurgeFilter } from './store.js';
+import type { CacheStore, EntryPage, ListQuery, PurgeFilter } from './store.js';
 
 /**
  * The store of a disabled cache: always a miss, never stores. Using it instead of
@@ -18,6 +18,10 @@ export class NullStore implements CacheStore {
 
   async purge(_filter: PurgeFilter): Promise<number> {
     return 0;
+  }
+
+  async list(_query: ListQuery): Promise<EntryPage> {
+    return { entries: [] };
   }
 
   async close(): Promise<void> {}

@@ -1,7 +1,8 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { type CacheEntry, remainingTtlMs } from './entry.js';
 import { decodeEntry, encodeEntry } from './entry-codec.js';
-import { type CacheStore, type PurgeFilter, StoreError } from './store.js';
+import { type EntryLister, listEntries } from './redis-list.js';
+import { type CacheStore, type EntryPage, type ListQuery, type PurgeFilter, StoreError } from './store.js';
 
 export interface RedisStoreOptions {
   /** Standalone server, e.g. "redis://:pass@host:6379/0" or "rediss://..." for TLS. */
@@ -145,6 +146,27 @@ export class RedisStore implements CacheStore {
     if ('all' in filter) return this.#run('purge', () => this.#purgeAll());
     const indexKey = 'namespace' in filter ? this.#namespaceKey(filter.namespace) : this.#tagKey(filter.tag);
     return this.#run('purge', () => this.#purgeIndex(indexKey));
+  }
+
+  /**
+   * By namespace or tag: SSCAN of that index set. Otherwise SCAN of the entry keys on every
+   * master, never KEYS. Only each entry's header is read (GETRANGE), never its body.
+   */
+  async list(query: ListQuery): Promise<EntryPage> {
+    const client = this.#client;
+    const lister: EntryLister = {
+      prefix: this.#entryKey(''),
+      masters: () => (client instanceof Cluster ? client.nodes('master') : [client]),
+      client,
+      indexKey:
+        query.namespace !== undefined
+          ? this.#namespaceKey(query.namespace)
+          : query.tag !== undefined
+            ? this.#tagKey(query.tag)
+            : undefined,
+      entryPattern: `${escapeGlob(this.#entryKey(''))}*`,
+    };
+    return this.#run('list', () => listEntries(lister, query));
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,23 @@
-import type { CacheEntry } from './entry.js';
+import type { CacheEntry, EntryMeta } from './entry.js';
 
 /** What to purge. Exactly one field is set. */
 export type PurgeFilter = { key: string } | { namespace: string } | { tag: string } | { all: true };
+
+/** Which entries to list. Filters combine (all must match); `cursor` continues a previous page. */
+export interface ListQuery {
+  namespace?: string | undefined;
+  tag?: string | undefined;
+  model?: string | undefined;
+  /** Upper bound of entries in the page. */
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface EntryPage {
+  entries: { key: string; meta: EntryMeta }[];
+  /** Pass back to get the next page; absent when the listing is complete. A page may hold fewer than `limit`. */
+  cursor?: string | undefined;
+}
 
 /**
  * A cache tier. Stores are small, injected and never singletons. A store may throw; callers
@@ -14,17 +30,34 @@ export interface CacheStore {
   set(key: string, entry: CacheEntry): Promise<boolean>;
   /** Number of entries removed. */
   purge(filter: PurgeFilter): Promise<number>;
+  /** Metadata of live entries, a page at a time, without reading their bodies where the store can avoid it. */
+  list(query: ListQuery): Promise<EntryPage>;
   close(): Promise<void>;
 }
 
 /** A typed error with a stable code; stores raise these and the cache layer counts them. */
 export class StoreError extends Error {
   constructor(
-    readonly code: 'STORE_TIMEOUT' | 'STORE_UNAVAILABLE' | 'STORE_CORRUPT_ENTRY' | 'STORE_FAILED',
+    readonly code:
+      | 'STORE_TIMEOUT'
+      | 'STORE_UNAVAILABLE'
+      | 'STORE_CORRUPT_ENTRY'
+      | 'STORE_FAILED'
+      /** A list cursor this store did not hand out. */
+      | 'STORE_BAD_CURSOR',
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.name = 'StoreError';
   }
+}
+
+/** Whether an entry's metadata passes every filter of a list query. */
+export function metaMatches(meta: EntryMeta, query: ListQuery): boolean {
+  return (
+    (query.namespace === undefined || meta.namespace === query.namespace) &&
+    (query.tag === undefined || meta.tags.includes(query.tag)) &&
+    (query.model === undefined || meta.model === query.model)
+  );
 }

@@ -1,5 +1,5 @@
 import type { CacheEntry } from './entry.js';
-import type { CacheStore, PurgeFilter } from './store.js';
+import type { CacheStore, EntryPage, ListQuery, PurgeFilter } from './store.js';
 
 export type CacheLayer = 'l1' | 'l2';
 
@@ -63,6 +63,16 @@ export class TieredStore implements CacheStore {
       removed = Math.max(removed, result.value);
     }
     return removed;
+  }
+
+  /** The shared tier when there is one (it holds what every replica stored), else L1. */
+  async list(query: ListQuery): Promise<EntryPage> {
+    return (this.#l2 ?? this.#l1).list(query);
+  }
+
+  /** The store `list` reads. */
+  get listedStore(): string {
+    return (this.#l2 ?? this.#l1).name;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CacheEntry } from '../cache/entry.js';
-import type { PurgeFilter } from '../cache/store.js';
+import { type EntryMeta, entryMeta } from '../cache/entry.js';
+import { type PurgeFilter, StoreError } from '../cache/store.js';
 import type { GatewayContext } from './context.js';
 import { BodyTooLargeError, discardRestOfBody, readBody, sendError, sendJson } from './http.js';
 
@@ -36,6 +36,10 @@ export async function handleAdmin(
     sendJson(res, 200, await stats(ctx));
     return;
   }
+  if (method === 'GET' && path === '/admin/entries') {
+    await listEntries(ctx, req, res);
+    return;
+  }
   let entryKey: string | undefined;
   if (path.startsWith('/admin/entries/')) {
     try {
@@ -48,7 +52,7 @@ export async function handleAdmin(
   if (entryKey && method === 'GET') {
     const entry = await ctx.store.get(entryKey);
     if (!entry) sendError(res, 'openai', 404, `no entry with key ${entryKey}`, 'entry_not_found');
-    else sendJson(res, 200, describeEntry(entryKey, entry));
+    else sendJson(res, 200, describeEntry(entryKey, entryMeta(entry)));
     return;
   }
   if (entryKey && method === 'DELETE') {
@@ -120,22 +124,70 @@ function authorized(header: string | undefined, token: string): boolean {
 }
 
 /** Metadata only: no body, so inspecting never leaks prompts or answers in bulk. */
-function describeEntry(key: string, entry: CacheEntry) {
+function describeEntry(key: string, meta: EntryMeta) {
   return {
     key,
-    format: entry.format,
-    protocol: entry.protocol,
-    contentType: entry.contentType,
-    model: entry.model,
-    namespace: entry.namespace,
-    tags: entry.tags,
-    createdAt: new Date(entry.createdAt).toISOString(),
-    ttlSeconds: Math.round(entry.ttlMs / 1000),
-    expiresInSeconds: Math.max(0, Math.round((entry.createdAt + entry.ttlMs - Date.now()) / 1000)),
-    bodyBytes: entry.body.byteLength,
-    events: entry.eventEnds?.length ?? 0,
-    usage: entry.usage ?? null,
+    format: meta.format,
+    protocol: meta.protocol,
+    contentType: meta.contentType,
+    model: meta.model,
+    namespace: meta.namespace,
+    tags: meta.tags,
+    createdAt: new Date(meta.createdAt).toISOString(),
+    ttlSeconds: Math.round(meta.ttlMs / 1000),
+    expiresInSeconds: Math.max(0, Math.round((meta.createdAt + meta.ttlMs - Date.now()) / 1000)),
+    bodyBytes: meta.bodyBytes,
+    events: meta.events,
+    usage: meta.usage ?? null,
   };
+}
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+
+/**
+ * GET /admin/entries?namespace=&tag=&model=&limit=&cursor=: one page of entry metadata from the
+ * shared tier when there is one. Follow `next` until it is null; a page may hold fewer than limit.
+ */
+async function listEntries(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const params = new URL(req.url ?? '/', 'http://sluice.local').searchParams;
+  const known = new Set(['namespace', 'tag', 'model', 'limit', 'cursor']);
+  const unknown = [...params.keys()].find((name) => !known.has(name));
+  const bad = (message: string) => sendError(res, 'openai', 400, message, 'invalid_query');
+  if (unknown !== undefined) {
+    bad(`unknown query parameter "${unknown}" (use namespace, tag, model, limit, cursor)`);
+    return;
+  }
+  const limitText = params.get('limit');
+  const limit = limitText === null ? DEFAULT_PAGE : Number(limitText);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    bad(`limit must be a whole number from 1 to ${MAX_PAGE}, got "${limitText}"`);
+    return;
+  }
+  const text = (name: string) => {
+    const value = params.get(name);
+    return value === null || value === '' ? undefined : value;
+  };
+  try {
+    const page = await ctx.store.list({
+      namespace: text('namespace'),
+      tag: text('tag'),
+      model: text('model'),
+      limit,
+      cursor: text('cursor'),
+    });
+    sendJson(res, 200, {
+      store: ctx.store.listedStore,
+      entries: page.entries.map(({ key, meta }) => describeEntry(key, meta)),
+      next: page.cursor ?? null,
+    });
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'STORE_BAD_CURSOR') {
+      bad(err.message);
+      return;
+    }
+    sendError(res, 'openai', 503, `listing failed in a cache store: ${(err as Error).message}`, 'list_failed');
+  }
 }
 
 async function stats(ctx: GatewayContext) {

@@ -17,6 +17,7 @@ export interface InstanceSummary {
   };
   redis: string;
   admin: 'on' | 'off';
+  accessLog: 'on' | 'off';
   logLevel: string;
 }
 
@@ -36,6 +37,7 @@ export function summarizeInstance(config: SluiceConfig, url: string): InstanceSu
     },
     redis: describeRedis(config.redis),
     admin: config.adminToken ? 'on' : 'off',
+    accessLog: config.accessLog ? 'on' : 'off',
     logLevel: config.logLevel,
   };
 }
@@ -45,7 +47,7 @@ export function summaryMessage(s: InstanceSummary): string {
   return (
     `sluice listening on ${s.url}: openai -> ${s.upstreams.openai}, anthropic -> ${s.upstreams.anthropic}, ` +
     `cache ${s.cache.mode} (ttl ${s.cache.ttlSeconds}s, replay ${s.cache.replay}), redis ${s.redis}, ` +
-    `admin ${s.admin}, log level ${s.logLevel}`
+    `admin ${s.admin}, access log ${s.accessLog}, log level ${s.logLevel}`
   );
 }
 

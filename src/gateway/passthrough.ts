@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { noteRequest } from './access-log.js';
 import type { GatewayContext } from './context.js';
 import { downstreamResponseHeaders, sendError, upstreamRequestHeaders } from './http.js';
 import { applyUpstreamCredential, type Upstream, upstreamPath } from './upstream.js';
@@ -51,6 +52,7 @@ export async function handlePassthrough(
     );
     return;
   }
+  noteRequest(res, { route: 'passthrough', cache: 'BYPASS' });
   res.writeHead(response.statusCode, {
     ...downstreamResponseHeaders(response.headers),
     'x-request-id': requestId,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
-import { COALESCED_HEADERS, forwardHeaders, hitHeaders } from '../cache/cache-status.js';
+import { COALESCED_HEADERS, forwardHeaders, hitHeaders, keyHeader } from '../cache/cache-status.js';
 import { deriveCacheKey } from '../cache/key.js';
 import { requestIdentity } from '../cache/scope.js';
 import { Flight } from '../capture/flight.js';
@@ -9,6 +9,7 @@ import { parseJsonBody } from '../protocols/json-body.js';
 import type { Protocol, RequestInfo } from '../protocols/types.js';
 import { checkHit, planReplay, sameFraming } from '../replay/replay.js';
 import { ClientResponse, sendReplay } from './client-response.js';
+import { noteRequest } from './access-log.js';
 import type { GatewayContext } from './context.js';
 import {
   BodyTooLargeError,
@@ -61,7 +62,11 @@ export async function handleProtocolRoute(
           ctx.metrics.tokensSaved.inc({ kind: 'input' }, entry.usage.inputTokens);
           ctx.metrics.tokensSaved.inc({ kind: 'output' }, entry.usage.outputTokens);
         }
-        const headers = { 'x-request-id': requestId, ...hitHeaders(hit.ageSeconds, hit.ttlSeconds) };
+        const headers = {
+          'x-request-id': requestId,
+          ...hitHeaders(hit.ageSeconds, hit.ttlSeconds),
+          ...keyHeader(key),
+        };
         const plan = planReplay(protocol, entry, request, controls.replay ?? ctx.config.cache.replay);
         countResponse(ctx, protocol, res, 'HIT');
         sendReplay(res, plan, headers, (n) => ctx.metrics.bytesStreamed.inc({ source: 'cache' }, n));
@@ -144,6 +149,7 @@ async function admit(
           namespace: controls.controls.namespace,
           material: protocol.keyMaterial(request),
         });
+  noteRequest(res, { model: request.model, namespace: controls.controls.namespace, key: key || undefined });
   return {
     protocol,
     request,
@@ -169,7 +175,7 @@ function joinFlight(ctx: GatewayContext, call: CachedCall, res: ServerResponse):
     request: call.request,
     pacing: 'instant',
     flushIntervalMs: ctx.config.flushIntervalMs,
-    headers: { 'x-request-id': call.requestId, ...COALESCED_HEADERS },
+    headers: { 'x-request-id': call.requestId, ...COALESCED_HEADERS, ...keyHeader(call.key) },
     onBytes: (n) => ctx.metrics.bytesStreamed.inc({ source: 'upstream' }, n),
     // A follower whose needs the shared answer cannot meet (e.g. usage the leader did not ask
     // for) gets an upstream call of its own instead of a wrong answer.
@@ -231,7 +237,11 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
     request,
     pacing: 'instant',
     flushIntervalMs: config.flushIntervalMs,
-    headers: { 'x-request-id': call.requestId, ...forwardHeaders(outcomeLabel, call.stale) },
+    headers: {
+      'x-request-id': call.requestId,
+      ...forwardHeaders(outcomeLabel, call.stale),
+      ...keyHeader(call.key),
+    },
     onBytes: (n) => metrics.bytesStreamed.inc({ source: 'upstream' }, n),
   });
   countResponse(ctx, protocol, res, outcomeLabel);
@@ -284,6 +294,7 @@ function countResponse(
 ): void {
   const known = responseLabels.has(res);
   responseLabels.set(res, { route: protocol.path, cache, status });
+  noteRequest(res, { route: protocol.path, cache });
   if (known) return;
   res.once('finish', () => {
     const label = responseLabels.get(res);

@@ -10,6 +10,7 @@ import { FlightRegistry } from '../capture/flight.js';
 import type { SluiceConfig } from '../config.js';
 import { protocolForPath } from '../protocols/index.js';
 import type { ProtocolFamily } from '../protocols/types.js';
+import { logAccess } from './access-log.js';
 import { handleAdmin } from './admin.js';
 import { answerClientErrors } from './client-errors.js';
 import type { GatewayContext } from './context.js';
@@ -100,7 +101,9 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
     },
     (req, res) => {
-      route(context, req, res).catch((err: unknown) => {
+      const requestId = requestIdOf(req);
+      if (config.accessLog) logAccess(logger, req, res, requestId, pathOf(req));
+      route(context, req, res, requestId).catch((err: unknown) => {
         logger.error(
           { err: (err as Error).message, url: redactUrl(req.url, context.credentialSources) },
           'unhandled error in request handler',
@@ -145,12 +148,26 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   };
 }
 
-async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** The client's x-request-id when it is a sane token, else a fresh one. */
+function requestIdOf(req: IncomingMessage): string {
+  const incomingId = req.headers['x-request-id'];
+  return typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+async function route(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://sluice.local');
   const path = url.pathname;
-  const incomingId = req.headers['x-request-id'];
-  const requestId =
-    typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
 
   if (path === '/healthz' && req.method === 'GET') {
     sendJson(res, 200, { status: 'ok' });

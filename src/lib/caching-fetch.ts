@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
-import { COALESCED_HEADERS, forwardHeaders, hitHeaders } from '../cache/cache-status.js';
+import { COALESCED_HEADERS, forwardHeaders, hitHeaders, keyHeader } from '../cache/cache-status.js';
 import { parseCredentialSources } from '../cache/credentials.js';
 import { deriveCacheKey } from '../cache/key.js';
 import { type BaseUrl, normalizeBaseUrl, requestIdentity } from '../cache/scope.js';
@@ -105,7 +105,7 @@ async function answer(core: CacheCore, call: Call, realFetch: FetchFunction): Pr
     if (entry && hit?.usable) {
       core.stats.hit(entry.usage, [entry.model, request.model]);
       const replay = planReplay(protocol, entry, request, controls.replay ?? core.options.replay);
-      return replayResponse(replay, new Headers({ ...hitHeaders(hit.ageSeconds, hit.ttlSeconds) }), signal);
+      return replayResponse(replay, new Headers({ ...hitHeaders(hit.ageSeconds, hit.ttlSeconds), ...keyHeader(key) }), signal);
     }
   }
   if (plan.forwardOutcome === 'BYPASS') core.stats.bypass();
@@ -127,7 +127,7 @@ function join(core: CacheCore, call: Call, realFetch: FetchFunction): Promise<Re
   const signal = call.init.signal ?? undefined;
   if (sameFraming(leader.request, call.request)) {
     const listener = new StreamingListener(flight, {
-      extraHeaders: { ...COALESCED_HEADERS },
+      extraHeaders: { ...COALESCED_HEADERS, ...keyHeader(call.key) },
       signal,
       afterWrite: leader.afterWrite,
     });
@@ -146,7 +146,7 @@ function join(core: CacheCore, call: Call, realFetch: FetchFunction): Promise<Re
           outcome.kind === 'ended' && outcome.verdict.storable ? outcome.verdict.entry : undefined;
         if (entry && entryServes(entry, call.request)) {
           const replay = planReplay(call.protocol, entry, call.request, 'instant');
-          resolve(replayResponse(replay, new Headers({ ...COALESCED_HEADERS }), signal));
+          resolve(replayResponse(replay, new Headers({ ...COALESCED_HEADERS, ...keyHeader(call.key) }), signal));
           return;
         }
         forward(core, { ...call, plan: { ...call.plan, coalesce: false } }, realFetch).then(resolve, reject);
@@ -197,7 +197,7 @@ function forward(core: CacheCore, call: Call, realFetch: FetchFunction): Promise
     void write.finally(() => core.flights.release(key, flight));
   });
   const listener = new StreamingListener(flight, {
-    extraHeaders: { ...forwardHeaders(plan.forwardOutcome) },
+    extraHeaders: { ...forwardHeaders(plan.forwardOutcome), ...keyHeader(plan.forwardOutcome === 'BYPASS' ? '' : key) },
     signal: call.init.signal ?? undefined,
     afterWrite,
   });

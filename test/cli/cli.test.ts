@@ -137,6 +137,7 @@ describe('sluice command line', () => {
       expect(line.redis).toBe('redis://127.0.0.1:9/3');
       expect(line.admin).toBe('on');
       expect(line.logLevel).toBe('info');
+      expect(line.accessLog).toBe('on');
       expect(String(line.msg)).toContain('anthropic -> http://127.0.0.1:9/anthropic');
       expect(output).not.toMatch(/never-logged/);
     } finally {

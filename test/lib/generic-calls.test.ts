@@ -253,6 +253,7 @@ describe('options', () => {
       get: () => Promise.reject(new Error('down')),
       set: () => Promise.reject(new Error('down')),
       purge: () => Promise.reject(new Error('down')),
+      list: () => Promise.reject(new Error('down')),
       close: () => Promise.resolve(),
     };
     const cache = new ResponseCache({ store: broken });

@@ -4,7 +4,7 @@ import type { CacheEntry } from '../../src/cache/entry.js';
 import { FailOpenStore, type StoreOperation } from '../../src/cache/fail-open-store.js';
 import { MemoryStore } from '../../src/cache/memory-store.js';
 import { RedisStore } from '../../src/cache/redis-store.js';
-import { type CacheStore, type PurgeFilter, StoreError } from '../../src/cache/store.js';
+import { type CacheStore, type ListQuery, type PurgeFilter, StoreError } from '../../src/cache/store.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { jsonEntry } from './entries.js';
 import { describeStoreContract } from './store-contract.js';
@@ -57,6 +57,9 @@ class ScriptedStore implements CacheStore {
   }
   purge(filter: PurgeFilter) {
     return this.#act(() => this.#memory.purge(filter));
+  }
+  list(query: ListQuery) {
+    return this.#act(() => this.#memory.list(query));
   }
   async close() {}
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CacheEntry } from '../../src/cache/entry.js';
-import type { CacheStore } from '../../src/cache/store.js';
+import type { CacheStore, EntryPage, ListQuery } from '../../src/cache/store.js';
 import { everyByteBody, jsonEntry, sseEntry } from './entries.js';
 
 export interface StoreUnderTest {
@@ -137,6 +137,70 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       await Promise.all(entries.map((entry) => store.set(k('same'), entry)));
       const winner = await store.get(k('same'));
       expect(entries.map((entry) => entry.model)).toContain(winner?.model);
+    });
+
+    /** Every page of a listing, checking that no page exceeds its limit. */
+    async function listAll(query: ListQuery): Promise<EntryPage['entries']> {
+      const all: EntryPage['entries'] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 10_000; pages++) {
+        const page = await store.list({ ...query, cursor });
+        expect(page.entries.length).toBeLessThanOrEqual(query.limit);
+        all.push(...page.entries);
+        cursor = page.cursor;
+        if (cursor === undefined) return all;
+      }
+      throw new Error('listing never ended');
+    }
+
+    it('lists metadata by namespace, tag and model, a page at a time, never the body', async () => {
+      const ns = `${scope}-ns`;
+      const tag = `${scope}-tag`;
+      await store.set(k('l1'), jsonEntry({ namespace: ns, model: 'm1', tags: [tag] }));
+      await store.set(k('l2'), sseEntry({ namespace: ns, model: 'm1' }));
+      await store.set(k('l3'), jsonEntry({ namespace: ns, model: 'm2', tags: [tag, 'x'] }));
+      await store.set(k('l4'), sseEntry({ namespace: ns, model: 'm2' }));
+      await store.set(k('l5'), jsonEntry({ namespace: ns, model: 'm1' }));
+      await store.set(k('elsewhere'), jsonEntry({ namespace: `${scope}-other`, model: 'm1', tags: [tag] }));
+
+      const byNamespace = await listAll({ namespace: ns, limit: 2 });
+      expect(byNamespace.map((e) => e.key).sort()).toEqual(['l1', 'l2', 'l3', 'l4', 'l5'].map(k));
+      const l2 = byNamespace.find((e) => e.key === k('l2'));
+      const sse = sseEntry({ namespace: ns, model: 'm1' });
+      expect(l2?.meta).toMatchObject({
+        format: 'sse',
+        namespace: ns,
+        model: 'm1',
+        bodyBytes: sse.body.byteLength,
+        events: sse.eventEnds?.length,
+      });
+      expect(l2?.meta).not.toHaveProperty('body');
+
+      const m2 = await listAll({ namespace: ns, model: 'm2', limit: 10 });
+      expect(m2.map((e) => e.key).sort()).toEqual([k('l3'), k('l4')]);
+      const tagged = await listAll({ tag, limit: 1 });
+      expect(tagged.map((e) => e.key).sort()).toEqual([k('elsewhere'), k('l1'), k('l3')]);
+      const taggedHere = await listAll({ tag, namespace: ns, limit: 10 });
+      expect(taggedHere.map((e) => e.key).sort()).toEqual([k('l1'), k('l3')]);
+    });
+
+    it('an unfiltered listing pages through every entry once', async () => {
+      await store.set(k('u1'), jsonEntry());
+      await store.set(k('u2'), sseEntry());
+      await store.set(k('u3'), jsonEntry({ namespace: `${scope}-ns` }));
+      const all = await listAll({ limit: 3 });
+      const mine = all.map((e) => e.key).filter((key) => key.startsWith(`${scope}:`));
+      expect(mine.sort()).toEqual([k('u1'), k('u2'), k('u3')]);
+    });
+
+    it('does not list expired or purged entries', async () => {
+      const ns = `${scope}-ns`;
+      await store.set(k('gone'), jsonEntry({ namespace: ns, ttlMs: 100 }));
+      await store.set(k('purged'), jsonEntry({ namespace: ns }));
+      await store.set(k('kept'), jsonEntry({ namespace: ns }));
+      await store.purge({ key: k('purged') });
+      await sleep(250);
+      expect((await listAll({ namespace: ns, limit: 10 })).map((e) => e.key)).toEqual([k('kept')]);
     });
 
     it('purges everything and reports how many entries it removed', async () => {

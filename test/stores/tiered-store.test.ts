@@ -88,6 +88,7 @@ describe('TieredStore', () => {
         throw new StoreError('STORE_UNAVAILABLE', 'down');
       },
       purge: async () => 0,
+      list: async () => ({ entries: [] }),
       close: async () => {},
     };
     const l1 = new MemoryStore();
