@@ -49,6 +49,20 @@ export const FLAGS = {
     value: 'KEY',
     help: 'same, for the Anthropic upstream',
   },
+  'bedrock-upstream': {
+    env: 'SLUICE_BEDROCK_UPSTREAM',
+    path: ['bedrockUpstream'],
+    type: 'string',
+    value: 'URL',
+    help: 'Bedrock Runtime URL (default https://bedrock-runtime.REGION.amazonaws.com)',
+  },
+  'bedrock-region': {
+    env: 'SLUICE_BEDROCK_REGION',
+    path: ['bedrockRegion'],
+    type: 'string',
+    value: 'REGION',
+    help: 'region Bedrock requests are signed for (default AWS_REGION, else us-east-1)',
+  },
   redis: {
     env: 'SLUICE_REDIS_URL',
     path: ['redis', 'url'],
@@ -161,7 +175,11 @@ export async function resolveCli(argv: string[], env: NodeJS.ProcessEnv): Promis
   }
 
   const configPath = values.get('config') ?? env.SLUICE_CONFIG;
-  let merged: Record<string, unknown> = configPath ? await readConfigFile(configPath) : {};
+  // The standard AWS variables are the lowest layer: a config file, SLUICE_* or a flag overrides them.
+  let merged: Record<string, unknown> = mergeConfig(
+    awsEnvironment(env),
+    configPath ? await readConfigFile(configPath) : {},
+  );
   merged = mergeConfig(
     merged,
     fromSources((name) => env[FLAGS[name].env], 'env'),
@@ -262,4 +280,18 @@ function convert(raw: string, type: ValueType, label: string): unknown {
     case 'replay':
       return /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
   }
+}
+
+/** Sluice's Bedrock credentials and region from the standard AWS environment variables. */
+function awsEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const pick = (name: string) => (env[name] === '' ? undefined : env[name]);
+  const bedrock = {
+    accessKeyId: pick('AWS_ACCESS_KEY_ID'),
+    secretAccessKey: pick('AWS_SECRET_ACCESS_KEY'),
+    sessionToken: pick('AWS_SESSION_TOKEN'),
+  };
+  return {
+    bedrockRegion: pick('AWS_REGION') ?? pick('AWS_DEFAULT_REGION'),
+    ...(bedrock.accessKeyId || bedrock.secretAccessKey ? { bedrock } : {}),
+  };
 }

@@ -25,6 +25,28 @@ const redisSchema = z
     message: 'set one of redis.url, redis.cluster.nodes or redis.sentinel',
   });
 
+const awsKeyPairSchema = z
+  .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1) })
+  .strict();
+
+const bedrockSchema = z
+  .object({
+    /** Sluice's own AWS credentials: SigV4 clients' requests are signed again with these. */
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    sessionToken: z.string().min(1).optional(),
+    /**
+     * Client key pairs Sluice verifies SigV4 signatures against. Each verified client gets its own
+     * cache scope; with none configured every SigV4 client shares one scope (signatures unchecked).
+     */
+    clients: z.array(awsKeyPairSchema).default([]),
+  })
+  .strict()
+  .refine((b) => Boolean(b.accessKeyId) === Boolean(b.secretAccessKey), {
+    message: 'set both bedrock.accessKeyId and bedrock.secretAccessKey, or neither',
+  })
+  .prefault({});
+
 export const configSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(8080),
@@ -36,6 +58,14 @@ export const configSchema = z
     /** When set, sent upstream instead of the client's credential. */
     upstreamApiKey: z.string().min(1).optional(),
     anthropicApiKey: z.string().min(1).optional(),
+    /** Bedrock Runtime base URL; default https://bedrock-runtime.{bedrockRegion}.amazonaws.com. */
+    bedrockUpstream: z.url().optional(),
+    /** AWS region Sluice signs Bedrock requests for (and the default upstream's region). */
+    bedrockRegion: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'expected an AWS region such as us-east-1')
+      .default('us-east-1'),
+    bedrock: bedrockSchema,
     redis: redisSchema.optional(),
     adminToken: z.string().min(16, 'use at least 16 characters for the admin token').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -188,4 +218,9 @@ export function mergeConfig(a: Record<string, unknown>, b: Record<string, unknow
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Where Bedrock requests go: the configured URL, else the region's public endpoint. */
+export function bedrockUpstreamUrl(config: Pick<SluiceConfig, 'bedrockUpstream' | 'bedrockRegion'>): string {
+  return config.bedrockUpstream ?? `https://bedrock-runtime.${config.bedrockRegion}.amazonaws.com`;
 }

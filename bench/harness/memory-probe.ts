@@ -6,6 +6,7 @@
  *   node --expose-gc --import tsx bench/harness/memory-probe.ts ENTRIES WORDS
  */
 import { Agent, request } from 'undici';
+import { sseFraming } from '../../src/sse/framing.js';
 import type { CacheEntry } from '../../src/cache/entry.js';
 import { entrySize } from '../../src/cache/entry.js';
 import { MemoryStore } from '../../src/cache/memory-store.js';
@@ -38,7 +39,7 @@ async function record(label: string): Promise<CacheEntry> {
     dispatcher: agent,
   });
   const contentType = String(response.headers['content-type']);
-  const recorder = new Recorder(8 * 1024 * 1024, true);
+  const recorder = new Recorder(8 * 1024 * 1024, sseFraming);
   for await (const chunk of response.body) recorder.push(chunk as Buffer, Date.now());
   const verdict = judgeAnswer(
     openaiChatProtocol,

@@ -26,6 +26,8 @@ const KNOWN_PROTOCOLS: Record<ProtocolName, true> = {
   'openai.responses': true,
   'openai.embeddings': true,
   'anthropic.messages': true,
+  'bedrock.converse': true,
+  'bedrock.invoke': true,
 };
 
 interface EntryHeader {
@@ -216,7 +218,7 @@ function checkHeader(raw: unknown): EntryHeader {
 
   if (h.v !== ENTRY_VERSION) fail('v');
   const format = str('format');
-  if (format !== 'json' && format !== 'sse') fail('format');
+  if (format !== 'json' && format !== 'sse' && format !== 'eventstream') fail('format');
   const protocol = str('protocol');
   if (!Object.hasOwn(KNOWN_PROTOCOLS, protocol)) fail('protocol');
   const tags = h.tags;

@@ -1,9 +1,10 @@
 import type { ProtocolName, Usage } from '../protocols/types.js';
+import type { FramingName } from '../sse/framing.js';
 
 export const ENTRY_VERSION = 1;
 
-/** How the recorded answer was framed on the wire. */
-export type EntryFormat = 'json' | 'sse';
+/** How the recorded answer was framed on the wire: a JSON body, or a stream of frames. */
+export type EntryFormat = 'json' | FramingName;
 
 /**
  * One recorded upstream answer, as stored in every tier. Bytes are kept exactly as they
@@ -23,13 +24,13 @@ export interface CacheEntry {
   usage?: Usage | undefined;
   namespace: string;
   tags: string[];
-  /** The raw body: the JSON document, or the whole SSE byte stream. */
+  /** The raw body: the JSON document, or the whole stream (SSE or event-stream bytes). */
   body: Uint8Array;
-  /** SSE only: absolute end offset of each complete event frame in `body`, ascending. */
+  /** Streams only: absolute end offset of each complete event frame in `body`, ascending. */
   eventEnds?: Uint32Array | undefined;
-  /** SSE only: ms since the first byte at which each event (same index as eventEnds) completed. */
+  /** Streams only: ms since the first byte at which each event (same index as eventEnds) completed. */
   eventTimes?: Uint32Array | undefined;
-  /** SSE only: index of an event that only carries usage (see StreamVerdict.usageEventIndex). */
+  /** Streams only: index of an event that only carries usage (see StreamVerdict.usageEventIndex). */
   usageEventIndex?: number | undefined;
 }
 

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { GateVerdict } from './gate.js';
-import { isEventStream } from './gate.js';
+import { framingForContentType } from '../sse/framing.js';
 import { Recorder } from './recorder.js';
 
 export interface FlightHead {
@@ -106,7 +106,7 @@ export class Flight {
 
   start(head: FlightHead): void {
     this.head = head;
-    if (this.options.judge) this.recorder = new Recorder(this.options.maxEntryBytes, isEventStream(head.contentType));
+    if (this.options.judge) this.recorder = new Recorder(this.options.maxEntryBytes, framingForContentType(head.contentType));
     for (const listener of this.listeners) listener.onHead(head);
   }
 

@@ -1,6 +1,6 @@
 import { type CacheEntry, ENTRY_VERSION } from '../cache/entry.js';
 import type { Protocol, RequestInfo } from '../protocols/types.js';
-import { createSseDecoder } from '../sse/decoder.js';
+import { framingForContentType } from '../sse/framing.js';
 import type { SseEvent } from '../sse/types.js';
 import type { Recorder } from './recorder.js';
 
@@ -16,10 +16,6 @@ export interface EntryMeta {
 }
 
 export type GateVerdict = { storable: true; entry: CacheEntry } | { storable: false; reason: string };
-
-export function isEventStream(contentType: string): boolean {
-  return contentType.toLowerCase().startsWith('text/event-stream');
-}
 
 /**
  * The completeness gate (DESIGN.md section 3, rules 1 and 2): an answer becomes an entry only on
@@ -48,23 +44,26 @@ export function judgeAnswer(
     body,
   } as const;
 
-  if (isEventStream(head.contentType)) {
+  const framing = framingForContentType(head.contentType);
+  if (framing) {
     let events: SseEvent[];
     try {
-      events = createSseDecoder({ maxRemainderBytes: body.byteLength + 1 }).feed(body);
-    } catch {
-      return { storable: false, reason: 'sse_undecodable' };
+      // What counts as a whole frame is the framing's rule (a bad event-stream CRC throws here).
+      events = framing.decode(body);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      return { storable: false, reason: `${framing.name}_undecodable: ${typeof code === 'string' ? code : 'error'}` };
     }
-    // A trailing incomplete frame is ignored on purpose: only whole events count as proof,
-    // and keep-alive comments after the terminal event are harmless.
     const verdict = protocol.inspectStream(events);
-    if (!verdict.complete) return { storable: false, reason: `incomplete_stream: ${verdict.reason}` };
+    if (!verdict.complete) {
+      return { storable: false, reason: `${verdict.code ?? 'incomplete_stream'}: ${verdict.reason}` };
+    }
     const eventEnds = events.map((e) => e.end);
     return {
       storable: true,
       entry: {
         ...base,
-        format: 'sse',
+        format: framing.name,
         model: verdict.model ?? request.model,
         usage: verdict.usage,
         eventEnds: Uint32Array.from(eventEnds),

@@ -1,14 +1,14 @@
-import { createSseBoundaryScanner } from '../sse/boundary-scanner.js';
+import type { StreamFraming } from '../sse/framing.js';
 
 /**
- * Keeps the bytes of one upstream answer as they pass, with the arrival time of each SSE
- * event boundary (for paced replay). Bounded: past `maxBytes` the recording is dropped and
+ * Keeps the bytes of one upstream answer as they pass, with the arrival time of each frame
+ * boundary of a stream (SSE or event-stream, for paced replay). Bounded: past `maxBytes` the recording is dropped and
  * the answer is served but never stored. It never throws into the pipe that feeds it.
  */
 export class Recorder {
   private chunks: Uint8Array[] = [];
   private size = 0;
-  private readonly scanner: ReturnType<typeof createSseBoundaryScanner> | undefined;
+  private readonly scanner: ReturnType<StreamFraming['createScanner']> | undefined;
   private readonly boundaryEnds: number[] = [];
   private readonly boundaryTimes: number[] = [];
   private firstByteAt = -1;
@@ -17,10 +17,10 @@ export class Recorder {
 
   constructor(
     private readonly maxBytes: number,
-    sse: boolean,
+    framing: StreamFraming | undefined,
   ) {
     // A frame can be as large as the entry may be (a Responses `response.completed` carries the whole answer).
-    this.scanner = sse ? createSseBoundaryScanner({ maxRemainderBytes: maxBytes }) : undefined;
+    this.scanner = framing?.createScanner(maxBytes);
   }
 
   get byteLength(): number {
@@ -44,7 +44,7 @@ export class Recorder {
         this.boundaryTimes.push(now - this.firstByteAt);
       }
     } catch {
-      this.drop('sse_frame_too_large');
+      this.drop('stream_frame_invalid');
     }
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { errorBody } from '../protocols/error-body.js';
+import { errorBody, errorHeaders } from '../protocols/error-body.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 
 /** Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1). */
@@ -50,6 +50,7 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders): Record<str
       HOP_BY_HOP.has(name) ||
       NOT_FORWARDED_UPSTREAM.has(name) ||
       listed.has(name) ||
+      name.startsWith(':') ||
       name.startsWith('x-sluice-')
     )
       continue;
@@ -180,6 +181,7 @@ export function sendError(
   const body = JSON.stringify(errorBody(family, status, message, code, param));
   res.writeHead(status, {
     ...extraHeaders,
+    ...errorHeaders(family, status, code),
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'x-sluice-error': code,

@@ -6,7 +6,7 @@ import { requestIdentity } from '../cache/scope.js';
 import { Flight } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
 import { parseJsonBody } from '../protocols/json-body.js';
-import type { Protocol, RequestInfo } from '../protocols/types.js';
+import type { Protocol, RequestInfo, RouteParams } from '../protocols/types.js';
 import { checkHit, planReplay, sameFraming } from '../replay/replay.js';
 import { ClientResponse, sendReplay } from './client-response.js';
 import { noteRequest } from './access-log.js';
@@ -19,6 +19,7 @@ import {
   sendError,
   upstreamRequestHeaders,
 } from './http.js';
+import { tenantScope } from './tenant-scope.js';
 import { applyUpstreamCredential, driveFlight, upstreamPath } from './upstream.js';
 
 /** Everything about one validated request that the cache paths need. */
@@ -32,6 +33,8 @@ interface CachedCall {
   /** The client's headers: turned into upstream headers only when the request goes upstream. */
   clientHeaders: IncomingMessage['headers'];
   requestId: string;
+  /** The request's path as the client encoded it (a templated route's, forwarded as is). */
+  requestPath: string;
   search: string;
   /** An entry existed but was older than the client's max-age. */
   stale: boolean;
@@ -45,8 +48,9 @@ export async function handleProtocolRoute(
   res: ServerResponse,
   requestId: string,
   search: string,
+  route?: RouteParams,
 ): Promise<void> {
-  const call = await admit(ctx, protocol, req, res, requestId, search);
+  const call = await admit(ctx, protocol, req, res, requestId, search, route);
   if (!call) return;
   const { plan, key, request, controls } = call;
 
@@ -96,6 +100,7 @@ async function admit(
   res: ServerResponse,
   requestId: string,
   search: string,
+  route: RouteParams | undefined,
 ): Promise<CachedCall | undefined> {
   const idHeader = { 'x-request-id': requestId };
   const reject = (status: number, message: string, code: string, param?: string) => {
@@ -124,31 +129,38 @@ async function admit(
   }
   const parsed = parseJsonBody(rawBody, ctx.config.limits.maxJsonDepth);
   if (!parsed.ok) return reject(400, parsed.message, parsed.code);
-  const check = protocol.validate(parsed.value);
+  const check = protocol.validate(parsed.value, route);
   if (!check.ok) return reject(400, check.message, 'invalid_request', check.param);
   const controls = parseControls(req.headers);
   if (!controls.ok) return reject(400, controls.message, 'invalid_cache_control', controls.header);
+
+  const tenant = await tenantScope(ctx, protocol, req, route, rawBody, search);
+  if (!tenant.ok) return reject(tenant.status, tenant.message, tenant.code);
 
   const request = check.request;
   const plan = planCache(ctx.config.cache.mode, controls.controls, protocol.cacheability(request));
   const upstream = ctx.upstreams[protocol.family];
   // A bypassed request never touches the cache, so it needs no key.
-  const key =
-    plan.forwardOutcome === 'BYPASS'
-      ? ''
-      : deriveCacheKey({
-          protocol: protocol.name,
-          upstream: upstream.identity,
-          ...requestIdentity({
-            headers: req.headers,
-            path: upstreamPath(upstream, protocol.path, ''),
-            search,
-            credentialSources: ctx.credentialSources,
-            shareAcrossCredentials: ctx.config.cache.shareAcrossCredentials,
-          }),
-          namespace: controls.controls.namespace,
-          material: protocol.keyMaterial(request),
-        });
+  const keyFor = () => {
+    const identity = requestIdentity({
+      headers: req.headers,
+      // Routes of one protocol that answer each other (Converse and ConverseStream) share a key path.
+      path: upstreamPath(upstream, protocol.keyPath ?? protocol.path, ''),
+      search,
+      credentialSources: ctx.credentialSources,
+      shareAcrossCredentials: ctx.config.cache.shareAcrossCredentials,
+    });
+    return deriveCacheKey({
+      protocol: protocol.name,
+      upstream: upstream.identity,
+      // A protocol family that authenticates its clients itself (Bedrock's SigV4) decides the scope.
+      scope: tenant.scope ?? identity.scope,
+      target: identity.target,
+      namespace: controls.controls.namespace,
+      material: protocol.keyMaterial(request),
+    });
+  };
+  const key = plan.forwardOutcome === 'BYPASS' ? '' : keyFor();
   noteRequest(res, { model: request.model, namespace: controls.controls.namespace, key: key || undefined });
   return {
     protocol,
@@ -159,6 +171,7 @@ async function admit(
     rawBody,
     clientHeaders: req.headers,
     requestId,
+    requestPath: route?.rawPath ?? protocol.path,
     search,
     stale: false,
   };
@@ -258,7 +271,7 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
     {
       upstream,
       method: 'POST',
-      path: upstreamPath(upstream, protocol.path, call.search),
+      path: upstreamPath(upstream, call.requestPath, call.search),
       headers: upstreamHeaders,
       body: call.rawBody,
     },

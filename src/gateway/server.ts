@@ -7,15 +7,17 @@ import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
 import { TieredStore } from '../cache/tiered-store.js';
 import { FlightRegistry } from '../capture/flight.js';
-import type { SluiceConfig } from '../config.js';
-import { protocolForPath } from '../protocols/index.js';
+import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
+import { BEDROCK_ROUTE_PREFIX, matchRoute } from '../protocols/index.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { logAccess } from './access-log.js';
 import { handleAdmin } from './admin.js';
+import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
 import type { GatewayContext } from './context.js';
 import { sendError, sendJson } from './http.js';
 import { createLogger, type Logger } from './logger.js';
+import { acceptCleartextHttp2 } from './h2c.js';
 import { createMetrics } from './metrics.js';
 import { handlePassthrough } from './passthrough.js';
 import { summarizeInstance, summaryMessage } from './instance-summary.js';
@@ -41,7 +43,8 @@ const MAX_HEADER_BYTES = 16 * 1024;
 
 /** The error shape for a path, before any handler saw the request (431, 408). */
 function familyForPath(path: string): ProtocolFamily {
-  return protocolForPath(path)?.family ?? (path.startsWith('/v1/messages') ? 'anthropic' : 'openai');
+  if (path.startsWith(BEDROCK_ROUTE_PREFIX)) return 'bedrock';
+  return matchRoute(path, {})?.protocol.family ?? (path.startsWith('/v1/messages') ? 'anthropic' : 'openai');
 }
 
 export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
@@ -86,10 +89,23 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     upstreams: {
       openai: makeUpstream('openai', config.upstream, config.upstreamApiKey),
       anthropic: makeUpstream('anthropic', config.anthropicUpstream, config.anthropicApiKey),
+      bedrock: makeUpstream('bedrock', bedrockUpstreamUrl(config), undefined, bedrockUpstreamSigner(config)),
     },
     credentialSources: parseCredentialSources(config.cache.credentialSources),
   };
 
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = requestIdOf(req);
+    if (config.accessLog) logAccess(logger, req, res, requestId, pathOf(req));
+    route(context, req, res, requestId).catch((err: unknown) => {
+      logger.error(
+        { err: (err as Error).message, url: redactUrl(req.url, context.credentialSources) },
+        'unhandled error in request handler',
+      );
+      if (!res.headersSent) sendError(res, 'openai', 500, 'internal error in Sluice', 'internal_error');
+      else res.destroy();
+    });
+  };
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;
   const server = createServer(
     {
@@ -100,20 +116,11 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       // Node checks both timeouts on this interval (30 s by default), so it bounds how late they fire.
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
     },
-    (req, res) => {
-      const requestId = requestIdOf(req);
-      if (config.accessLog) logAccess(logger, req, res, requestId, pathOf(req));
-      route(context, req, res, requestId).catch((err: unknown) => {
-        logger.error(
-          { err: (err as Error).message, url: redactUrl(req.url, context.credentialSources) },
-          'unhandled error in request handler',
-        );
-        if (!res.headersSent) sendError(res, 'openai', 500, 'internal error in Sluice', 'internal_error');
-        else res.destroy();
-      });
-    },
+    handle,
   );
   answerClientErrors(server, familyForPath, MAX_HEADER_BYTES);
+  // One port, two protocols: HTTP/1.1 to `server`, cleartext HTTP/2 (the AWS SDK's default) beside it.
+  const http2 = acceptCleartextHttp2(server, handle);
 
   return {
     server,
@@ -141,6 +148,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        http2.closeSessions();
       });
       await context.agent.close();
       await context.store.close();
@@ -186,9 +194,12 @@ async function route(
     await handleAdmin(ctx, req, res, path);
     return;
   }
-  const protocol = protocolForPath(path);
-  if (protocol && req.method === 'POST') {
-    await handleProtocolRoute(ctx, protocol, req, res, requestId, url.search);
+  // Templated routes match the path as the client encoded it (model ids are percent-encoded).
+  const rawPath = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  const match = matchRoute(rawPath, req.headers);
+  const protocol = match?.protocol;
+  if (match && req.method === 'POST') {
+    await handleProtocolRoute(ctx, match.protocol, req, res, requestId, url.search, match.route);
     return;
   }
   if (protocol) {
@@ -199,6 +210,17 @@ async function route(
   }
   if (path.startsWith('/v1/')) {
     await handlePassthrough(ctx, req, res, requestId, path, url.search);
+    return;
+  }
+  if (path.startsWith(BEDROCK_ROUTE_PREFIX)) {
+    sendError(
+      res,
+      'bedrock',
+      404,
+      `no Bedrock operation ${req.method} ${path}: Sluice serves POST /model/{modelId}/converse, /converse-stream, /invoke and /invoke-with-response-stream`,
+      'not_found',
+      { 'x-request-id': requestId },
+    );
     return;
   }
   sendError(res, 'openai', 404, `no route ${req.method} ${path}`, 'not_found');

@@ -13,15 +13,25 @@ export interface Upstream {
   /** Normalized base URL: part of every cache key. */
   identity: string;
   apiKey: string | undefined;
+  /**
+   * For upstreams that authenticate each request by signing it (Bedrock's SigV4): the final
+   * headers for a call, computed last, over exactly what is sent.
+   */
+  sign?: ((call: UpstreamCall) => Promise<Record<string, string>>) | undefined;
 }
 
-export function makeUpstream(family: ProtocolFamily, baseUrl: string, apiKey: string | undefined): Upstream {
-  return { family, ...normalizeBaseUrl(baseUrl), apiKey };
+export function makeUpstream(
+  family: ProtocolFamily,
+  baseUrl: string,
+  apiKey: string | undefined,
+  sign?: Upstream['sign'],
+): Upstream {
+  return { family, ...normalizeBaseUrl(baseUrl), apiKey, sign };
 }
 
 /**
- * The upstream path for a gateway route. OpenAI's base URL already carries the version ('/v1'),
- * as the OpenAI SDK's baseURL does; Anthropic's does not.
+ * The upstream path for a request's path (as the client encoded it). OpenAI's base URL already
+ * carries the version ('/v1'), as the OpenAI SDK's baseURL does; Anthropic's and Bedrock's do not.
  */
 export function upstreamPath(upstream: Upstream, routePath: string, search: string): string {
   const rest = upstream.family === 'openai' && routePath.startsWith('/v1/') ? routePath.slice(3) : routePath;
@@ -89,11 +99,12 @@ export async function driveFlight(
   }, limits.maxStreamDurationMs);
   durationTimer.unref();
   try {
+    const headers = call.upstream.sign ? await call.upstream.sign(call) : call.headers;
     const response = await agent.request({
       origin: call.upstream.origin,
       path: call.path,
       method: call.method as 'POST',
-      headers: call.headers,
+      headers,
       body: call.body ?? null,
       signal: flight.controller.signal,
     });

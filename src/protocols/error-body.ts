@@ -1,4 +1,5 @@
 import { anthropicErrorBody } from './anthropic-shared.js';
+import { bedrockErrorBody, bedrockExceptionName } from './bedrock-shared.js';
 import { openaiErrorBody } from './openai-shared.js';
 import type { ProtocolFamily } from './types.js';
 
@@ -32,6 +33,7 @@ export function errorBody(
   code: string,
   param?: string,
 ) {
+  if (family === 'bedrock') return bedrockErrorBody(message);
   // Any other 4xx is still the client's to fix (405, 408, 431...): typed as a client error.
   const clientError = status >= 400 && status < 500;
   if (family === 'anthropic') {
@@ -40,4 +42,9 @@ export function errorBody(
   }
   const type = OPENAI_TYPES[status] ?? (clientError ? 'invalid_request_error' : 'server_error');
   return openaiErrorBody(message, type, code, param ?? null);
+}
+
+/** Headers that go with the error body: Bedrock names the exception in x-amzn-ErrorType (the SDK reads it). */
+export function errorHeaders(family: ProtocolFamily, status: number, code: string): Record<string, string> {
+  return family === 'bedrock' ? { 'x-amzn-errortype': bedrockExceptionName(status, code) } : {};
 }

@@ -1,9 +1,11 @@
 import { anthropicMessagesProtocol } from './anthropic-messages.js';
+import { bedrockConverseProtocol, bedrockConverseStreamProtocol } from './bedrock-converse.js';
+import { bedrockInvokeProtocol, bedrockInvokeStreamProtocol } from './bedrock-invoke.js';
 import { openaiChatProtocol } from './openai-chat.js';
 import { openaiCompletionsProtocol } from './openai-completions.js';
 import { openaiEmbeddingsProtocol } from './openai-embeddings.js';
 import { openaiResponsesProtocol } from './openai-responses.js';
-import type { Protocol, ProtocolName } from './types.js';
+import type { Protocol, ProtocolName, RouteParams } from './types.js';
 
 export const PROTOCOLS: readonly Protocol[] = [
   openaiChatProtocol,
@@ -11,14 +13,36 @@ export const PROTOCOLS: readonly Protocol[] = [
   openaiResponsesProtocol,
   openaiEmbeddingsProtocol,
   anthropicMessagesProtocol,
+  bedrockConverseProtocol,
+  bedrockConverseStreamProtocol,
+  bedrockInvokeProtocol,
+  bedrockInvokeStreamProtocol,
 ];
 
-const BY_PATH = new Map(PROTOCOLS.map((p) => [p.path, p]));
+const BY_PATH = new Map(PROTOCOLS.filter((p) => !p.matchPath).map((p) => [p.path, p]));
+const TEMPLATED = PROTOCOLS.filter((p) => p.matchPath);
+// Two routes of one protocol (Converse and ConverseStream) share its name; either answers for it.
 const BY_NAME = new Map(PROTOCOLS.map((p) => [p.name, p]));
 
 /** The protocol served on a route, by exact path: routing is the only place a path decides anything. */
 export function protocolForPath(path: string): Protocol | undefined {
   return BY_PATH.get(path);
+}
+
+/** A route matched on the raw (still percent-encoded) path, with a templated route's parameters. */
+export interface RouteMatch {
+  protocol: Protocol;
+  route: RouteParams | undefined;
+}
+
+export function matchRoute(rawPath: string, headers: RouteParams['headers']): RouteMatch | undefined {
+  const exact = BY_PATH.get(rawPath);
+  if (exact) return { protocol: exact, route: undefined };
+  for (const protocol of TEMPLATED) {
+    const params = protocol.matchPath?.(rawPath);
+    if (params) return { protocol, route: { ...params, headers } };
+  }
+  return undefined;
 }
 
 export function protocolByName(name: ProtocolName): Protocol {
@@ -28,8 +52,13 @@ export function protocolByName(name: ProtocolName): Protocol {
 }
 
 export type * from './types.js';
+export { BEDROCK_ROUTE_PREFIX } from './bedrock-shared.js';
 export {
   anthropicMessagesProtocol,
+  bedrockConverseProtocol,
+  bedrockConverseStreamProtocol,
+  bedrockInvokeProtocol,
+  bedrockInvokeStreamProtocol,
   openaiChatProtocol,
   openaiCompletionsProtocol,
   openaiEmbeddingsProtocol,

@@ -30,6 +30,10 @@ export const KEY_EXCLUSIONS: Readonly<Record<ProtocolName, Readonly<Record<strin
   'openai.responses': COMMON,
   'openai.embeddings': { user: COMMON.user },
   'anthropic.messages': { stream: COMMON.stream, metadata: COMMON.metadata },
+  // Labels for Bedrock's invocation logs.
+  'bedrock.converse': { requestMetadata: 'labels' },
+  // A model-native body: nothing in it is known to be framing only.
+  'bedrock.invoke': {},
 };
 
 /** The body minus the protocol's excluded fields (a shallow copy; the input is not modified). */

@@ -1,3 +1,4 @@
+import type { FramingName } from '../sse/framing.js';
 import type { SseEvent, SseEventInit } from '../sse/types.js';
 
 /** Every wire protocol Sluice understands. The name is part of the cache key. */
@@ -6,10 +7,23 @@ export type ProtocolName =
   | 'openai.completions'
   | 'openai.responses'
   | 'openai.embeddings'
-  | 'anthropic.messages';
+  | 'anthropic.messages'
+  | 'bedrock.converse'
+  | 'bedrock.invoke';
 
 /** Which upstream a protocol talks to, and therefore which error shape and credential header it uses. */
-export type ProtocolFamily = 'openai' | 'anthropic';
+export type ProtocolFamily = 'openai' | 'anthropic' | 'bedrock';
+
+/**
+ * What a templated route took from the path (Bedrock's `/model/{modelId}/converse`): the model id
+ * decoded, and the path exactly as the client encoded it (forwarded upstream as is).
+ */
+export interface RouteParams {
+  modelId: string;
+  rawPath: string;
+  /** The request headers, for protocols whose answer depends on some of them (lowercase names). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+}
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -26,6 +40,11 @@ export interface RequestInfo {
   stream: boolean;
   /** OpenAI chat/completions: `stream_options.include_usage` was true. Always false elsewhere. */
   wantsStreamUsage: boolean;
+  /**
+   * Templated routes: key material from outside the body (the path's model id, headers that
+   * change the answer). Names start with ':' so they cannot collide with body fields.
+   */
+  routeKey?: JsonObject;
 }
 
 export type RequestCheck =
@@ -44,7 +63,12 @@ export type StreamVerdict =
        */
       usageEventIndex?: number;
     }
-  | { complete: false; reason: string };
+  | {
+      complete: false;
+      reason: string;
+      /** Counted reason (metrics label) when it is not simply an incomplete stream, e.g. `unknown_model_family`. */
+      code?: string;
+    };
 
 /** Verdict on a non-stream JSON answer that came back with status 200. */
 export type JsonVerdict = { ok: true; model?: string; usage?: Usage } | { ok: false; reason: string };
@@ -59,11 +83,29 @@ export type CacheabilityCheck = { cacheable: true } | { cacheable: false; reason
 export interface Protocol {
   readonly name: ProtocolName;
   readonly family: ProtocolFamily;
-  /** The route, e.g. "/v1/chat/completions". */
+  /** The route, e.g. "/v1/chat/completions"; for a templated route its pattern (also the metrics label). */
   readonly path: string;
 
-  /** Validate a parsed JSON body. Errors name the offending field in `param`. */
-  validate(body: unknown): RequestCheck;
+  /**
+   * For templated routes only: the parameters when `rawPath` (as the client encoded it) is this
+   * route, else undefined. Routes without it match `path` exactly.
+   */
+  matchPath?(rawPath: string): Omit<RouteParams, 'headers'> | undefined;
+
+  /**
+   * The route in the cache key when it is not `path`: routes of one protocol that answer each
+   * other (Converse and ConverseStream) share it.
+   */
+  readonly keyPath?: string;
+
+  /** How this protocol's streams are framed (for synthesized streams). Default: SSE. */
+  readonly streamFraming?: FramingName;
+
+  /**
+   * Validate a parsed JSON body (with the route's parameters for a templated route). Errors name
+   * the offending field in `param`.
+   */
+  validate(body: unknown, route?: RouteParams): RequestCheck;
 
   /** Whether answers to this request may be stored at all. */
   cacheability(request: RequestInfo): CacheabilityCheck;

@@ -1,10 +1,9 @@
 import { type CacheEntry, remainingTtlMs } from '../cache/entry.js';
 import type { ReplayPacing } from '../config.js';
 import type { JsonObject, Protocol, RequestInfo } from '../protocols/types.js';
-import { createSseDecoder } from '../sse/decoder.js';
-import { encodeSseEvent } from '../sse/encoder.js';
+import { framingByName, SSE_CONTENT_TYPE } from '../sse/framing.js';
 
-export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
+export { SSE_CONTENT_TYPE };
 const JSON_CONTENT_TYPE = 'application/json';
 
 /**
@@ -41,8 +40,10 @@ export interface ReplayPlan {
  * with include_usage): that is a miss, and the fresh answer replaces the entry.
  */
 export function entryServes(entry: CacheEntry, request: RequestInfo): boolean {
+  // A JSON entry is the answer itself (and a stream synthesized from it carries its usage).
+  if (entry.format === 'json') return true;
   const needsUsage = request.stream ? request.wantsStreamUsage : true;
-  return !needsUsage || entry.usage !== undefined || entry.protocol === 'openai.embeddings';
+  return !needsUsage || entry.usage !== undefined;
 }
 
 /** Whether and how an entry found by lookup may answer this request. */
@@ -84,10 +85,10 @@ export function planReplay(
     if (entry.format === 'json') return { contentType: entry.contentType, frames: [entry.body] };
     return { contentType: JSON_CONTENT_TYPE, frames: [assembledJson(protocol, entry)] };
   }
-  if (entry.format === 'sse') return recordedStream(entry, request, pacing);
+  if (entry.format !== 'json') return recordedStream(entry, request, pacing);
   const frames = synthesizedFrames(protocol, entry, request);
   return paced(
-    { contentType: SSE_CONTENT_TYPE, frames },
+    { contentType: framingByName(protocol.streamFraming ?? 'sse').contentType, frames },
     pacing === 'realtime' ? 'instant' : pacing,
     undefined,
   );
@@ -146,7 +147,8 @@ const synthesizedCache = new WeakMap<CacheEntry, Map<boolean, Uint8Array[]>>();
 function assembledJson(protocol: Protocol, entry: CacheEntry): Uint8Array {
   let bytes = assembledCache.get(entry);
   if (!bytes) {
-    const events = createSseDecoder({ maxRemainderBytes: entry.body.byteLength + 1 }).feed(entry.body);
+    if (entry.format === 'json') throw new TypeError('assembledJson needs a stream entry');
+    const events = framingByName(entry.format).decode(entry.body);
     bytes = Buffer.from(JSON.stringify(protocol.assemble(events)));
     assembledCache.set(entry, bytes);
   }
@@ -162,7 +164,8 @@ function synthesizedFrames(protocol: Protocol, entry: CacheEntry, request: Reque
   let frames = byUsage.get(request.wantsStreamUsage);
   if (!frames) {
     const answer = JSON.parse(Buffer.from(entry.body).toString('utf8')) as JsonObject;
-    frames = protocol.synthesize(answer, request).map(encodeSseEvent);
+    const framing = framingByName(protocol.streamFraming ?? 'sse');
+    frames = protocol.synthesize(answer, request).map((event) => framing.encode(event));
     byUsage.set(request.wantsStreamUsage, frames);
   }
   return frames;

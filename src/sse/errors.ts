@@ -42,7 +42,9 @@ export type EventStreamErrorCode =
   | 'EVENTSTREAM_FRAME_LENGTH'
   | 'EVENTSTREAM_PRELUDE_CRC'
   | 'EVENTSTREAM_MESSAGE_CRC'
-  | 'EVENTSTREAM_HEADER';
+  | 'EVENTSTREAM_HEADER'
+  /** A recorded body that ends inside a frame. */
+  | 'EVENTSTREAM_TRUNCATED';
 
 /** Raised by the AWS event-stream codec (Bedrock's framing) for a frame that cannot be trusted. */
 export class EventStreamError extends Error {

@@ -33,6 +33,7 @@ export async function startHarness(
       host: '127.0.0.1',
       upstream: upstream.openaiBaseURL,
       anthropicUpstream: upstream.anthropicBaseURL,
+      bedrockUpstream: config.bedrockUpstream ?? upstream.bedrockURL,
     }),
     { logger: createLogger('silent') },
   );

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { isRecord, type JsonRecord, requestHash } from './answer.js';
 import { anthropicMessages } from './anthropic-messages.js';
+import { handleBedrock } from './bedrock.js';
 import { ClientWatch } from './client-watch.js';
 import { errorBody } from './errors.js';
 import { writeJson } from './json-writer.js';
@@ -40,6 +41,8 @@ export interface MockUpstream {
   openaiBaseURL: string;
   /** url: the Anthropic SDK appends /v1/messages itself. */
   anthropicBaseURL: string;
+  /** url: Bedrock Runtime's endpoint (routes /model/{modelId}/...), see bedrock.ts. */
+  bedrockURL: string;
   stats: MockStats;
   resetStats(): void;
   /** Stops listening and destroys open sockets (hung and endless streams included). */
@@ -98,6 +101,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     url,
     openaiBaseURL: `${url}/v1`,
     anthropicBaseURL: url,
+    bedrockURL: url,
     stats,
     resetStats() {
       Object.assign(stats, emptyStats());
@@ -149,6 +153,12 @@ async function handle(
 
   const watch = new ClientWatch(res);
   if (knobs.firstByteDelayMs > 0 && !(await watch.sleep(knobs.firstByteDelayMs))) return;
+
+  if (path.startsWith('/model/')) {
+    return handleBedrock(req, res, Buffer.from(raw, 'utf8'), knobs, requestNumber, watch, (count) => {
+      stats.chunksWritten += count;
+    });
+  }
 
   // Before routing, so pass-through routes (models) can be made to fail too.
   if (knobs.status !== undefined && knobs.status >= 300) return fail(knobs.status);

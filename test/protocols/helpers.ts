@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Protocol, RequestInfo } from '../../src/protocols/types.js';
+import type { Protocol, RequestInfo, RouteParams } from '../../src/protocols/types.js';
 import type { SseEvent, SseEventInit } from '../../src/sse/types.js';
 
 /**
@@ -122,8 +122,8 @@ export async function serveSse(body: string): Promise<SseServer> {
 }
 
 /** The RequestInfo a protocol builds for a body that must be valid (the test fails loudly otherwise). */
-export function validRequest(protocol: Protocol, body: unknown): RequestInfo {
-  const check = protocol.validate(body);
+export function validRequest(protocol: Protocol, body: unknown, route?: RouteParams): RequestInfo {
+  const check = protocol.validate(body, route);
   if (!check.ok) throw new Error(`expected a valid request, got: ${check.message}`);
   return check.request;
 }

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { anthropicMessagesProtocol } from '../../src/protocols/anthropic-messages.js';
+import { bedrockConverseProtocol } from '../../src/protocols/bedrock-converse.js';
+import { bedrockInvokeProtocol } from '../../src/protocols/bedrock-invoke.js';
 import { KEY_EXCLUSIONS } from '../../src/protocols/key-exclusions.js';
 import { openaiChatProtocol } from '../../src/protocols/openai-chat.js';
 import { openaiCompletionsProtocol } from '../../src/protocols/openai-completions.js';
 import { openaiEmbeddingsProtocol } from '../../src/protocols/openai-embeddings.js';
 import { openaiResponsesProtocol } from '../../src/protocols/openai-responses.js';
-import type { JsonObject, JsonValue, Protocol, ProtocolName } from '../../src/protocols/types.js';
+import type { JsonObject, JsonValue, Protocol, ProtocolName, RouteParams } from '../../src/protocols/types.js';
 import { validRequest } from './helpers.js';
 
 /**
@@ -13,7 +15,18 @@ import { validRequest } from './helpers.js';
  * not listed there must stay in it. A new exclusion without a value below fails this test on purpose.
  */
 
-const MINIMAL: Record<ProtocolName, { protocol: Protocol; body: JsonObject }> = {
+const BEDROCK_MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
+const bedrockRoute = (operation: string): RouteParams => ({
+  modelId: BEDROCK_MODEL,
+  rawPath: `/model/${encodeURIComponent(BEDROCK_MODEL)}/${operation}`,
+  headers: { 'content-type': 'application/json' },
+});
+
+/** Templated routes add key material from the path (and headers) under ':'-prefixed names. */
+const MINIMAL: Record<
+  ProtocolName,
+  { protocol: Protocol; body: JsonObject; route?: RouteParams; routeKey?: JsonObject }
+> = {
   'openai.chat': {
     protocol: openaiChatProtocol,
     body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] },
@@ -31,6 +44,18 @@ const MINIMAL: Record<ProtocolName, { protocol: Protocol; body: JsonObject }> = 
     protocol: anthropicMessagesProtocol,
     body: { model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] },
   },
+  'bedrock.converse': {
+    protocol: bedrockConverseProtocol,
+    body: { messages: [{ role: 'user', content: [{ text: 'Hi' }] }] },
+    route: bedrockRoute('converse'),
+    routeKey: { ':modelId': BEDROCK_MODEL },
+  },
+  'bedrock.invoke': {
+    protocol: bedrockInvokeProtocol,
+    body: { anthropic_version: 'bedrock-2023-05-31', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] },
+    route: bedrockRoute('invoke'),
+    routeKey: { ':modelId': BEDROCK_MODEL, ':stream': false, ':headers': { 'content-type': 'application/json' } },
+  },
 };
 
 /** A plausible value a client might send for each excluded field. */
@@ -43,6 +68,7 @@ const EXCLUDED_VALUES: Record<string, JsonValue> = {
   store: true,
   prompt_cache_key: 'tenant-42',
   prompt_cache_retention: '24h',
+  requestMetadata: { team: 'search' },
 };
 
 const cases = Object.entries(MINIMAL) as Array<[ProtocolName, (typeof MINIMAL)[ProtocolName]]>;
@@ -53,12 +79,12 @@ describe('KEY_EXCLUSIONS', () => {
     for (const [name, { protocol }] of cases) expect(protocol.name).toBe(name);
   });
 
-  describe.each(cases)('%s', (name, { protocol, body }) => {
-    const base = validRequest(protocol, body);
+  describe.each(cases)('%s', (name, { protocol, body, route, routeKey }) => {
+    const base = validRequest(protocol, body, route);
     const baseKey = protocol.keyMaterial(base);
 
     it('keeps every field of a minimal request', () => {
-      expect(baseKey).toEqual(body);
+      expect(baseKey).toEqual({ ...body, ...routeKey });
     });
 
     it.each(Object.keys(KEY_EXCLUSIONS[name]))('leaves keyMaterial unchanged when `%s` is added', (field) => {
