@@ -16,7 +16,10 @@ import { Duplex } from 'node:stream';
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 export interface Http2Acceptor {
-  /** Ends every HTTP/2 session (node:http closes its own connections). */
+  /**
+   * Ends every HTTP/2 session and every connection not yet handed to either server (node:http
+   * closes its own connections).
+   */
   closeSessions(): void;
 }
 
@@ -41,15 +44,28 @@ export function acceptCleartextHttp2(
   const toHttp1 = (socket: Socket) => {
     for (const listener of http1Listeners) listener.call(http1, socket);
   };
-  http1.on('connection', (socket: Socket) => sniff(socket, toHttp1, h2));
+  const undecided = new Set<Socket>();
+  http1.on('connection', (socket: Socket) => {
+    undecided.add(socket);
+    // A connection that never says which protocol it speaks is held no longer than headers may take.
+    const timer = setTimeout(() => socket.destroy(), http1.headersTimeout || 60_000);
+    timer.unref();
+    const decided = () => {
+      clearTimeout(timer);
+      undecided.delete(socket);
+    };
+    socket.once('close', decided);
+    sniff(socket, toHttp1, h2, decided);
+  });
   return {
     closeSessions: () => {
       for (const session of sessions) session.destroy();
+      for (const socket of undecided) socket.destroy();
     },
   };
 }
 
-function sniff(socket: Socket, toHttp1: (socket: Socket) => void, h2: NetServer): void {
+function sniff(socket: Socket, toHttp1: (socket: Socket) => void, h2: NetServer, decided: () => void): void {
   let seen: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
@@ -59,6 +75,7 @@ function sniff(socket: Socket, toHttp1: (socket: Socket) => void, h2: NetServer)
     if (http2 && seen.length < PREFACE.length) return;
     socket.off('data', onData);
     socket.off('error', onEarlyError);
+    decided();
     if (http2) {
       // node:http2 reads the socket's handle directly and would never see the bytes already read.
       socket.pause();

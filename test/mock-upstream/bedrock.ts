@@ -61,7 +61,11 @@ export async function handleBedrock(
   requestNumber: number,
   watch: ClientWatch,
   onFramesWritten: (count: number) => void,
+  onAborted: () => void,
 ): Promise<void> {
+  res.once('close', () => {
+    if (!res.writableFinished && res.headersSent) onAborted();
+  });
   const requestId = `${idFrom(String(requestNumber).padStart(8, '0'), 8)}-mock-${requestNumber}`;
   res.setHeader('x-amzn-requestid', requestId);
   const fail = (status: number, message: string, exception = EXCEPTION_BY_STATUS[status] ?? 'InternalServerException') => {

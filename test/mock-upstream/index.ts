@@ -157,6 +157,8 @@ async function handle(
   if (path.startsWith('/model/')) {
     return handleBedrock(req, res, Buffer.from(raw, 'utf8'), knobs, requestNumber, watch, (count) => {
       stats.chunksWritten += count;
+    }, () => {
+      stats.abortedStreams++;
     });
   }
 
