@@ -72,12 +72,12 @@ function signable(
 ): SignableRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(rawHeaders)) {
-    if (value === undefined || name.startsWith(':')) continue;
+    // Of the HTTP/2 pseudo-headers only :authority can be signed (the AWS SDK signs it instead of host).
+    if (value === undefined || (name.startsWith(':') && name !== ':authority')) continue;
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  // HTTP/2 carries the host as :authority.
-  const authority = rawHeaders[':authority'];
-  if (headers.host === undefined && typeof authority === 'string') headers.host = authority;
+  const authority = headers[':authority'];
+  if (headers.host === undefined && authority !== undefined) headers.host = authority;
   const [hostname = '', port] = (headers.host ?? '').split(':');
   return {
     method: request.method,

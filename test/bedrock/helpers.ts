@@ -37,7 +37,8 @@ export function bedrockClient(options: ClientOptions): CapturingClient {
   const client = new BedrockRuntimeClient({
     region: 'us-east-1',
     endpoint: options.endpoint,
-    credentials: options.credentials ?? { accessKeyId: 'AKIACLIENTTENANT0001', secretAccessKey: 'client-secret-0001' },
+    // A copy: the SDK marks the object it is given (a `$source` field).
+    credentials: { ...(options.credentials ?? { accessKeyId: 'AKIACLIENTTENANT0001', secretAccessKey: 'client-secret-0001' }) },
     maxAttempts: 1,
     ...(options.handler === 'http1' ? { requestHandler: new NodeHttpHandler() } : {}),
   });
