@@ -4,7 +4,7 @@ import { isJsonObject } from './anthropic-shared.js';
 import { answerHeaders, checkBedrockRequest, matchBedrockRoute } from './bedrock-shared.js';
 import { ProtocolError } from './errors.js';
 import { withoutExcludedFields } from './key-exclusions.js';
-import type { JsonObject, JsonVerdict, Protocol, StreamVerdict } from './types.js';
+import type { JsonVerdict, Protocol, StreamVerdict } from './types.js';
 
 /**
  * Bedrock InvokeModel (`POST /model/{modelId}/invoke`) and InvokeModelWithResponseStream

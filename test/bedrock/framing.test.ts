@@ -85,7 +85,8 @@ describe('event-stream framing', () => {
   test('a corrupt CRC or a body ending mid-frame throws a typed error', () => {
     const corrupt = Uint8Array.from(concat(FRAMES));
     // A payload byte of the second frame: only its message CRC can tell.
-    corrupt[(FRAMES[0]?.length ?? 0) + 60] ^= 0x01;
+    const at = (FRAMES[0]?.length ?? 0) + 60;
+    corrupt[at] = (corrupt[at] as number) ^ 0x01;
     expect(() => eventStreamFraming.decode(corrupt)).toThrow(expect.objectContaining({ code: 'EVENTSTREAM_MESSAGE_CRC' }));
     const cut = concat(FRAMES).subarray(0, concat(FRAMES).length - 3);
     expect(() => eventStreamFraming.decode(cut)).toThrow(expect.objectContaining({ code: 'EVENTSTREAM_TRUNCATED' }));
