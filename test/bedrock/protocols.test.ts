@@ -78,6 +78,7 @@ describe('ConverseStream completeness', () => {
     ['no messageStart', complete.slice(1), 'messageStop without messageStart'],
     ['an exception frame', [...complete.slice(0, 2), ev('exception:modelStreamErrorException', { message: 'x' }), ...complete.slice(2)], 'exception:modelStreamErrorException'],
     ['an exception after metadata', [...complete, ev('exception:throttlingException', { message: 'x' })], 'exception:throttlingException'],
+    ['an event after the terminal metadata', [...complete, ev('contentBlockDelta', { contentBlockIndex: 0, delta: { text: '!' } })], 'after the terminal event'],
   ])('%s: incomplete', (_name, list, reason) => {
     const verdict = bedrockConverseStreamProtocol.inspectStream(events(list));
     expect(verdict.complete).toBe(false);
