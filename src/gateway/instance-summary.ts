@@ -1,4 +1,4 @@
-import type { SluiceConfig } from '../config.js';
+import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
 import { normalizeBaseUrl } from '../cache/scope.js';
 
 /**
@@ -7,8 +7,10 @@ import { normalizeBaseUrl } from '../cache/scope.js';
  */
 export interface InstanceSummary {
   url: string;
-  upstreams: { openai: string; anthropic: string };
-  upstreamKeys: { openai: boolean; anthropic: boolean };
+  upstreams: { openai: string; anthropic: string; bedrock: string };
+  /** Bedrock: whether Sluice has AWS credentials to sign with, and how many SigV4 clients it verifies. */
+  upstreamKeys: { openai: boolean; anthropic: boolean; bedrock: boolean };
+  bedrockVerifiedClients: number;
   cache: {
     mode: SluiceConfig['cache']['mode'];
     ttlSeconds: number;
@@ -27,8 +29,14 @@ export function summarizeInstance(config: SluiceConfig, url: string): InstanceSu
     upstreams: {
       openai: normalizeBaseUrl(config.upstream).identity,
       anthropic: normalizeBaseUrl(config.anthropicUpstream).identity,
+      bedrock: normalizeBaseUrl(bedrockUpstreamUrl(config)).identity,
     },
-    upstreamKeys: { openai: Boolean(config.upstreamApiKey), anthropic: Boolean(config.anthropicApiKey) },
+    upstreamKeys: {
+      openai: Boolean(config.upstreamApiKey),
+      anthropic: Boolean(config.anthropicApiKey),
+      bedrock: Boolean(config.bedrock.accessKeyId),
+    },
+    bedrockVerifiedClients: config.bedrock.clients.length,
     cache: {
       mode: config.cache.mode,
       ttlSeconds: config.cache.ttlSeconds,
@@ -46,6 +54,7 @@ export function summarizeInstance(config: SluiceConfig, url: string): InstanceSu
 export function summaryMessage(s: InstanceSummary): string {
   return (
     `sluice listening on ${s.url}: openai -> ${s.upstreams.openai}, anthropic -> ${s.upstreams.anthropic}, ` +
+    `bedrock -> ${s.upstreams.bedrock}, ` +
     `cache ${s.cache.mode} (ttl ${s.cache.ttlSeconds}s, replay ${s.cache.replay}), redis ${s.redis}, ` +
     `admin ${s.admin}, access log ${s.accessLog}, log level ${s.logLevel}`
   );

@@ -91,6 +91,8 @@ describe('sluice command line', () => {
       'cache-mode': 'read-only',
       'log-level': 'debug',
       host: '127.0.0.2',
+      'bedrock-upstream': 'http://127.0.0.1:9',
+      'bedrock-region': 'eu-west-1',
     };
     const byType: Record<string, string> = { int: '7', bool: 'true', onoff: 'off', replay: 'realtime' };
     const listed = [...USAGE.matchAll(/^\s+(?:-\w, )?--([a-z-]+)(?: \S+)?\s+(SLUICE_[A-Z_]+)/gm)];
@@ -116,6 +118,9 @@ describe('sluice command line', () => {
       SLUICE_ANTHROPIC_UPSTREAM: 'http://127.0.0.1:9/anthropic',
       SLUICE_UPSTREAM_API_KEY: 'sk-upstream-never-logged',
       SLUICE_CACHE_MODE: 'read-only',
+      AWS_ACCESS_KEY_ID: 'AKIAKEYIDNEVERLOGGED',
+      AWS_SECRET_ACCESS_KEY: 'aws-secret-never-logged',
+      AWS_REGION: 'eu-west-1',
     });
     let output = '';
     child.stdout?.on('data', (c: Buffer) => {
@@ -132,14 +137,19 @@ describe('sluice command line', () => {
           }
         });
       });
-      expect(line.upstreams).toEqual({ openai: 'https://api.openai.com/v1', anthropic: 'http://127.0.0.1:9/anthropic' });
+      expect(line.upstreams).toEqual({
+        openai: 'https://api.openai.com/v1',
+        anthropic: 'http://127.0.0.1:9/anthropic',
+        bedrock: 'https://bedrock-runtime.eu-west-1.amazonaws.com',
+      });
+      expect(line.upstreamKeys).toMatchObject({ bedrock: true });
       expect(line.cache).toMatchObject({ mode: 'read-only' });
       expect(line.redis).toBe('redis://127.0.0.1:9/3');
       expect(line.admin).toBe('on');
       expect(line.logLevel).toBe('info');
       expect(line.accessLog).toBe('on');
       expect(String(line.msg)).toContain('anthropic -> http://127.0.0.1:9/anthropic');
-      expect(output).not.toMatch(/never-logged/);
+      expect(output).not.toMatch(/never-logged|NEVERLOGGED/);
     } finally {
       child.kill('SIGTERM');
       await done;
