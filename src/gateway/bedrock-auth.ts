@@ -24,8 +24,7 @@ import type { UpstreamCall } from './upstream.js';
  */
 
 export type BedrockClientCheck =
-  | { ok: true; scope: string }
-  | { ok: false; status: 403; code: string; message: string };
+  { ok: true; scope: string } | { ok: false; status: 403; code: string; message: string };
 
 /** The scope every unverified SigV4 client shares (see the README's tenant model). */
 export const SHARED_SIGV4_SCOPE = 'aws-sigv4:shared';
@@ -38,10 +37,21 @@ export async function authenticateBedrockClient(
   const authorization = headerValue(request.headers.authorization);
   if (authorization?.startsWith('Bearer ')) return { ok: true, scope: credentialScope(authorization) };
   if (!authorization) {
-    return { ok: false, status: 403, code: 'missing_authentication', message: 'Missing Authentication Token: send a SigV4 signature or Authorization: Bearer <Bedrock API key>.' };
+    return {
+      ok: false,
+      status: 403,
+      code: 'missing_authentication',
+      message:
+        'Missing Authentication Token: send a SigV4 signature or Authorization: Bearer <Bedrock API key>.',
+    };
   }
   if (!isSigV4Authorization(authorization)) {
-    return { ok: false, status: 403, code: 'invalid_signature', message: 'Authorization must be AWS4-HMAC-SHA256 (SigV4) or Bearer.' };
+    return {
+      ok: false,
+      status: 403,
+      code: 'invalid_signature',
+      message: 'Authorization must be AWS4-HMAC-SHA256 (SigV4) or Bearer.',
+    };
   }
   if (!sluiceCredentials(config)) {
     return {
@@ -56,10 +66,21 @@ export async function authenticateBedrockClient(
   if (clients.length === 0) return { ok: true, scope: SHARED_SIGV4_SCOPE };
 
   const parsed = parseSigV4Authorization(authorization);
-  if (!parsed) return { ok: false, status: 403, code: 'invalid_signature', message: 'The SigV4 Authorization header is malformed.' };
+  if (!parsed)
+    return {
+      ok: false,
+      status: 403,
+      code: 'invalid_signature',
+      message: 'The SigV4 Authorization header is malformed.',
+    };
   const client = clients.find((c) => c.accessKeyId === parsed.accessKeyId);
   if (!client) {
-    return { ok: false, status: 403, code: 'unrecognized_client', message: 'The security token included in the request is invalid (unknown access key id).' };
+    return {
+      ok: false,
+      status: 403,
+      code: 'unrecognized_client',
+      message: 'The security token included in the request is invalid (unknown access key id).',
+    };
   }
   const verdict = await verifySignature(signable(request, request.headers), parsed, client, now);
   if (!verdict.ok) return { ok: false, status: 403, code: verdict.code, message: verdict.message };
@@ -101,13 +122,20 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 }
 
 /** Headers of the client's own signature: never forwarded once Sluice signs again. */
-const CLIENT_SIGNING_HEADERS = ['authorization', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256'];
+const CLIENT_SIGNING_HEADERS = [
+  'authorization',
+  'x-amz-date',
+  'x-amz-security-token',
+  'x-amz-content-sha256',
+];
 
 /**
  * The upstream request's headers: a Bearer key goes as is; anything else is signed with Sluice's
  * credentials for the upstream's host (admission already refused SigV4 without them).
  */
-export function bedrockUpstreamSigner(config: SluiceConfig): (call: UpstreamCall) => Promise<Record<string, string>> {
+export function bedrockUpstreamSigner(
+  config: SluiceConfig,
+): (call: UpstreamCall) => Promise<Record<string, string>> {
   const credentials = sluiceCredentials(config);
   return async (call) => {
     if (call.headers.authorization?.startsWith('Bearer ') || !credentials) return call.headers;

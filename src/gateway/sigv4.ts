@@ -103,8 +103,7 @@ export function parseAmzDate(value: string | undefined): Date | undefined {
 }
 
 export type VerifyResult =
-  | { ok: true }
-  | { ok: false; code: 'invalid_signature' | 'signature_expired'; message: string };
+  { ok: true } | { ok: false; code: 'invalid_signature' | 'signature_expired'; message: string };
 
 /** AWS accepts a signature for 15 minutes either side of its x-amz-date. */
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
@@ -120,9 +119,14 @@ export async function verifySignature(
   now = Date.now(),
 ): Promise<VerifyResult> {
   const signingDate = parseAmzDate(request.headers['x-amz-date']);
-  if (!signingDate) return { ok: false, code: 'invalid_signature', message: 'the request has no valid X-Amz-Date header' };
+  if (!signingDate)
+    return { ok: false, code: 'invalid_signature', message: 'the request has no valid X-Amz-Date header' };
   if (Math.abs(now - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
-    return { ok: false, code: 'signature_expired', message: 'Signature expired: X-Amz-Date is more than 15 minutes from now' };
+    return {
+      ok: false,
+      code: 'signature_expired',
+      message: 'Signature expired: X-Amz-Date is more than 15 minutes from now',
+    };
   }
   const declaredHash = request.headers['x-amz-content-sha256'];
   if (
@@ -130,13 +134,21 @@ export async function verifySignature(
     declaredHash !== 'UNSIGNED-PAYLOAD' &&
     declaredHash !== createHash('sha256').update(request.body).digest('hex')
   ) {
-    return { ok: false, code: 'invalid_signature', message: 'X-Amz-Content-SHA256 does not match the request body' };
+    return {
+      ok: false,
+      code: 'invalid_signature',
+      message: 'X-Amz-Content-SHA256 does not match the request body',
+    };
   }
   const headers: Record<string, string> = {};
   for (const name of authorization.signedHeaders) {
     const value = request.headers[name];
     if (value === undefined) {
-      return { ok: false, code: 'invalid_signature', message: `signed header ${name} is missing from the request` };
+      return {
+        ok: false,
+        code: 'invalid_signature',
+        message: `signed header ${name} is missing from the request`,
+      };
     }
     headers[name] = value;
   }

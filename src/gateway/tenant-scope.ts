@@ -5,8 +5,7 @@ import type { GatewayContext } from './context.js';
 
 export type TenantCheck =
   /** `scope` absent: the credential sources decide it (cache/scope.ts). */
-  | { ok: true; scope?: string }
-  | { ok: false; status: 403; code: string; message: string };
+  { ok: true; scope?: string } | { ok: false; status: 403; code: string; message: string };
 
 /**
  * For protocol families whose clients Sluice authenticates itself: the tenant scope of the cache

@@ -32,7 +32,12 @@ function converseRoute(stream: boolean): Protocol {
       if (!check.ok) return check;
       const messages = check.body.messages;
       if (messages !== undefined && !Array.isArray(messages)) {
-        return { ok: false, status: 400, message: '`messages` must be an array of {role, content} objects.', param: 'messages' };
+        return {
+          ok: false,
+          status: 400,
+          message: '`messages` must be an array of {role, content} objects.',
+          param: 'messages',
+        };
       }
       return {
         ok: true,
@@ -48,7 +53,10 @@ function converseRoute(stream: boolean): Protocol {
 
     cacheability: () => ({ cacheable: true }),
 
-    keyMaterial: (request) => ({ ...withoutExcludedFields('bedrock.converse', request.body), ...request.routeKey }),
+    keyMaterial: (request) => ({
+      ...withoutExcludedFields('bedrock.converse', request.body),
+      ...request.routeKey,
+    }),
 
     isTerminal: isMetadata,
 
@@ -62,8 +70,10 @@ function converseRoute(stream: boolean): Protocol {
     inspectJson(body) {
       if (!isJsonObject(body)) return { ok: false, reason: 'body is not a JSON object' };
       const output = body.output;
-      if (!isJsonObject(output) || !isJsonObject(output.message)) return { ok: false, reason: 'no output.message' };
-      if (!Array.isArray(output.message.content)) return { ok: false, reason: 'output.message has no content array' };
+      if (!isJsonObject(output) || !isJsonObject(output.message))
+        return { ok: false, reason: 'no output.message' };
+      if (!Array.isArray(output.message.content))
+        return { ok: false, reason: 'output.message has no content array' };
       if (typeof body.stopReason !== 'string') return { ok: false, reason: 'no stopReason' };
       const usage = converseUsage(body.usage);
       return usage ? { ok: true, usage } : { ok: true };
@@ -117,7 +127,8 @@ function inspectConverseStream(events: readonly SseEvent[]): StreamVerdict {
         break;
       case 'messageStop':
         if (!started) return { complete: false, reason: 'messageStop without messageStart' };
-        if (typeof data.stopReason !== 'string') return { complete: false, reason: 'messageStop has no stopReason' };
+        if (typeof data.stopReason !== 'string')
+          return { complete: false, reason: 'messageStop has no stopReason' };
         stopped = true;
         break;
       case 'metadata':
@@ -186,13 +197,21 @@ function assembleConverse(events: readonly SseEvent[]): JsonObject {
   return { output: { message: { role, content } }, ...answer };
 }
 
-function applyDelta(blocks: Map<number, JsonObject>, toolJson: Map<number, string>, index: number, delta: JsonObject): void {
+function applyDelta(
+  blocks: Map<number, JsonObject>,
+  toolJson: Map<number, string>,
+  index: number,
+  delta: JsonObject,
+): void {
   const block = blocks.get(index) ?? {};
   blocks.set(index, block);
   if (typeof delta.text === 'string') {
     block.text = (typeof block.text === 'string' ? block.text : '') + delta.text;
   } else if (isJsonObject(delta.toolUse)) {
-    toolJson.set(index, (toolJson.get(index) ?? '') + (typeof delta.toolUse.input === 'string' ? delta.toolUse.input : ''));
+    toolJson.set(
+      index,
+      (toolJson.get(index) ?? '') + (typeof delta.toolUse.input === 'string' ? delta.toolUse.input : ''),
+    );
   } else if (isJsonObject(delta.reasoningContent)) {
     const reasoning = isJsonObject(block.reasoningContent) ? block.reasoningContent : {};
     block.reasoningContent = reasoning;
@@ -203,7 +222,8 @@ function applyDelta(blocks: Map<number, JsonObject>, toolJson: Map<number, strin
     }
     const text = isJsonObject(reasoning.reasoningText) ? reasoning.reasoningText : {};
     reasoning.reasoningText = text;
-    if (typeof part.text === 'string') text.text = (typeof text.text === 'string' ? text.text : '') + part.text;
+    if (typeof part.text === 'string')
+      text.text = (typeof text.text === 'string' ? text.text : '') + part.text;
     if (typeof part.signature === 'string') text.signature = part.signature;
   }
 }
@@ -232,7 +252,8 @@ export function synthesizeConverseStream(answer: JsonObject): SseEventInit[] {
   for (const [contentBlockIndex, block] of content.entries()) {
     if (!isJsonObject(block)) continue;
     if (typeof block.text === 'string') {
-      for (const text of chunkWords(block.text)) events.push(frame('contentBlockDelta', { contentBlockIndex, delta: { text } }));
+      for (const text of chunkWords(block.text))
+        events.push(frame('contentBlockDelta', { contentBlockIndex, delta: { text } }));
     } else if (isJsonObject(block.toolUse)) {
       const { input, ...start } = block.toolUse;
       events.push(frame('contentBlockStart', { contentBlockIndex, start: { toolUse: start } }));
@@ -244,13 +265,22 @@ export function synthesizeConverseStream(answer: JsonObject): SseEventInit[] {
       if (isJsonObject(reasoning.reasoningText)) {
         const { text, signature } = reasoning.reasoningText;
         for (const piece of chunkWords(typeof text === 'string' ? text : '')) {
-          events.push(frame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: { text: piece } } }));
+          events.push(
+            frame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: { text: piece } } }),
+          );
         }
         if (typeof signature === 'string') {
-          events.push(frame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: { signature } } }));
+          events.push(
+            frame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: { signature } } }),
+          );
         }
       } else if (reasoning.redactedContent !== undefined) {
-        events.push(frame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: { redactedContent: reasoning.redactedContent } } }));
+        events.push(
+          frame('contentBlockDelta', {
+            contentBlockIndex,
+            delta: { reasoningContent: { redactedContent: reasoning.redactedContent } },
+          }),
+        );
       }
     } else {
       continue;

@@ -39,19 +39,30 @@ function invokeRoute(stream: boolean): Protocol {
           model: check.route.modelId,
           stream,
           wantsStreamUsage: false,
-          routeKey: { ':modelId': check.route.modelId, ':stream': stream, ':headers': answerHeaders(check.route) },
+          routeKey: {
+            ':modelId': check.route.modelId,
+            ':stream': stream,
+            ':headers': answerHeaders(check.route),
+          },
         },
       };
     },
 
     cacheability: () => ({ cacheable: true }),
 
-    keyMaterial: (request) => ({ ...withoutExcludedFields('bedrock.invoke', request.body), ...request.routeKey }),
+    keyMaterial: (request) => ({
+      ...withoutExcludedFields('bedrock.invoke', request.body),
+      ...request.routeKey,
+    }),
 
     isTerminal: (event) => {
       if (event.event !== 'chunk') return false;
       const decoded = decodeChunks([event]);
-      return decoded.ok && decoded.events[0] !== undefined && anthropicMessagesProtocol.isTerminal(decoded.events[0]);
+      return (
+        decoded.ok &&
+        decoded.events[0] !== undefined &&
+        anthropicMessagesProtocol.isTerminal(decoded.events[0])
+      );
     },
 
     inspectStream(events) {
@@ -67,7 +78,8 @@ function invokeRoute(stream: boolean): Protocol {
 
     inspectJson(body): JsonVerdict {
       if (!isJsonObject(body)) return { ok: false, reason: 'body is not a JSON object' };
-      if (body.type === 'message' || body.type === 'error') return anthropicMessagesProtocol.inspectJson(body);
+      if (body.type === 'message' || body.type === 'error')
+        return anthropicMessagesProtocol.inspectJson(body);
       // Bedrock's own error shape: a lone message (sometimes "Message").
       const keys = Object.keys(body);
       if (keys.length === 1 && (keys[0] === 'message' || keys[0] === 'Message')) {
@@ -86,7 +98,10 @@ function invokeRoute(stream: boolean): Protocol {
 
     synthesize(answer, request): SseEventInit[] {
       if (answer.type !== 'message') {
-        throw new ProtocolError('PROTOCOL_MALFORMED_ANSWER', 'only Anthropic messages can be turned into chunks');
+        throw new ProtocolError(
+          'PROTOCOL_MALFORMED_ANSWER',
+          'only Anthropic messages can be turned into chunks',
+        );
       }
       return anthropicMessagesProtocol.synthesize(answer, request).map((event) => ({
         event: 'chunk',
@@ -100,8 +115,7 @@ export const bedrockInvokeProtocol = invokeRoute(false);
 export const bedrockInvokeStreamProtocol = invokeRoute(true);
 
 type Decoded =
-  | { ok: true; family: 'anthropic' | 'unknown'; events: SseEvent[] }
-  | { ok: false; verdict: StreamVerdict };
+  { ok: true; family: 'anthropic' | 'unknown'; events: SseEvent[] } | { ok: false; verdict: StreamVerdict };
 
 /** The family events carried by `chunk` frames, as SSE-like events the family's protocol reads. */
 function decodeChunks(events: readonly SseEvent[]): Decoded {
@@ -118,7 +132,8 @@ function decodeChunks(events: readonly SseEvent[]): Decoded {
     } catch {
       return { ok: false, verdict: { complete: false, reason: `chunk ${i} is not JSON` } };
     }
-    if (typeof bytes !== 'string') return { ok: false, verdict: { complete: false, reason: `chunk ${i} has no bytes` } };
+    if (typeof bytes !== 'string')
+      return { ok: false, verdict: { complete: false, reason: `chunk ${i} has no bytes` } };
     const data = Buffer.from(bytes, 'base64').toString('utf8');
     let type: unknown;
     try {

@@ -58,11 +58,18 @@ export function checkBedrockRequest(
   body: unknown,
   route: RouteParams | undefined,
 ): { ok: true; body: JsonObject; route: RouteParams } | Extract<RequestCheck, { ok: false }> {
-  if (!route) return { ok: false, status: 400, message: 'Bedrock requests need a /model/{modelId}/... route.' };
+  if (!route)
+    return { ok: false, status: 400, message: 'Bedrock requests need a /model/{modelId}/... route.' };
   if (route.modelId === '') {
-    return { ok: false, status: 400, message: 'The model id in the path is not a valid percent-encoded string.', param: 'modelId' };
+    return {
+      ok: false,
+      status: 400,
+      message: 'The model id in the path is not a valid percent-encoded string.',
+      param: 'modelId',
+    };
   }
-  if (!isJsonObject(body)) return { ok: false, status: 400, message: 'The request body must be a JSON object.' };
+  if (!isJsonObject(body))
+    return { ok: false, status: 400, message: 'The request body must be a JSON object.' };
   return { ok: true, body, route };
 }
 

@@ -95,7 +95,14 @@ function decodeEventStreamEvents(body: Uint8Array): SseEvent[] {
   let start = 0;
   for (const message of messages) {
     const end = start + view.getUint32(start);
-    events.push({ event: eventName(message.headers), data: utf8.decode(message.payload), id: undefined, retry: undefined, start, end });
+    events.push({
+      event: eventName(message.headers),
+      data: utf8.decode(message.payload),
+      id: undefined,
+      retry: undefined,
+      start,
+      end,
+    });
     start = end;
   }
   return events;

@@ -6,7 +6,9 @@ describe('Bedrock configuration', () => {
   test('the upstream defaults to the region endpoint; region from AWS_REGION, else us-east-1', async () => {
     expect(bedrockUpstreamUrl(parseConfig({}))).toBe('https://bedrock-runtime.us-east-1.amazonaws.com');
     const fromEnv = await resolveCli([], { AWS_REGION: 'eu-central-1' });
-    expect(bedrockUpstreamUrl(fromEnv.config ?? parseConfig({}))).toBe('https://bedrock-runtime.eu-central-1.amazonaws.com');
+    expect(bedrockUpstreamUrl(fromEnv.config ?? parseConfig({}))).toBe(
+      'https://bedrock-runtime.eu-central-1.amazonaws.com',
+    );
     const flag = await resolveCli(['--bedrock-region', 'ap-south-1'], { AWS_REGION: 'eu-central-1' });
     expect(flag.config?.bedrockRegion).toBe('ap-south-1');
     const url = await resolveCli([], { SLUICE_BEDROCK_UPSTREAM: 'http://127.0.0.1:9999' });
@@ -31,6 +33,8 @@ describe('Bedrock configuration', () => {
     expect(() => parseConfig({ bedrock: { accessKeyId: 'AKIA' } })).toThrow(/bedrock/);
     expect(() => parseConfig({ bedrockRegion: 'Not A Region' })).toThrow(/bedrockRegion/);
     expect(() => parseConfig({ bedrock: { clients: [{ accessKeyId: 'x' }] } })).toThrow(ConfigError);
-    expect(() => parseConfig({ bedrock: { clients: [{ accessKeyId: 'x' }] } })).toThrow(/bedrock\.clients\.0\.secretAccessKey/);
+    expect(() => parseConfig({ bedrock: { clients: [{ accessKeyId: 'x' }] } })).toThrow(
+      /bedrock\.clients\.0\.secretAccessKey/,
+    );
   });
 });

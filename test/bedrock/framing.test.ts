@@ -15,7 +15,11 @@ const str = (value: string) => ({ type: 'string', value }) as const;
 
 function event(type: string, payload: object): Uint8Array {
   return encodeEventStreamMessage({
-    headers: { ':event-type': str(type), ':content-type': str('application/json'), ':message-type': str('event') },
+    headers: {
+      ':event-type': str(type),
+      ':content-type': str('application/json'),
+      ':message-type': str('event'),
+    },
     payload: new TextEncoder().encode(JSON.stringify(payload)),
   });
 }
@@ -77,7 +81,10 @@ describe('event-stream framing', () => {
       'messageStop',
       'exception:throttlingException',
     ]);
-    expect(JSON.parse(events[1]?.data ?? '')).toEqual({ contentBlockIndex: 0, delta: { text: 'Grüß dich 👋' } });
+    expect(JSON.parse(events[1]?.data ?? '')).toEqual({
+      contentBlockIndex: 0,
+      delta: { text: 'Grüß dich 👋' },
+    });
     expect(events[0]?.start).toBe(0);
     expect(events.at(-1)?.end).toBe(concat(FRAMES).length);
   });
@@ -87,16 +94,26 @@ describe('event-stream framing', () => {
     // A payload byte of the second frame: only its message CRC can tell.
     const at = (FRAMES[0]?.length ?? 0) + 60;
     corrupt[at] = (corrupt[at] as number) ^ 0x01;
-    expect(() => eventStreamFraming.decode(corrupt)).toThrow(expect.objectContaining({ code: 'EVENTSTREAM_MESSAGE_CRC' }));
+    expect(() => eventStreamFraming.decode(corrupt)).toThrow(
+      expect.objectContaining({ code: 'EVENTSTREAM_MESSAGE_CRC' }),
+    );
     const cut = concat(FRAMES).subarray(0, concat(FRAMES).length - 3);
-    expect(() => eventStreamFraming.decode(cut)).toThrow(expect.objectContaining({ code: 'EVENTSTREAM_TRUNCATED' }));
+    expect(() => eventStreamFraming.decode(cut)).toThrow(
+      expect.objectContaining({ code: 'EVENTSTREAM_TRUNCATED' }),
+    );
   });
 
   test('encode reverses decode, exceptions included', () => {
     const events = eventStreamFraming.decode(concat(FRAMES));
     const again = eventStreamFraming.decode(Buffer.concat(events.map((e) => eventStreamFraming.encode(e))));
-    expect(again.map(({ event: name, data }) => ({ name, data }))).toEqual(events.map(({ event: name, data }) => ({ name, data })));
-    expect(Buffer.from(eventStreamFraming.encode(events[0] ?? { data: '' })).equals(Buffer.from(FRAMES[0] as Uint8Array))).toBe(true);
+    expect(again.map(({ event: name, data }) => ({ name, data }))).toEqual(
+      events.map(({ event: name, data }) => ({ name, data })),
+    );
+    expect(
+      Buffer.from(eventStreamFraming.encode(events[0] ?? { data: '' })).equals(
+        Buffer.from(FRAMES[0] as Uint8Array),
+      ),
+    ).toBe(true);
   });
 
   test('content types pick the framing; JSON has none', () => {

@@ -2,7 +2,15 @@ import { ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createEventStreamDecoder } from '../../src/sse/eventstream.js';
 import { type Harness, sleep } from '../gateway/harness.js';
-import { bedrockClient, bedrockPath, converseInput, LLAMA, MODEL, settle, startBedrockHarness } from './helpers.js';
+import {
+  bedrockClient,
+  bedrockPath,
+  converseInput,
+  LLAMA,
+  MODEL,
+  settle,
+  startBedrockHarness,
+} from './helpers.js';
 
 /**
  * What the mock Bedrock can do wrong, and that none of it is ever stored; byte-identical replay,
@@ -79,8 +87,18 @@ describe('MISS then HIT, byte for byte', () => {
 describe('never stored', () => {
   const cases: Array<[string, string, Record<string, string>, string]> = [
     ['throttled (429 ThrottlingException)', STREAM, { 'x-mock-status': '429' }, 'status_429'],
-    ['a throttlingException frame mid-stream', STREAM, { 'x-mock-exception': 'throttlingException' }, 'incomplete_stream'],
-    ['a modelStreamErrorException frame mid-stream', STREAM, { 'x-mock-error-event': '1' }, 'incomplete_stream'],
+    [
+      'a throttlingException frame mid-stream',
+      STREAM,
+      { 'x-mock-exception': 'throttlingException' },
+      'incomplete_stream',
+    ],
+    [
+      'a modelStreamErrorException frame mid-stream',
+      STREAM,
+      { 'x-mock-error-event': '1' },
+      'incomplete_stream',
+    ],
     ['a stream truncated before messageStop', STREAM, { 'x-mock-truncate': '3' }, 'incomplete_stream'],
     ['a frame with a corrupt message CRC', STREAM, { 'x-mock-bad-crc': '3' }, 'eventstream_undecodable'],
     ['a reset connection', STREAM, { 'x-mock-reset': '3' }, 'upstream_reset'],
@@ -90,13 +108,23 @@ describe('never stored', () => {
       {},
       'unknown_model_family',
     ],
-    ['an Anthropic InvokeModel stream without message_stop', bedrockPath(MODEL, 'invoke-with-response-stream'), { 'x-mock-truncate': '2' }, 'incomplete_stream'],
+    [
+      'an Anthropic InvokeModel stream without message_stop',
+      bedrockPath(MODEL, 'invoke-with-response-stream'),
+      { 'x-mock-truncate': '2' },
+      'incomplete_stream',
+    ],
     ['a 500 on converse', bedrockPath(MODEL, 'converse'), { 'x-mock-status': '500' }, 'status_500'],
   ];
   for (const [name, path, knobs, reason] of cases) {
     test(name, async () => {
       const body = path.includes('invoke')
-        ? { anthropic_version: 'bedrock-2023-05-31', max_tokens: 64, messages: [{ role: 'user', content: name }], prompt: name }
+        ? {
+            anthropic_version: 'bedrock-2023-05-31',
+            max_tokens: 64,
+            messages: [{ role: 'user', content: name }],
+            prompt: name,
+          }
         : converseBody(name);
       const first = await send(path, body, knobs);
       expect(first.cache).toBe('MISS');
@@ -111,7 +139,10 @@ describe('never stored', () => {
     const throttled = await send(STREAM, converseBody('throttle shape'), { 'x-mock-status': '429' });
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get('x-amzn-errortype')).toMatch(/^ThrottlingException/);
-    const sdk = bedrockClient({ endpoint: h.url, headers: { 'x-mock-exception': 'throttlingException', 'x-mock-unique': '1' } });
+    const sdk = bedrockClient({
+      endpoint: h.url,
+      headers: { 'x-mock-exception': 'throttlingException', 'x-mock-unique': '1' },
+    });
     try {
       const response = await sdk.client.send(new ConverseStreamCommand(converseInput('sdk sees exception')));
       const read = async () => {
@@ -157,7 +188,10 @@ describe('coalescing and disconnect', () => {
     ]);
     expect(stream.cache).toBe('MISS');
     expect(json.cache).toBe('COALESCED');
-    const answer = JSON.parse(json.bytes.toString('utf8')) as { stopReason: string; output: { message: { content: unknown[] } } };
+    const answer = JSON.parse(json.bytes.toString('utf8')) as {
+      stopReason: string;
+      output: { message: { content: unknown[] } };
+    };
     expect(answer.stopReason).toBe('end_turn');
     expect(answer.output.message.content.length).toBe(1);
   });
@@ -168,7 +202,12 @@ describe('coalescing and disconnect', () => {
     const controller = new AbortController();
     const res = await fetch(`${h.url}${STREAM}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...BEARER, 'x-mock-delay-ms': '30', 'x-mock-words': '40' },
+      headers: {
+        'content-type': 'application/json',
+        ...BEARER,
+        'x-mock-delay-ms': '30',
+        'x-mock-words': '40',
+      },
       body: JSON.stringify(body),
       signal: controller.signal,
     });

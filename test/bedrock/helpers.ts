@@ -38,7 +38,12 @@ export function bedrockClient(options: ClientOptions): CapturingClient {
     region: 'us-east-1',
     endpoint: options.endpoint,
     // A copy: the SDK marks the object it is given (a `$source` field).
-    credentials: { ...(options.credentials ?? { accessKeyId: 'AKIACLIENTTENANT0001', secretAccessKey: 'client-secret-0001' }) },
+    credentials: {
+      ...(options.credentials ?? {
+        accessKeyId: 'AKIACLIENTTENANT0001',
+        secretAccessKey: 'client-secret-0001',
+      }),
+    },
     maxAttempts: 1,
     ...(options.handler === 'http1' ? { requestHandler: new NodeHttpHandler() } : {}),
   });
@@ -68,8 +73,16 @@ export function startBedrockHarness(config: ConfigInput = {}, mock?: MockUpstrea
   return startHarness({ ...rest, bedrock: { ...MOCK_AWS_CREDENTIALS, ...bedrock } }, mock);
 }
 
-export function converseInput(text: string, extra: Partial<ConverseCommandInput> = {}): ConverseCommandInput & ConverseStreamCommandInput {
-  return { modelId: MODEL, messages: [{ role: 'user', content: [{ text }] }], inferenceConfig: { maxTokens: 256 }, ...extra };
+export function converseInput(
+  text: string,
+  extra: Partial<ConverseCommandInput> = {},
+): ConverseCommandInput & ConverseStreamCommandInput {
+  return {
+    modelId: MODEL,
+    messages: [{ role: 'user', content: [{ text }] }],
+    inferenceConfig: { maxTokens: 256 },
+    ...extra,
+  };
 }
 
 export const WEATHER_TOOL_CONFIG = {
@@ -79,7 +92,11 @@ export const WEATHER_TOOL_CONFIG = {
         name: 'get_weather',
         description: 'Weather for a city',
         inputSchema: {
-          json: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city'] },
+          json: {
+            type: 'object',
+            properties: { city: { type: 'string' }, days: { type: 'integer' } },
+            required: ['city'],
+          },
         },
       },
     },
@@ -91,7 +108,11 @@ export interface ConverseSummary {
   text: string;
   toolUses: Array<{ toolUseId: string | undefined; name: string | undefined; input: unknown }>;
   stopReason: string | undefined;
-  usage: { inputTokens: number | undefined; outputTokens: number | undefined; totalTokens: number | undefined };
+  usage: {
+    inputTokens: number | undefined;
+    outputTokens: number | undefined;
+    totalTokens: number | undefined;
+  };
 }
 
 export function summarizeConverse(output: ConverseCommandOutput): ConverseSummary {
@@ -111,12 +132,19 @@ export function summarizeConverse(output: ConverseCommandOutput): ConverseSummar
 }
 
 /** Read a ConverseStream to the end the way an application would. */
-export async function collectConverseStream(client: BedrockRuntimeClient, input: ConverseStreamCommandInput): Promise<ConverseSummary> {
+export async function collectConverseStream(
+  client: BedrockRuntimeClient,
+  input: ConverseStreamCommandInput,
+): Promise<ConverseSummary> {
   const response = await client.send(new ConverseStreamCommand(input));
   let text = '';
   const tools = new Map<number, { toolUseId: string | undefined; name: string | undefined; json: string }>();
   let stopReason: string | undefined;
-  let usage: ConverseSummary['usage'] = { inputTokens: undefined, outputTokens: undefined, totalTokens: undefined };
+  let usage: ConverseSummary['usage'] = {
+    inputTokens: undefined,
+    outputTokens: undefined,
+    totalTokens: undefined,
+  };
   for await (const event of response.stream ?? []) {
     if (event.contentBlockStart?.start?.toolUse) {
       const { toolUseId, name } = event.contentBlockStart.start.toolUse;
@@ -136,13 +164,20 @@ export async function collectConverseStream(client: BedrockRuntimeClient, input:
   }
   return {
     text,
-    toolUses: [...tools.values()].map((t) => ({ toolUseId: t.toolUseId, name: t.name, input: JSON.parse(t.json || '{}') })),
+    toolUses: [...tools.values()].map((t) => ({
+      toolUseId: t.toolUseId,
+      name: t.name,
+      input: JSON.parse(t.json || '{}'),
+    })),
     stopReason,
     usage,
   };
 }
 
-export async function converse(client: BedrockRuntimeClient, input: ConverseCommandInput): Promise<ConverseSummary> {
+export async function converse(
+  client: BedrockRuntimeClient,
+  input: ConverseCommandInput,
+): Promise<ConverseSummary> {
   return summarizeConverse(await client.send(new ConverseCommand(input)));
 }
 

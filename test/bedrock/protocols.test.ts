@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { bedrockConverseProtocol, bedrockConverseStreamProtocol } from '../../src/protocols/bedrock-converse.js';
+import {
+  bedrockConverseProtocol,
+  bedrockConverseStreamProtocol,
+} from '../../src/protocols/bedrock-converse.js';
 import { bedrockInvokeStreamProtocol } from '../../src/protocols/bedrock-invoke.js';
 import { matchRoute } from '../../src/protocols/index.js';
 import type { JsonObject } from '../../src/protocols/types.js';
@@ -19,7 +22,9 @@ const ANSWER: JsonObject = {
     message: {
       role: 'assistant',
       content: [
-        { reasoningContent: { reasoningText: { text: 'Let me think about the weather.', signature: 'c2ln' } } },
+        {
+          reasoningContent: { reasoningText: { text: 'Let me think about the weather.', signature: 'c2ln' } },
+        },
         { text: 'I will look that up for you.' },
         { toolUse: { toolUseId: 'tooluse_abc', name: 'get_weather', input: { city: 'Zürich', days: 3 } } },
       ],
@@ -50,8 +55,13 @@ describe('routes', () => {
     if (!a.ok || !b.ok) throw new Error('expected valid');
     expect(a.request.stream).toBe(false);
     expect(b.request.stream).toBe(true);
-    expect(bedrockConverseProtocol.keyMaterial(a.request)).toEqual(bedrockConverseStreamProtocol.keyMaterial(b.request));
-    expect(bedrockConverseProtocol.keyMaterial(a.request)).toEqual({ messages: body.messages, ':modelId': 'm' });
+    expect(bedrockConverseProtocol.keyMaterial(a.request)).toEqual(
+      bedrockConverseStreamProtocol.keyMaterial(b.request),
+    );
+    expect(bedrockConverseProtocol.keyMaterial(a.request)).toEqual({
+      messages: body.messages,
+      ':modelId': 'm',
+    });
     expect(bedrockConverseProtocol.validate(body, undefined).ok).toBe(false);
   });
 });
@@ -76,9 +86,25 @@ describe('ConverseStream completeness', () => {
     ['no metadata', complete.slice(0, 4), 'no metadata'],
     ['no messageStop', [...complete.slice(0, 3), complete[4] as SseEventInit], 'metadata before messageStop'],
     ['no messageStart', complete.slice(1), 'messageStop without messageStart'],
-    ['an exception frame', [...complete.slice(0, 2), ev('exception:modelStreamErrorException', { message: 'x' }), ...complete.slice(2)], 'exception:modelStreamErrorException'],
-    ['an exception after metadata', [...complete, ev('exception:throttlingException', { message: 'x' })], 'exception:throttlingException'],
-    ['an event after the terminal metadata', [...complete, ev('contentBlockDelta', { contentBlockIndex: 0, delta: { text: '!' } })], 'after the terminal event'],
+    [
+      'an exception frame',
+      [
+        ...complete.slice(0, 2),
+        ev('exception:modelStreamErrorException', { message: 'x' }),
+        ...complete.slice(2),
+      ],
+      'exception:modelStreamErrorException',
+    ],
+    [
+      'an exception after metadata',
+      [...complete, ev('exception:throttlingException', { message: 'x' })],
+      'exception:throttlingException',
+    ],
+    [
+      'an event after the terminal metadata',
+      [...complete, ev('contentBlockDelta', { contentBlockIndex: 0, delta: { text: '!' } })],
+      'after the terminal event',
+    ],
   ])('%s: incomplete', (_name, list, reason) => {
     const verdict = bedrockConverseStreamProtocol.inspectStream(events(list));
     expect(verdict.complete).toBe(false);
@@ -95,7 +121,9 @@ describe('assemble and synthesize', () => {
       wantsStreamUsage: false,
     });
     expect(bedrockConverseStreamProtocol.assemble(events(synthesized))).toEqual(ANSWER);
-    expect(bedrockConverseStreamProtocol.inspectStream(events(synthesized))).toMatchObject({ complete: true });
+    expect(bedrockConverseStreamProtocol.inspectStream(events(synthesized))).toMatchObject({
+      complete: true,
+    });
   });
 
   test('synthesized frames carry valid CRCs, word-sized text deltas, tool use, messageStop then metadata', () => {
@@ -104,7 +132,14 @@ describe('assemble and synthesize', () => {
       .map((e) => eventStreamFraming.encode(e));
     const messages = createEventStreamDecoder().feed(Buffer.concat(frames));
     expect(messages).toHaveLength(frames.length);
-    const decoded = events(bedrockConverseStreamProtocol.synthesize(ANSWER, { body: {}, model: 'm', stream: true, wantsStreamUsage: false }));
+    const decoded = events(
+      bedrockConverseStreamProtocol.synthesize(ANSWER, {
+        body: {},
+        model: 'm',
+        stream: true,
+        wantsStreamUsage: false,
+      }),
+    );
     const texts = decoded
       .filter((e) => e.event === 'contentBlockDelta')
       .map((e) => (JSON.parse(e.data) as { delta: { text?: string } }).delta.text)
@@ -119,7 +154,11 @@ describe('assemble and synthesize', () => {
       ev('messageStart', { role: 'assistant', p: 'abc' }),
       ev('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Hi' }, p: 'abcdef' }),
       ev('messageStop', { stopReason: 'end_turn', additionalModelResponseFields: { x: 1 }, p: 'ab' }),
-      ev('metadata', { usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, metrics: { latencyMs: 5 }, p: 'a' }),
+      ev('metadata', {
+        usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+        metrics: { latencyMs: 5 },
+        p: 'a',
+      }),
     ];
     expect(bedrockConverseProtocol.assemble(events(list))).toEqual({
       output: { message: { role: 'assistant', content: [{ text: 'Hi' }] } },
@@ -132,16 +171,30 @@ describe('assemble and synthesize', () => {
 
   test('inspectJson refuses error shapes and accepts an answer', () => {
     expect(bedrockConverseProtocol.inspectJson({ message: 'Too many requests' }).ok).toBe(false);
-    expect(bedrockConverseProtocol.inspectJson(ANSWER)).toEqual({ ok: true, usage: { inputTokens: 21, outputTokens: 17 } });
+    expect(bedrockConverseProtocol.inspectJson(ANSWER)).toEqual({
+      ok: true,
+      usage: { inputTokens: 21, outputTokens: 17 },
+    });
   });
 });
 
 describe('InvokeModelWithResponseStream', () => {
-  const chunk = (data: object) => ev('chunk', { bytes: Buffer.from(JSON.stringify(data)).toString('base64'), p: 'ab' });
+  const chunk = (data: object) =>
+    ev('chunk', { bytes: Buffer.from(JSON.stringify(data)).toString('base64'), p: 'ab' });
 
   test('Anthropic chunks are judged by the Anthropic rule: message_stop is the proof', () => {
     const anthropic = [
-      chunk({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude', content: [], usage: { input_tokens: 5, output_tokens: 1 } } }),
+      chunk({
+        type: 'message_start',
+        message: {
+          id: 'msg_1',
+          type: 'message',
+          role: 'assistant',
+          model: 'claude',
+          content: [],
+          usage: { input_tokens: 5, output_tokens: 1 },
+        },
+      }),
       chunk({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
       chunk({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } }),
       chunk({ type: 'content_block_stop', index: 0 }),
@@ -156,7 +209,10 @@ describe('InvokeModelWithResponseStream', () => {
   });
 
   test('an unknown family is not stored, with its own counted reason', () => {
-    const llama = [chunk({ generation: 'Hi', stop_reason: null }), chunk({ generation: '', stop_reason: 'stop' })];
+    const llama = [
+      chunk({ generation: 'Hi', stop_reason: null }),
+      chunk({ generation: '', stop_reason: 'stop' }),
+    ];
     expect(bedrockInvokeStreamProtocol.inspectStream(events(llama))).toMatchObject({
       complete: false,
       code: 'unknown_model_family',

@@ -1,7 +1,4 @@
-import {
-  InvokeModelCommand,
-  InvokeModelWithResponseStreamCommand,
-} from '@aws-sdk/client-bedrock-runtime';
+import { InvokeModelCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Harness } from '../gateway/harness.js';
 import { MOCK_AWS_CREDENTIALS } from '../mock-upstream/bedrock-auth.js';
@@ -28,7 +25,11 @@ let h: Harness;
 let direct: CapturingClient;
 beforeAll(async () => {
   h = await startBedrockHarness();
-  direct = bedrockClient({ endpoint: h.mock.bedrockURL, handler: 'http1', credentials: MOCK_AWS_CREDENTIALS });
+  direct = bedrockClient({
+    endpoint: h.mock.bedrockURL,
+    handler: 'http1',
+    credentials: MOCK_AWS_CREDENTIALS,
+  });
 });
 afterAll(async () => {
   direct.destroy();
@@ -63,7 +64,11 @@ describe.each([
 
   test('ConverseStreamCommand with a tool call: MISS then HIT, same text, tool use, stop reason, usage', async () => {
     const input = converseInput(`stream tool ${label}`, { toolConfig: WEATHER_TOOL_CONFIG });
-    const tool = bedrockClient({ endpoint: h.url, handler, headers: { 'x-mock-unique': '1', 'x-mock-tool-call': '1' } });
+    const tool = bedrockClient({
+      endpoint: h.url,
+      handler,
+      headers: { 'x-mock-unique': '1', 'x-mock-tool-call': '1' },
+    });
     try {
       const first = await collectConverseStream(tool.client, input);
       expect(tool.last()['x-sluice-cache']).toBe('MISS');
@@ -89,8 +94,17 @@ describe.each([
       max_tokens: 200,
       messages: [{ role: 'user', content: `invoke ${label}` }],
     });
-    const command = () => new InvokeModelCommand({ modelId: MODEL, contentType: 'application/json', accept: 'application/json', body });
-    const first = JSON.parse(decoder.decode((await sdk.client.send(command())).body)) as Record<string, unknown>;
+    const command = () =>
+      new InvokeModelCommand({
+        modelId: MODEL,
+        contentType: 'application/json',
+        accept: 'application/json',
+        body,
+      });
+    const first = JSON.parse(decoder.decode((await sdk.client.send(command())).body)) as Record<
+      string,
+      unknown
+    >;
     expect(sdk.last()['x-sluice-cache']).toBe('MISS');
     expect(first.type).toBe('message');
     await settle();
@@ -115,7 +129,8 @@ describe.each([
       );
       const events: Array<Record<string, unknown>> = [];
       for await (const part of response.body ?? []) {
-        if (part.chunk?.bytes) events.push(JSON.parse(decoder.decode(part.chunk.bytes)) as Record<string, unknown>);
+        if (part.chunk?.bytes)
+          events.push(JSON.parse(decoder.decode(part.chunk.bytes)) as Record<string, unknown>);
       }
       return events;
     };

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Harness } from '../gateway/harness.js';
 import { MOCK_AWS_CREDENTIALS } from '../mock-upstream/bedrock-auth.js';
 import { type MockUpstream, startMockUpstream } from '../mock-upstream/index.js';
-import { bedrockClient, bedrockPath, converse, converseInput, MODEL, settle, startBedrockHarness } from './helpers.js';
+import {
+  bedrockClient,
+  bedrockPath,
+  converse,
+  converseInput,
+  MODEL,
+  settle,
+  startBedrockHarness,
+} from './helpers.js';
 
 /**
  * The tenant model for Bedrock (README "Bedrock"): Bearer keys are hashed into the scope; SigV4
@@ -27,7 +35,12 @@ async function post(h: Harness, path: string, body: unknown, headers: Record<str
     headers: { 'content-type': 'application/json', 'x-mock-unique': '1', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, headers: res.headers, cache: res.headers.get('x-sluice-cache'), text: await res.text() };
+  return {
+    status: res.status,
+    headers: res.headers,
+    cache: res.headers.get('x-sluice-cache'),
+    text: await res.text(),
+  };
 }
 
 const CONVERSE = bedrockPath(MODEL, 'converse');
@@ -62,7 +75,12 @@ describe('SigV4 clients with no client key pairs configured', () => {
   afterAll(async () => h.gateway.close());
 
   test("are re-signed with Sluice's credentials (the mock verifies the signature)", async () => {
-    const sdk = bedrockClient({ endpoint: h.url, handler: 'http1', credentials: TENANT_A, headers: { 'x-mock-unique': '1' } });
+    const sdk = bedrockClient({
+      endpoint: h.url,
+      handler: 'http1',
+      credentials: TENANT_A,
+      headers: { 'x-mock-unique': '1' },
+    });
     try {
       await converse(sdk.client, converseInput('re-signed'));
       const auth = String(mock.stats.lastRequest?.headers.authorization);
@@ -138,7 +156,11 @@ describe('SigV4 clients with configured key pairs', () => {
 
   test("presenting another tenant's access key id without its secret reads nothing: 403", async () => {
     const input = converseInput('stolen key id');
-    const owner = bedrockClient({ endpoint: h.url, credentials: TENANT_A, headers: { 'x-mock-unique': '1' } });
+    const owner = bedrockClient({
+      endpoint: h.url,
+      credentials: TENANT_A,
+      headers: { 'x-mock-unique': '1' },
+    });
     const thief = bedrockClient({
       endpoint: h.url,
       credentials: { accessKeyId: TENANT_A.accessKeyId, secretAccessKey: 'guessed-secret' },
@@ -164,7 +186,9 @@ describe('SigV4 clients with configured key pairs', () => {
       credentials: { accessKeyId: 'AKIASTRANGER00000000', secretAccessKey: 'whatever' },
     });
     try {
-      await expect(stranger.client.send(new ConverseCommand(converseInput('stranger')))).rejects.toMatchObject({
+      await expect(
+        stranger.client.send(new ConverseCommand(converseInput('stranger'))),
+      ).rejects.toMatchObject({
         name: 'UnrecognizedClientException',
       });
     } finally {
@@ -178,16 +202,20 @@ describe('SigV4 clients with configured key pairs', () => {
 });
 
 describe('upstream signature', () => {
-  test("a wrong Sluice secret is answered 403 by the mock (as AWS would), and not stored", async () => {
+  test('a wrong Sluice secret is answered 403 by the mock (as AWS would), and not stored', async () => {
     const h = await startBedrockHarness({ bedrock: { secretAccessKey: 'not-the-mock-secret' } }, mock);
     const sdk = bedrockClient({ endpoint: h.url, credentials: TENANT_A });
     try {
-      await expect(sdk.client.send(new ConverseCommand(converseInput('wrong upstream secret')))).rejects.toMatchObject({
+      await expect(
+        sdk.client.send(new ConverseCommand(converseInput('wrong upstream secret'))),
+      ).rejects.toMatchObject({
         name: 'InvalidSignatureException',
         $metadata: { httpStatusCode: 403 },
       });
       await settle();
-      await expect(sdk.client.send(new ConverseCommand(converseInput('wrong upstream secret')))).rejects.toMatchObject({
+      await expect(
+        sdk.client.send(new ConverseCommand(converseInput('wrong upstream secret'))),
+      ).rejects.toMatchObject({
         name: 'InvalidSignatureException',
       });
       expect(sdk.last()['x-sluice-cache']).toBe('MISS');
@@ -251,7 +279,8 @@ describe('bad input gets a Bedrock-shaped error', () => {
   });
 
   test('an inference-profile ARN is forwarded exactly as percent-encoded', async () => {
-    const arn = 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0';
+    const arn =
+      'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0';
     const path = bedrockPath(arn, 'converse');
     expect(path).toContain('%2F');
     const res = await post(h, path, body('arn'), bearer);

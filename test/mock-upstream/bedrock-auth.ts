@@ -14,8 +14,7 @@ export const MOCK_AWS_CREDENTIALS = {
 };
 
 export type AuthVerdict =
-  | { ok: true; kind: 'bearer' | 'sigv4' }
-  | { ok: false; status: 403; exception: string; message: string };
+  { ok: true; kind: 'bearer' | 'sigv4' } | { ok: false; status: 403; exception: string; message: string };
 
 export async function checkBedrockAuth(
   method: string,
@@ -30,14 +29,25 @@ export async function checkBedrockAuth(
       auth,
     );
   if (!match) {
-    return { ok: false, status: 403, exception: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' };
+    return {
+      ok: false,
+      status: 403,
+      exception: 'MissingAuthenticationTokenException',
+      message: 'Missing Authentication Token',
+    };
   }
   const [, keyId, , region, service, signedHeaders, signature] = match as unknown as string[];
   if (keyId !== MOCK_AWS_CREDENTIALS.accessKeyId) {
-    return { ok: false, status: 403, exception: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+    return {
+      ok: false,
+      status: 403,
+      exception: 'UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+    };
   }
   const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(String(headers['x-amz-date'] ?? ''));
-  if (!date) return { ok: false, status: 403, exception: 'InvalidSignatureException', message: 'missing X-Amz-Date' };
+  if (!date)
+    return { ok: false, status: 403, exception: 'InvalidSignatureException', message: 'missing X-Amz-Date' };
   const [, y, mo, d, h, mi, s] = date.map(Number) as number[];
   const signingDate = new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, s));
   const names = (signedHeaders as string).split(';');

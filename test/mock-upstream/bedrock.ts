@@ -68,7 +68,11 @@ export async function handleBedrock(
   });
   const requestId = `${idFrom(String(requestNumber).padStart(8, '0'), 8)}-mock-${requestNumber}`;
   res.setHeader('x-amzn-requestid', requestId);
-  const fail = (status: number, message: string, exception = EXCEPTION_BY_STATUS[status] ?? 'InternalServerException') => {
+  const fail = (
+    status: number,
+    message: string,
+    exception = EXCEPTION_BY_STATUS[status] ?? 'InternalServerException',
+  ) => {
     const text = JSON.stringify({ message });
     res.writeHead(status, {
       'content-type': 'application/json',
@@ -82,7 +86,8 @@ export async function handleBedrock(
   if (!auth.ok) return fail(auth.status, auth.message, auth.exception);
 
   const match = /^\/model\/([^/]+)\/([a-z-]+)$/.exec((req.url ?? '/').split('?', 1)[0] ?? '/');
-  if (!match || !OPERATIONS.has(match[2] as string)) return fail(404, 'UnknownOperationException', 'UnknownOperationException');
+  if (!match || !OPERATIONS.has(match[2] as string))
+    return fail(404, 'UnknownOperationException', 'UnknownOperationException');
   const modelId = decodeURIComponent(match[1] as string);
   const operation = match[2] as string;
   let body: unknown;
@@ -92,9 +97,13 @@ export async function handleBedrock(
     return fail(400, 'Malformed input request, please reformat your input and try again.');
   }
   if (!isRecord(body)) return fail(400, 'Malformed input request: expected a JSON object.');
-  if (knobs.status !== undefined && knobs.status >= 300) return fail(knobs.status, `mock status ${knobs.status}`);
+  if (knobs.status !== undefined && knobs.status >= 300)
+    return fail(knobs.status, `mock status ${knobs.status}`);
 
-  const hash = requestHash({ modelId, operation: operation.startsWith('converse') ? 'converse' : operation, body }, knobs.unique ? `#${requestNumber}` : '');
+  const hash = requestHash(
+    { modelId, operation: operation.startsWith('converse') ? 'converse' : operation, body },
+    knobs.unique ? `#${requestNumber}` : '',
+  );
   const stream = operation.endsWith('-stream');
   try {
     if (operation.startsWith('converse')) {
@@ -123,10 +132,14 @@ const PADDING = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0';
 function eventFrame(type: string, payload: JsonRecord, index: number, delta = false): Frame {
   const str = (value: string) => ({ type: 'string', value }) as const;
   // Real Bedrock pads every event with a `p` field of varying length (against length side channels).
-  const padded = { ...payload, p: PADDING.slice(0, 1 + (index * 7) % PADDING.length) };
+  const padded = { ...payload, p: PADDING.slice(0, 1 + ((index * 7) % PADDING.length)) };
   return {
     bytes: encodeEventStreamMessage({
-      headers: { ':event-type': str(type), ':content-type': str('application/json'), ':message-type': str('event') },
+      headers: {
+        ':event-type': str(type),
+        ':content-type': str('application/json'),
+        ':message-type': str('event'),
+      },
       payload: new TextEncoder().encode(JSON.stringify(padded)),
     }),
     delta,
@@ -137,7 +150,11 @@ function exceptionFrame(name: string, message: string): Frame {
   const str = (value: string) => ({ type: 'string', value }) as const;
   return {
     bytes: encodeEventStreamMessage({
-      headers: { ':exception-type': str(name), ':content-type': str('application/json'), ':message-type': str('exception') },
+      headers: {
+        ':exception-type': str(name),
+        ':content-type': str('application/json'),
+        ':message-type': str('exception'),
+      },
       payload: new TextEncoder().encode(JSON.stringify({ message })),
     }),
     delta: false,
@@ -160,10 +177,15 @@ function converseAnswer(body: JsonRecord, knobs: Knobs, hash: string): { json: J
   const tokens = answerTokens(hash, 0, knobs.words);
   const tool = converseTool(body, knobs);
   const toolUse = tool
-    ? { toolUseId: `tooluse_${idFrom(hash, 22, 3)}`, name: tool.name, input: toolArguments(tool.schema, hash) }
+    ? {
+        toolUseId: `tooluse_${idFrom(hash, 22, 3)}`,
+        name: tool.name,
+        input: toolArguments(tool.schema, hash),
+      }
     : undefined;
   const stopReason = toolUse ? 'tool_use' : 'end_turn';
-  const inputTokens = estimateTokens(body.messages) + (body.system === undefined ? 0 : estimateTokens(body.system));
+  const inputTokens =
+    estimateTokens(body.messages) + (body.system === undefined ? 0 : estimateTokens(body.system));
   const outputTokens = tokens.length + (toolUse ? 10 : 0);
   const usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
   const metrics = { latencyMs: 100 + (Number.parseInt(hash.slice(0, 4), 16) % 900) };
@@ -173,13 +195,21 @@ function converseAnswer(body: JsonRecord, knobs: Knobs, hash: string): { json: J
 
   let i = 0;
   const frames: Frame[] = [eventFrame('messageStart', { role: 'assistant' }, i++)];
-  for (const text of tokens) frames.push(eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text } }, i++, true));
+  for (const text of tokens)
+    frames.push(eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text } }, i++, true));
   frames.push(eventFrame('contentBlockStop', { contentBlockIndex: 0 }, i++));
   if (toolUse) {
     const { input, ...start } = toolUse;
     frames.push(eventFrame('contentBlockStart', { contentBlockIndex: 1, start: { toolUse: start } }, i++));
     for (const piece of splitFixed(JSON.stringify(input), 8)) {
-      frames.push(eventFrame('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: piece } } }, i++, true));
+      frames.push(
+        eventFrame(
+          'contentBlockDelta',
+          { contentBlockIndex: 1, delta: { toolUse: { input: piece } } },
+          i++,
+          true,
+        ),
+      );
     }
     frames.push(eventFrame('contentBlockStop', { contentBlockIndex: 1 }, i++));
   }
@@ -190,7 +220,13 @@ function converseAnswer(body: JsonRecord, knobs: Knobs, hash: string): { json: J
 
 type InvokeAnswer = { kind: 'json'; json: unknown } | { kind: 'stream'; frames: Frame[] };
 
-function invokeAnswer(modelId: string, body: JsonRecord, knobs: Knobs, hash: string, stream: boolean): InvokeAnswer {
+function invokeAnswer(
+  modelId: string,
+  body: JsonRecord,
+  knobs: Knobs,
+  hash: string,
+  stream: boolean,
+): InvokeAnswer {
   const chunk = (data: JsonRecord, index: number, delta = false) =>
     eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(data)).toString('base64') }, index, delta);
   if (/(^|[.:/])anthropic\./.test(modelId)) {
@@ -203,7 +239,12 @@ function invokeAnswer(modelId: string, body: JsonRecord, knobs: Knobs, hash: str
       frames: events.map((event, index) => {
         const data = JSON.parse(event.data) as JsonRecord;
         if (data.type === 'message_stop') {
-          data['amazon-bedrock-invocationMetrics'] = { inputTokenCount: 12, outputTokenCount: knobs.words, invocationLatency: 321, firstByteLatency: 45 };
+          data['amazon-bedrock-invocationMetrics'] = {
+            inputTokenCount: 12,
+            outputTokenCount: knobs.words,
+            invocationLatency: 321,
+            firstByteLatency: 45,
+          };
         }
         return chunk(data, index, event.delta === true);
       }),
@@ -215,13 +256,37 @@ function invokeAnswer(modelId: string, body: JsonRecord, knobs: Knobs, hash: str
   if (!stream) {
     return {
       kind: 'json',
-      json: { generation: tokens.join(''), prompt_token_count: promptTokens, generation_token_count: tokens.length, stop_reason: 'stop' },
+      json: {
+        generation: tokens.join(''),
+        prompt_token_count: promptTokens,
+        generation_token_count: tokens.length,
+        stop_reason: 'stop',
+      },
     };
   }
   const frames = tokens.map((generation, index) =>
-    chunk({ generation, prompt_token_count: index === 0 ? promptTokens : null, generation_token_count: index + 1, stop_reason: null }, index, true),
+    chunk(
+      {
+        generation,
+        prompt_token_count: index === 0 ? promptTokens : null,
+        generation_token_count: index + 1,
+        stop_reason: null,
+      },
+      index,
+      true,
+    ),
   );
-  frames.push(chunk({ generation: '', prompt_token_count: null, generation_token_count: tokens.length, stop_reason: 'stop' }, frames.length));
+  frames.push(
+    chunk(
+      {
+        generation: '',
+        prompt_token_count: null,
+        generation_token_count: tokens.length,
+        stop_reason: 'stop',
+      },
+      frames.length,
+    ),
+  );
   return { kind: 'stream', frames };
 }
 
@@ -233,7 +298,8 @@ async function writeFrames(
   onFramesWritten: (count: number) => void,
 ): Promise<void> {
   const deltaCount = frames.filter((f) => f.delta).length;
-  const exception = headerOf(res, 'x-mock-exception') ?? (knobs.errorEvent ? 'modelStreamErrorException' : undefined);
+  const exception =
+    headerOf(res, 'x-mock-exception') ?? (knobs.errorEvent ? 'modelStreamErrorException' : undefined);
   const badCrc = numberHeader(res, 'x-mock-bad-crc');
   res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' });
   res.flushHeaders();
