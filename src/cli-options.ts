@@ -98,6 +98,12 @@ export const FLAGS = {
     type: 'bool',
     help: 'let different API keys share entries',
   },
+  'request-stream-usage': {
+    env: 'SLUICE_REQUEST_STREAM_USAGE',
+    path: ['cache', 'requestStreamUsage'],
+    type: 'bool',
+    help: 'ask the upstream for usage on every stream; the client still sees only what it asked for',
+  },
   'flush-interval-ms': {
     env: 'SLUICE_FLUSH_INTERVAL_MS',
     path: ['flushIntervalMs'],

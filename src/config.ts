@@ -109,6 +109,12 @@ export const configSchema = z
         replay: replaySchema.default('instant'),
         /** Keep an upstream stream going to fill the cache after every client left (within limits). */
         completeOnDisconnect: z.boolean().default(false),
+        /**
+         * Ask the upstream for usage on streams whose client did not (OpenAI chat and completions'
+         * stream_options.include_usage), and strip it before the client sees it, so every stream
+         * entry records usage. Those clients then get re-encoded events, not the upstream's bytes.
+         */
+        requestStreamUsage: z.boolean().default(false),
         /** Bound on clients joining one in-flight request. */
         maxFollowers: z.number().int().min(0).default(1000),
       })

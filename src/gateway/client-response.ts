@@ -3,6 +3,7 @@ import type { FlightHead, FlightListener, FlightOutcome } from '../capture/fligh
 import type { ReplayPacing } from '../config.js';
 import type { Protocol, RequestInfo } from '../protocols/types.js';
 import { entryServes, isStreamContentType, planReplay, type ReplayPlan, streamResponseHeaders } from '../replay/replay.js';
+import type { UsageStripper } from '../replay/usage-strip.js';
 import { sendError } from './http.js';
 
 export interface ClientResponseOptions {
@@ -15,6 +16,8 @@ export interface ClientResponseOptions {
   onBytes(count: number): void;
   /** A converting client the shared answer cannot serve exactly (see entryServes). */
   onUnserved?(): void;
+  /** Raw clients fed a stream with usage they did not ask for (cache.requestStreamUsage). */
+  stripper?: UsageStripper | undefined;
 }
 
 /**
@@ -38,8 +41,11 @@ export class ClientResponse implements FlightListener {
     if (this.raw) this.pendingHead = head;
   }
 
-  onData(chunk: Uint8Array): void {
+  onData(upstreamChunk: Uint8Array): void {
     if (this.res.destroyed) return;
+    const chunk = this.options.stripper ? this.options.stripper.push(upstreamChunk) : upstreamChunk;
+    // An event still incomplete: nothing to send yet (headers go out with the first bytes).
+    if (chunk.byteLength === 0) return;
     this.writeHeadIfPending();
     this.options.onBytes(chunk.byteLength);
     if (this.options.flushIntervalMs === 0) {

@@ -16,6 +16,7 @@ export interface InstanceSummary {
     ttlSeconds: number;
     replay: SluiceConfig['cache']['replay'];
     shareAcrossCredentials: boolean;
+    requestStreamUsage: boolean;
   };
   redis: string;
   admin: 'on' | 'off';
@@ -42,6 +43,7 @@ export function summarizeInstance(config: SluiceConfig, url: string): InstanceSu
       ttlSeconds: config.cache.ttlSeconds,
       replay: config.cache.replay,
       shareAcrossCredentials: config.cache.shareAcrossCredentials,
+      requestStreamUsage: config.cache.requestStreamUsage,
     },
     redis: describeRedis(config.redis),
     admin: config.adminToken ? 'on' : 'off',

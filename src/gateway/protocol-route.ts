@@ -8,6 +8,7 @@ import { judgeAnswer } from '../capture/gate.js';
 import { parseJsonBody } from '../protocols/json-body.js';
 import type { Protocol, RequestInfo, RouteParams } from '../protocols/types.js';
 import { checkHit, planReplay, sameFraming } from '../replay/replay.js';
+import { stripperFor, withStreamUsage } from '../replay/usage-strip.js';
 import { ClientResponse, sendReplay } from './client-response.js';
 import { noteRequest } from './access-log.js';
 import type { GatewayContext } from './context.js';
@@ -183,11 +184,14 @@ function joinFlight(ctx: GatewayContext, call: CachedCall, res: ServerResponse):
   if (!flight) return false;
   const leader = ctx.leaders.get(flight);
   if (!leader) return false;
-  const listener = new ClientResponse(res, sameFraming(leader, call.request), {
+  // A stream follower that did not ask for the usage Sluice asked for takes the live bytes, stripped.
+  const stripper = stripperFor(call.protocol, leader, call.request, ctx.config.cache.maxEntryBytes);
+  const listener = new ClientResponse(res, Boolean(stripper) || sameFraming(leader, call.request), {
     protocol: call.protocol,
     request: call.request,
     pacing: 'instant',
     flushIntervalMs: ctx.config.flushIntervalMs,
+    stripper,
     headers: { 'x-request-id': call.requestId, ...COALESCED_HEADERS, ...keyHeader(call.key) },
     onBytes: (n) => ctx.metrics.bytesStreamed.inc({ source: 'upstream' }, n),
     // A follower whose needs the shared answer cannot meet (e.g. usage the leader did not ask
@@ -207,17 +211,19 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
   const { config, metrics, logger } = ctx;
   const ttlSeconds = Math.min(controls.ttlSeconds ?? config.cache.ttlSeconds, config.cache.maxTtlSeconds);
   const meta = { ttlMs: ttlSeconds * 1000, namespace: controls.namespace, tags: controls.tags };
+  // What goes upstream, judged and recorded; the client may have asked for less (requestStreamUsage).
+  const sent = withStreamUsage(protocol, request, config.cache.requestStreamUsage && plan.write);
   const flight = new Flight({
     maxEntryBytes: config.cache.maxEntryBytes,
     maxListeners: config.cache.maxFollowers + 1,
     completeOnDisconnect: config.cache.completeOnDisconnect && plan.write,
     // Nothing to store and nobody to share with: pass the bytes through without recording them.
     judge:
-      plan.write || plan.coalesce ? (head, recorder) => judgeAnswer(protocol, request, head, recorder, meta) : undefined,
+      plan.write || plan.coalesce ? (head, recorder) => judgeAnswer(protocol, sent, head, recorder, meta) : undefined,
   });
   if (plan.coalesce) {
     ctx.flights.register(key, flight);
-    ctx.leaders.set(flight, request);
+    ctx.leaders.set(flight, sent);
   }
   flight.onSettled((outcome) => {
     const release = () => ctx.flights.release(key, flight);
@@ -256,6 +262,7 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
       ...keyHeader(call.key),
     },
     onBytes: (n) => metrics.bytesStreamed.inc({ source: 'upstream' }, n),
+    stripper: stripperFor(protocol, sent, request, config.cache.maxEntryBytes),
   });
   countResponse(ctx, protocol, res, outcomeLabel);
   flight.attach(listener);
@@ -273,7 +280,7 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
       method: 'POST',
       path: upstreamPath(upstream, call.requestPath, call.search),
       headers: upstreamHeaders,
-      body: call.rawBody,
+      body: sent === request ? call.rawBody : Buffer.from(JSON.stringify(sent.body)),
     },
     config.limits,
     {

@@ -16,6 +16,7 @@ import {
   parseJsonObject,
   wantsStreamUsage,
 } from './openai-shared.js';
+import { openAiStreamUsage } from './stream-usage.js';
 import { throughTerminal } from './terminal.js';
 import type { JsonObject, JsonValue, Protocol, RequestInfo } from './types.js';
 
@@ -348,4 +349,5 @@ export const openaiChatProtocol: Protocol = {
 
   assemble,
   synthesize,
+  streamUsage: openAiStreamUsage,
 };

@@ -16,6 +16,7 @@ import {
   parseJsonObject,
   wantsStreamUsage,
 } from './openai-shared.js';
+import { openAiStreamUsage } from './stream-usage.js';
 import { throughTerminal } from './terminal.js';
 import type { JsonObject, JsonValue, Protocol, RequestInfo } from './types.js';
 
@@ -189,4 +190,5 @@ export const openaiCompletionsProtocol: Protocol = {
 
   assemble,
   synthesize,
+  streamUsage: openAiStreamUsage,
 };

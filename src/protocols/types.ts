@@ -77,6 +77,20 @@ export type JsonVerdict = { ok: true; model?: string; usage?: Usage } | { ok: fa
 export type CacheabilityCheck = { cacheable: true } | { cacheable: false; reason: string };
 
 /**
+ * How a protocol whose streams carry usage only on request (OpenAI's include_usage) lets Sluice
+ * ask for it on a client's behalf (cache.requestStreamUsage) and hide it again from that client.
+ */
+export interface StreamUsageOption {
+  /** The request body, asking the upstream for usage. */
+  ask(body: JsonObject): JsonObject;
+  /**
+   * One event of a stream that was asked for usage, as a client that did not ask would have got
+   * it: unchanged ('keep'), left out ('drop', the usage chunk), or rewritten (usage fields removed).
+   */
+  strip(event: SseEvent): SseEventInit | 'keep' | 'drop';
+}
+
+/**
  * One wire protocol. Implementations are pure: no I/O, no timers, no logging.
  * Everything the cache does with a recording is a function of (protocol, recording, request).
  */
@@ -137,4 +151,7 @@ export interface Protocol {
    * only when `request.wantsStreamUsage`.
    */
   synthesize(answer: JsonObject, request: RequestInfo): SseEventInit[];
+
+  /** Present where stream usage must be asked for (see StreamUsageOption). */
+  readonly streamUsage?: StreamUsageOption;
 }

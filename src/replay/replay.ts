@@ -2,6 +2,7 @@ import { type CacheEntry, remainingTtlMs } from '../cache/entry.js';
 import type { ReplayPacing } from '../config.js';
 import type { JsonObject, Protocol, RequestInfo } from '../protocols/types.js';
 import { framingByName, SSE_CONTENT_TYPE } from '../sse/framing.js';
+import { createUsageStripper } from './usage-strip.js';
 
 export { SSE_CONTENT_TYPE };
 const JSON_CONTENT_TYPE = 'application/json';
@@ -85,7 +86,7 @@ export function planReplay(
     if (entry.format === 'json') return { contentType: entry.contentType, frames: [entry.body] };
     return { contentType: JSON_CONTENT_TYPE, frames: [assembledJson(protocol, entry)] };
   }
-  if (entry.format !== 'json') return recordedStream(entry, request, pacing);
+  if (entry.format !== 'json') return recordedStream(protocol, entry, request, pacing);
   const frames = synthesizedFrames(protocol, entry, request);
   return paced(
     { contentType: framingByName(protocol.streamFraming ?? 'sse').contentType, frames },
@@ -94,15 +95,34 @@ export function planReplay(
   );
 }
 
-function recordedStream(entry: CacheEntry, request: RequestInfo, pacing: ReplayPacing): ReplayPlan {
+function recordedStream(
+  protocol: Protocol,
+  entry: CacheEntry,
+  request: RequestInfo,
+  pacing: ReplayPacing,
+): ReplayPlan {
   const ends = entry.eventEnds;
-  const skip = request.wantsStreamUsage ? undefined : entry.usageEventIndex;
-  if (pacing === 'instant' && skip === undefined)
-    return { contentType: entry.contentType, frames: [entry.body] };
+  const hideUsage = !request.wantsStreamUsage && entry.usageEventIndex !== undefined;
+  if (pacing === 'instant' && !hideUsage) return { contentType: entry.contentType, frames: [entry.body] };
   if (!ends || ends.length === 0) return { contentType: entry.contentType, frames: [entry.body] };
+  const { frames, times } = hideUsage
+    ? withoutUsage(protocol, entry, ends)
+    : eventFrames(entry, ends, undefined);
+  const plan = { contentType: entry.contentType, frames };
+  if (pacing === 'instant') return { contentType: plan.contentType, frames: [Buffer.concat(frames)] };
+  return paced(plan, pacing, times);
+}
 
-  // One frame per recorded event; bytes before the first event (comments) ride with it and
-  // bytes after the last one (keep-alives after the terminal event) ride with the last.
+interface Frames {
+  frames: Uint8Array[];
+  times: number[];
+}
+
+/**
+ * One frame per recorded event, `skip` left out; bytes before the first event (comments) ride
+ * with it and bytes after the last one (keep-alives after the terminal event) ride with the last.
+ */
+function eventFrames(entry: CacheEntry, ends: Uint32Array, skip: number | undefined): Frames {
   const frames: Uint8Array[] = [];
   const times: number[] = [];
   let start = 0;
@@ -114,9 +134,33 @@ function recordedStream(entry: CacheEntry, request: RequestInfo, pacing: ReplayP
     }
     start = end;
   }
-  const plan = { contentType: entry.contentType, frames };
-  if (pacing === 'instant') return { contentType: plan.contentType, frames: [Buffer.concat(frames)] };
-  return paced(plan, pacing, times);
+  return { frames, times };
+}
+
+const strippedCache = new WeakMap<CacheEntry, Frames>();
+
+/**
+ * The stream a client that did not ask for usage gets from an entry that recorded it: the
+ * protocol's stripper (usage chunk dropped, `"usage": null` fields removed) when it has one,
+ * else the usage event skipped. Computed once per entry object.
+ */
+function withoutUsage(protocol: Protocol, entry: CacheEntry, ends: Uint32Array): Frames {
+  const option = protocol.streamUsage;
+  if (!option) return eventFrames(entry, ends, entry.usageEventIndex);
+  let stripped = strippedCache.get(entry);
+  if (!stripped) {
+    const all = eventFrames(entry, ends, undefined);
+    const stripper = createUsageStripper(option, entry.body.byteLength + 1);
+    stripped = { frames: [], times: [] };
+    all.frames.forEach((frame, i) => {
+      const out = stripper.push(frame);
+      if (out.byteLength === 0) return;
+      stripped?.frames.push(out);
+      stripped?.times.push(all.times[i] ?? 0);
+    });
+    strippedCache.set(entry, stripped);
+  }
+  return stripped;
 }
 
 function paced(plan: ReplayPlan, pacing: ReplayPacing, recordedTimes: number[] | undefined): ReplayPlan {
