@@ -111,6 +111,20 @@ export const FLAGS = {
     value: 'N',
     help: 'coalesce writes for at most N ms (default 0: write each chunk)',
   },
+  'shutdown-grace-ms': {
+    env: 'SLUICE_SHUTDOWN_GRACE_MS',
+    path: ['shutdownGraceMs'],
+    type: 'int',
+    value: 'N',
+    help: 'on SIGTERM, let answers in flight finish for up to N ms (default 30000)',
+  },
+  'max-upstream-connections': {
+    env: 'SLUICE_MAX_UPSTREAM_CONNECTIONS',
+    path: ['limits', 'maxUpstreamConnections'],
+    type: 'int',
+    value: 'N',
+    help: 'connections per upstream; more requests wait (default 0: no limit)',
+  },
   'log-level': {
     env: 'SLUICE_LOG_LEVEL',
     path: ['logLevel'],

@@ -22,15 +22,27 @@ async function main(): Promise<void> {
     await gateway.close().catch(() => undefined);
     throw listenFailure(err, config);
   }
+  // First signal: drain (in-flight answers finish, up to shutdownGraceMs). Second: cut at once.
+  let signals = 0;
   const shutdown = (signal: string) => {
-    gateway.context.logger.info({ signal }, 'shutting down');
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    const logger = gateway.context.logger;
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal, graceMs: config.shutdownGraceMs }, 'draining: answers in flight may finish');
+      gateway.drain(config.shutdownGraceMs).then(
+        ({ cut }) => {
+          logger.info({ cut }, 'drained; exiting');
+          process.exit(0);
+        },
+        () => process.exit(1),
+      );
+      return;
+    }
+    logger.warn({ signal, inFlight: gateway.context.lifecycle.inFlight }, 'second signal: cutting every answer now');
+    gateway.close().finally(() => process.exit(0));
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 /** dist/cli.js and src/cli.ts both sit one level below package.json. */

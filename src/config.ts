@@ -74,6 +74,8 @@ export const configSchema = z
       .union([z.boolean(), z.enum(['on', 'off'])])
       .transform((v) => v === true || v === 'on')
       .default(true),
+    /** On SIGTERM, how long answers in flight may run before they are cut. */
+    shutdownGraceMs: z.number().int().min(0).default(30_000),
     /** 0 writes each upstream chunk at once; N > 0 coalesces writes for at most N ms. */
     flushIntervalMs: z.number().int().min(0).max(1000).default(0),
     cache: z
@@ -140,6 +142,11 @@ export const configSchema = z
           .int()
           .positive()
           .default(64 * 1024 * 1024),
+        /**
+         * Connections to each upstream at once; a request past it waits for a whole answer to end,
+         * so a cap below the concurrent streams is an outage. 0: no cap (each request holds at most one).
+         */
+        maxUpstreamConnections: z.number().int().min(0).default(0),
         /** Longest a client may take to send its request headers (slowloris bound); 408 past it. */
         headersTimeoutMs: z.number().int().positive().default(10_000),
         /**

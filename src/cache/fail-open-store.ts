@@ -107,8 +107,19 @@ export class FailOpenStore implements CacheStore {
   }
 }
 
-async function withTimeout<T>(run: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+/**
+ * The budget bounds how long the store takes, not how long this process takes to look. On a
+ * loaded host, or at cold start, the event loop can run a timer late: when it finally runs, the
+ * timers phase comes before the I/O poll, so a reply that arrived well inside the budget is still
+ * unread in the socket and the call would count as a Redis timeout (measured: 20-45 STORE_TIMEOUTs
+ * and breaker openings in 10 s against a healthy Redis). So when the timer fires, the decision
+ * waits for setImmediate, which runs right after the poll phase of the same loop turn: a reply that
+ * was there by then has been read and has settled the call. Only a store that has still not
+ * answered is a timeout, and only that feeds the breaker.
+ */
+export async function withTimeout<T>(run: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let check: NodeJS.Immediate | undefined;
   const pending = (async () => run())();
   // The loser of the race may still reject later; that must not become an unhandled rejection.
   pending.catch(() => undefined);
@@ -116,14 +127,16 @@ async function withTimeout<T>(run: () => Promise<T>, timeoutMs: number, what: st
     return await Promise.race([
       pending,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new StoreError('STORE_TIMEOUT', `${what} took longer than ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+        timer = setTimeout(() => {
+          check = setImmediate(() =>
+            reject(new StoreError('STORE_TIMEOUT', `${what} took longer than ${timeoutMs} ms`)),
+          );
+        }, timeoutMs);
         timer.unref();
       }),
     ]);
   } finally {
     clearTimeout(timer);
+    if (check !== undefined) clearImmediate(check);
   }
 }

@@ -8,6 +8,7 @@ import type { SluiceConfig } from '../config.js';
 import type { ProtocolFamily, RequestInfo } from '../protocols/types.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import type { Lifecycle } from './shutdown.js';
 import type { Upstream } from './upstream.js';
 
 /** What every route handler of one gateway instance shares. Built once in createGateway. */
@@ -25,4 +26,6 @@ export interface GatewayContext {
   upstreams: Record<ProtocolFamily, Upstream>;
   /** config.cache.credentialSources, parsed once. */
   credentialSources: readonly CredentialSource[];
+  /** In-flight requests and pending L2 writes, for the shutdown drain. */
+  lifecycle: Lifecycle;
 }

@@ -228,7 +228,9 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
   flight.onSettled((outcome) => {
     const release = () => ctx.flights.release(key, flight);
     if (outcome.kind === 'ended' && outcome.verdict.storable && plan.write) {
-      ctx.store.set(key, outcome.verdict.entry).then(
+      const write = ctx.store.set(key, outcome.verdict.entry);
+      ctx.lifecycle.trackWrite(write);
+      write.then(
         (stored) => {
           metrics.cacheWrites.inc({ result: stored ? 'stored' : 'skipped_by_store' });
           release();

@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './logger.js';
 import { acceptCleartextHttp2 } from './h2c.js';
 import { createMetrics } from './metrics.js';
 import { handlePassthrough } from './passthrough.js';
+import { type DrainResult, drainServer, Lifecycle, stopServer } from './shutdown.js';
 import { summarizeInstance, summaryMessage } from './instance-summary.js';
 import { handleProtocolRoute } from './protocol-route.js';
 import { createUpstreamAgent, makeUpstream } from './upstream.js';
@@ -29,6 +30,13 @@ export interface Gateway {
   readonly context: GatewayContext;
   /** Start listening; resolves to the base URL (http://host:port). */
   listen(): Promise<string>;
+  /**
+   * Graceful stop: /healthz says 503 and new requests are refused while answers in flight finish,
+   * for up to `graceMs` (default config.shutdownGraceMs); pending L2 writes are flushed; then the
+   * rest is cut and everything closed.
+   */
+  drain(graceMs?: number): Promise<DrainResult>;
+  /** Stop at once: every connection cut (nothing cut is ever stored), everything closed. */
   close(): Promise<void>;
 }
 
@@ -37,6 +45,8 @@ export interface GatewayOptions {
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const LISTEN_BACKLOG = 4096;
 
 /** Node's default header block limit; larger is a 431. */
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -92,9 +102,11 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       bedrock: makeUpstream('bedrock', bedrockUpstreamUrl(config), undefined, bedrockUpstreamSigner(config)),
     },
     credentialSources: parseCredentialSources(config.cache.credentialSources),
+    lifecycle: new Lifecycle(),
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    context.lifecycle.track(req, res);
     const requestId = requestIdOf(req);
     if (config.accessLog) logAccess(logger, req, res, requestId, pathOf(req));
     route(context, req, res, requestId).catch((err: unknown) => {
@@ -122,6 +134,15 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   // One port, two protocols: HTTP/1.1 to `server`, cleartext HTTP/2 (the AWS SDK's default) beside it.
   const http2 = acceptCleartextHttp2(server, handle);
 
+  let closing: Promise<void> | undefined;
+  const closeAll = () => {
+    closing ??= (async () => {
+      await context.agent.close();
+      await context.store.close();
+    })();
+    return closing;
+  };
+
   return {
     server,
     context,
@@ -134,7 +155,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         );
       return new Promise<string>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(config.port, config.host, () => {
+        // Node's default accept backlog (511) drops a burst of new connections; the kernel caps this at somaxconn.
+        server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           const url = `http://${host}:${address.port}`;
@@ -144,14 +166,17 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         });
       });
     },
+    drain: async (graceMs = config.shutdownGraceMs) => {
+      const result = await drainServer(server, context.lifecycle, graceMs);
+      http2.closeSessions();
+      await closeAll();
+      return result;
+    },
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        http2.closeSessions();
-      });
-      await context.agent.close();
-      await context.store.close();
+      const stopped = stopServer(server);
+      http2.closeSessions();
+      await stopped;
+      await closeAll();
     },
   };
 }
@@ -177,8 +202,19 @@ async function route(
   const url = new URL(req.url ?? '/', 'http://sluice.local');
   const path = url.pathname;
 
+  // HTTP/2 has no connection header (a GOAWAY ends its sessions at the end of the drain).
+  const closeConnection = req.httpVersionMajor < 2 ? { connection: 'close' } : {};
   if (path === '/healthz' && req.method === 'GET') {
-    sendJson(res, 200, { status: 'ok' });
+    if (ctx.lifecycle.draining) sendJson(res, 503, { status: 'draining' }, closeConnection);
+    else sendJson(res, 200, { status: 'ok' });
+    return;
+  }
+  if (ctx.lifecycle.draining) {
+    sendError(res, familyForPath(path), 503, 'Sluice is shutting down: retry on another instance', 'draining', {
+      ...closeConnection,
+      'retry-after': '1',
+      'x-request-id': requestId,
+    });
     return;
   }
   if (path === '/metrics' && req.method === 'GET') {

@@ -48,6 +48,8 @@ export function applyUpstreamCredential(headers: Record<string, string>, upstrea
 }
 
 export interface UpstreamLimits {
+  /** 0: no cap. */
+  maxUpstreamConnections: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   maxStreamDurationMs: number;
@@ -60,7 +62,8 @@ export function createUpstreamAgent(limits: UpstreamLimits): Agent {
     headersTimeout: limits.idleTimeoutMs,
     bodyTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: 30_000,
-    connections: 256,
+    // null is undici's "no cap": a capped pool makes request N+1 wait for a whole stream to end.
+    connections: limits.maxUpstreamConnections > 0 ? limits.maxUpstreamConnections : null,
   });
 }
 
