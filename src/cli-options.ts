@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, mergeConfig, parseConfig, readConfigFile, type SluiceConfig } from './config.js';
 
-type ValueType = 'int' | 'string' | 'bool' | 'onoff' | 'replay';
+type ValueType = 'int' | 'number' | 'string' | 'bool' | 'onoff' | 'replay';
 
 /** One command-line flag. `env` is its SLUICE_* twin; `path` the config field it sets. */
 interface FlagSpec {
@@ -124,6 +124,53 @@ export const FLAGS = {
     type: 'int',
     value: 'N',
     help: 'connections per upstream; more requests wait (default 0: no limit)',
+  },
+  semantic: {
+    env: 'SLUICE_SEMANTIC',
+    path: ['semantic', 'enabled'],
+    type: 'bool',
+    help: 'semantic lookups after an exact miss (built-in lexical embedder; default off)',
+  },
+  'semantic-threshold': {
+    env: 'SLUICE_SEMANTIC_THRESHOLD',
+    path: ['semantic', 'threshold'],
+    type: 'number',
+    value: 'N',
+    help: 'cosine similarity 0-1 (default 0.75 lexical, 0.95 openai)',
+  },
+  'embeddings-url': {
+    env: 'SLUICE_EMBEDDINGS_URL',
+    path: ['semantic', 'embeddingsUrl'],
+    type: 'string',
+    value: 'URL',
+    help: 'OpenAI-compatible base URL for POST {url}/embeddings (selects the openai embedder)',
+  },
+  'embeddings-model': {
+    env: 'SLUICE_EMBEDDINGS_MODEL',
+    path: ['semantic', 'embeddingsModel'],
+    type: 'string',
+    value: 'NAME',
+    help: 'embeddings model (default text-embedding-3-small)',
+  },
+  'embeddings-api-key': {
+    env: 'SLUICE_EMBEDDINGS_API_KEY',
+    path: ['semantic', 'embeddingsApiKey'],
+    type: 'string',
+    value: 'KEY',
+    help: 'sent as Authorization: Bearer KEY to the embeddings URL',
+  },
+  'embeddings-timeout-ms': {
+    env: 'SLUICE_EMBEDDINGS_TIMEOUT_MS',
+    path: ['semantic', 'embeddingsTimeoutMs'],
+    type: 'int',
+    value: 'N',
+    help: 'bound on one embeddings call (default 1000)',
+  },
+  'semantic-shadow': {
+    env: 'SLUICE_SEMANTIC_SHADOW',
+    path: ['semantic', 'shadow'],
+    type: 'bool',
+    help: 'run semantic lookups but serve nothing from them (measure first)',
   },
   'log-level': {
     env: 'SLUICE_LOG_LEVEL',
@@ -281,6 +328,10 @@ function fromSources(
 
 function convert(raw: string, type: ValueType, label: string): unknown {
   switch (type) {
+    case 'number': {
+      if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(`${label} must be a number, got "${raw}"`);
+      return Number(raw);
+    }
     case 'string':
       return raw;
     case 'int': {

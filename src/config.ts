@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CREDENTIAL_SOURCE_PATTERN, DEFAULT_CREDENTIAL_SOURCES } from './cache/credentials.js';
 import { DEFAULT_MAX_JSON_DEPTH } from './protocols/json-body.js';
+import { semanticSchema } from './semantic/options.js';
 
 const replaySchema = z.union([z.enum(['instant', 'realtime']), z.number().positive()]);
 
@@ -122,6 +123,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Semantic (near-duplicate / paraphrase) lookups after an exact miss. Off by default. */
+    semantic: semanticSchema.prefault({}),
     limits: z
       .object({
         maxRequestBodyBytes: z

@@ -4,12 +4,13 @@ import type { CachePlan } from './controls.js';
  * The outcome headers every answer carries, in one place for the gateway and the library:
  * `x-sluice-cache` and RFC 9211 `Cache-Status`.
  */
-export type CacheOutcome = CachePlan['forwardOutcome'] | 'HIT' | 'COALESCED';
+export type CacheOutcome = CachePlan['forwardOutcome'] | 'HIT' | 'SEMANTIC-HIT' | 'COALESCED';
 
 export interface OutcomeHeaders {
   'x-sluice-cache': CacheOutcome;
   'cache-status': string;
   age?: string;
+  'x-sluice-similarity'?: string;
 }
 
 const FORWARD_STATUS: Record<CachePlan['forwardOutcome'], string> = {
@@ -33,6 +34,21 @@ export function hitHeaders(ageSeconds: number, ttlSeconds: number): OutcomeHeade
  */
 export function keyHeader(key: string): { 'x-sluice-key'?: string } {
   return key === '' ? {} : { 'x-sluice-key': key };
+}
+
+/** A hit found by the semantic layer: its similarity, 4 decimals. */
+export function semanticHitHeaders(similarity: number, ageSeconds: number): OutcomeHeaders {
+  return {
+    'x-sluice-cache': 'SEMANTIC-HIT',
+    'cache-status': 'sluice; hit; detail=semantic',
+    age: String(ageSeconds),
+    'x-sluice-similarity': similarity.toFixed(4),
+  };
+}
+
+/** Shadow mode: what a semantic hit would have had, on an answer that went upstream anyway. */
+export function shadowHeaders(similarity: number | undefined): Record<string, string> {
+  return similarity === undefined ? {} : { 'x-sluice-semantic-shadow': similarity.toFixed(4) };
 }
 
 export const COALESCED_HEADERS: OutcomeHeaders = {

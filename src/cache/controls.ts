@@ -12,6 +12,10 @@ export interface RequestControls {
   namespace: string;
   tags: string[];
   replay: ReplayPacing | undefined;
+  /** `x-sluice-semantic: off` skips the semantic lookup for this request. */
+  semantic: 'on' | 'off';
+  /** `x-sluice-semantic-threshold`: may only raise the configured threshold (the layer takes the max). */
+  semanticThreshold: number | undefined;
 }
 
 export type ControlsCheck =
@@ -31,6 +35,8 @@ export function parseControls(headers: IncomingHttpHeaders): ControlsCheck {
     namespace: 'default',
     tags: [],
     replay: undefined,
+    semantic: 'on',
+    semanticThreshold: undefined,
   };
   const cacheControl = headerValue(headers['cache-control']);
   if (cacheControl) {
@@ -83,6 +89,19 @@ export function parseControls(headers: IncomingHttpHeaders): ControlsCheck {
       );
     }
     controls.replay = parsed;
+  }
+  const semantic = headerValue(headers['x-sluice-semantic'])?.trim().toLowerCase();
+  if (semantic !== undefined) {
+    if (semantic !== 'on' && semantic !== 'off') return bad('x-sluice-semantic', 'x-sluice-semantic must be on or off');
+    controls.semantic = semantic;
+  }
+  const threshold = headerValue(headers['x-sluice-semantic-threshold'])?.trim();
+  if (threshold !== undefined) {
+    const value = /^(0(\.\d+)?|1(\.0+)?)$/.test(threshold) ? Number(threshold) : Number.NaN;
+    if (Number.isNaN(value)) {
+      return bad('x-sluice-semantic-threshold', 'x-sluice-semantic-threshold must be a number between 0 and 1');
+    }
+    controls.semanticThreshold = value;
   }
   return { ok: true, controls };
 }

@@ -22,7 +22,8 @@ export interface RedisStoreOptions {
   maxEntryBytes?: number;
 }
 
-type Client = Redis | Cluster;
+export type RedisClient = Redis | Cluster;
+type Client = RedisClient;
 type ErrorCode = StoreError['code'];
 
 const SCAN_BATCH = 500;
@@ -74,6 +75,16 @@ export class RedisStore implements CacheStore {
     };
     this.#client.on('error', remember);
     if (this.#client instanceof Cluster) this.#client.on('node error', remember);
+  }
+
+  /** The key prefix of this store, for companions (the semantic index) that keep keys beside its entries. */
+  get keyPrefix(): string {
+    return this.#prefix;
+  }
+
+  /** A new connection to the same server(s) with the same options, for a companion that needs its own (pub/sub). */
+  duplicateClient(): Client {
+    return this.#client.duplicate();
   }
 
   get isCluster(): boolean {

@@ -94,6 +94,8 @@ export async function handleAdmin(
 async function purge(ctx: GatewayContext, res: ServerResponse, filter: PurgeFilter): Promise<void> {
   try {
     const purged = await ctx.store.purge(filter);
+    // Candidates pointing at purged entries go too, here and (through Redis) on every replica.
+    await ctx.semantic.purge(filter);
     ctx.logger.info({ filter, purged }, 'cache purge');
     sendJson(res, 200, { purged });
   } catch (err) {
@@ -208,5 +210,16 @@ async function stats(ctx: GatewayContext) {
     lookups: await counter('sluice_cache_lookups_total'),
     writes: await counter('sluice_cache_writes_total'),
     tokensSaved: await counter('sluice_cache_tokens_saved_total'),
+    semantic: ctx.semantic.active
+      ? {
+          embedder: ctx.semantic.embedder.identity.type,
+          threshold: ctx.semantic.threshold,
+          shadow: ctx.semantic.config.shadow,
+          index: ctx.semantic.stats(),
+          lookups: await counter('sluice_semantic_lookups_total'),
+          shadowMatches: await counter('sluice_semantic_shadow_matches_total'),
+          embedderErrors: await counter('sluice_semantic_embedder_errors_total'),
+        }
+      : null,
   };
 }

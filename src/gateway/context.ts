@@ -6,6 +6,7 @@ import type { TieredStore } from '../cache/tiered-store.js';
 import type { Flight, FlightRegistry } from '../capture/flight.js';
 import type { SluiceConfig } from '../config.js';
 import type { ProtocolFamily, RequestInfo } from '../protocols/types.js';
+import type { SemanticLayer } from '../semantic/layer.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Lifecycle } from './shutdown.js';
@@ -28,4 +29,6 @@ export interface GatewayContext {
   credentialSources: readonly CredentialSource[];
   /** In-flight requests and pending L2 writes, for the shutdown drain. */
   lifecycle: Lifecycle;
+  /** Asked after every exact miss; does nothing unless `semantic.enabled`. */
+  semantic: SemanticLayer;
 }

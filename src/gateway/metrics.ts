@@ -85,6 +85,28 @@ export function createMetrics() {
       help: 'Bytes held by the in-memory L1',
       registers: [registry],
     }),
+    semanticLookups: new Counter({
+      name: 'sluice_semantic_lookups_total',
+      help: 'Semantic lookups after an exact miss, by result (hit, miss, shadow, exact_only, off, error)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    semanticShadowMatches: new Counter({
+      name: 'sluice_semantic_shadow_matches_total',
+      help: 'Shadow mode: requests an entry would have answered semantically (nothing was served from it)',
+      registers: [registry],
+    }),
+    semanticEmbedderErrors: new Counter({
+      name: 'sluice_semantic_embedder_errors_total',
+      help: 'Embedder errors and timeouts (each request was answered exact-only)',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    semanticRows: new Gauge({
+      name: 'sluice_semantic_index_rows',
+      help: 'Rows in the in-process semantic index',
+      registers: [registry],
+    }),
     breakerState: new Gauge({
       name: 'sluice_cache_breaker_open',
       help: '1 while the circuit breaker of a store is open or half-open',

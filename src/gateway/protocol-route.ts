@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
-import { COALESCED_HEADERS, forwardHeaders, hitHeaders, keyHeader } from '../cache/cache-status.js';
-import { deriveCacheKey } from '../cache/key.js';
+import {
+  COALESCED_HEADERS,
+  forwardHeaders,
+  hitHeaders,
+  keyHeader,
+  semanticHitHeaders,
+  shadowHeaders,
+} from '../cache/cache-status.js';
+import { deriveCacheKey, type KeyInput } from '../cache/key.js';
 import { requestIdentity } from '../cache/scope.js';
 import { Flight } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
@@ -9,6 +16,7 @@ import { parseJsonBody } from '../protocols/json-body.js';
 import type { Protocol, RequestInfo, RouteParams } from '../protocols/types.js';
 import { checkHit, planReplay, sameFraming } from '../replay/replay.js';
 import { stripperFor, withStreamUsage } from '../replay/usage-strip.js';
+import type { SemanticQuery } from '../semantic/layer.js';
 import { ClientResponse, sendReplay } from './client-response.js';
 import { noteRequest } from './access-log.js';
 import type { GatewayContext } from './context.js';
@@ -39,6 +47,10 @@ interface CachedCall {
   search: string;
   /** An entry existed but was older than the client's max-age. */
   stale: boolean;
+  /** Undefined when the semantic layer is off or the request bypasses the cache. */
+  semantic: SemanticQuery | undefined;
+  /** Shadow mode: the similarity of the entry that would have answered. */
+  shadowSimilarity?: number | undefined;
 }
 
 /** POST on a protocol route: validate, then answer from the cache, a flight in progress, or upstream. */
@@ -80,6 +92,7 @@ export async function handleProtocolRoute(
       // Too old for this client's max-age, or unable to answer it exactly: fetch a fresh one.
       call.stale = hit.stale;
     }
+    if (call.semantic && (await semanticAnswer(ctx, call, res))) return;
     ctx.metrics.cacheLookups.inc({ layer: 'none', result: 'miss' });
   } else {
     ctx.metrics.cacheLookups.inc({
@@ -142,7 +155,7 @@ async function admit(
   const plan = planCache(ctx.config.cache.mode, controls.controls, protocol.cacheability(request));
   const upstream = ctx.upstreams[protocol.family];
   // A bypassed request never touches the cache, so it needs no key.
-  const keyFor = () => {
+  const keyInputFor = (): KeyInput => {
     const identity = requestIdentity({
       headers: req.headers,
       // Routes of one protocol that answer each other (Converse and ConverseStream) share a key path.
@@ -151,7 +164,7 @@ async function admit(
       credentialSources: ctx.credentialSources,
       shareAcrossCredentials: ctx.config.cache.shareAcrossCredentials,
     });
-    return deriveCacheKey({
+    return {
       protocol: protocol.name,
       upstream: upstream.identity,
       // A protocol family that authenticates its clients itself (Bedrock's SigV4) decides the scope.
@@ -159,10 +172,15 @@ async function admit(
       target: identity.target,
       namespace: controls.controls.namespace,
       material: protocol.keyMaterial(request),
-    });
+    };
   };
-  const key = plan.forwardOutcome === 'BYPASS' ? '' : keyFor();
+  const keyInput = plan.forwardOutcome === 'BYPASS' ? undefined : keyInputFor();
+  const key = keyInput ? deriveCacheKey(keyInput) : '';
   noteRequest(res, { model: request.model, namespace: controls.controls.namespace, key: key || undefined });
+  // The semantic partition is derived from exactly what the key was derived from.
+  const semantic = keyInput
+    ? ctx.semantic.prepare({ protocol, request, keyInput, controls: controls.controls })
+    : undefined;
   return {
     protocol,
     request,
@@ -175,7 +193,38 @@ async function admit(
     requestPath: route?.rawPath ?? protocol.path,
     search,
     stale: false,
+    semantic,
   };
+}
+
+/** After an exact miss: serve a semantic hit (true), or note a shadow match for the forward headers. */
+async function semanticAnswer(ctx: GatewayContext, call: CachedCall, res: ServerResponse): Promise<boolean> {
+  const { protocol, request, controls } = call;
+  if (!call.semantic) return false;
+  const outcome = await ctx.semantic.lookup(
+    call.semantic,
+    (key) => ctx.store.get(key),
+    (entry) => checkHit(entry, request, controls.maxAgeSeconds),
+  );
+  if (outcome.kind === 'shadow') call.shadowSimilarity = outcome.similarity;
+  if (outcome.kind !== 'hit') return false;
+  const { entry } = outcome;
+  ctx.metrics.cacheLookups.inc({ layer: 'semantic', result: 'hit' });
+  ctx.metrics.lookupOutcomes.inc({ outcome: 'SEMANTIC-HIT' });
+  if (entry.usage) {
+    ctx.metrics.tokensSaved.inc({ kind: 'input' }, entry.usage.inputTokens);
+    ctx.metrics.tokensSaved.inc({ kind: 'output' }, entry.usage.outputTokens);
+  }
+  // x-sluice-key names the entry that answered, so an operator can inspect or purge it.
+  const headers = {
+    'x-request-id': call.requestId,
+    ...semanticHitHeaders(outcome.similarity, outcome.ageSeconds),
+    ...keyHeader(outcome.key),
+  };
+  const plan = planReplay(protocol, entry, request, controls.replay ?? ctx.config.cache.replay);
+  countResponse(ctx, protocol, res, 'SEMANTIC-HIT');
+  sendReplay(res, plan, headers, (n) => ctx.metrics.bytesStreamed.inc({ source: 'cache' }, n));
+  return true;
 }
 
 /** Join an identical request already in flight. Returns false when there is none to join. */
@@ -228,12 +277,15 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
   flight.onSettled((outcome) => {
     const release = () => ctx.flights.release(key, flight);
     if (outcome.kind === 'ended' && outcome.verdict.storable && plan.write) {
-      const write = ctx.store.set(key, outcome.verdict.entry);
+      const entry = outcome.verdict.entry;
+      const write = ctx.store.set(key, entry);
       ctx.lifecycle.trackWrite(write);
       write.then(
         (stored) => {
           metrics.cacheWrites.inc({ result: stored ? 'stored' : 'skipped_by_store' });
           release();
+          // Only what the exact cache stored becomes a semantic candidate.
+          if (stored && call.semantic) void ctx.semantic.record(call.semantic, key, entry);
         },
         () => release(),
       );
@@ -262,6 +314,7 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
       'x-request-id': call.requestId,
       ...forwardHeaders(outcomeLabel, call.stale),
       ...keyHeader(call.key),
+      ...shadowHeaders(call.shadowSimilarity),
     },
     onBytes: (n) => metrics.bytesStreamed.inc({ source: 'upstream' }, n),
     stripper: stripperFor(protocol, sent, request, config.cache.maxEntryBytes),

@@ -11,6 +11,7 @@ import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
 import { BEDROCK_ROUTE_PREFIX, matchRoute } from '../protocols/index.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { logAccess } from './access-log.js';
+import { createSemanticLayer } from '../semantic/index.js';
 import { handleAdmin } from './admin.js';
 import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
@@ -103,6 +104,18 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     },
     credentialSources: parseCredentialSources(config.cache.credentialSources),
     lifecycle: new Lifecycle(),
+    semantic: createSemanticLayer(config.semantic, {
+      redis,
+      events: {
+        lookup: (result) => metrics.semanticLookups.inc({ result }),
+        shadowMatch: () => metrics.semanticShadowMatches.inc(),
+        embedderError: (code) => {
+          metrics.semanticEmbedderErrors.inc({ code });
+          logger.debug({ code }, 'embedder error (request answered exact-only)');
+        },
+        shareError: (op, err) => logger.debug({ op, err: err.message }, 'semantic share error'),
+      },
+    }),
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -138,6 +151,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   const closeAll = () => {
     closing ??= (async () => {
       await context.agent.close();
+      await context.semantic.close();
       await context.store.close();
     })();
     return closing;
@@ -221,6 +235,7 @@ async function route(
     const l1 = ctx.l1.stats();
     ctx.metrics.cacheEntries.set(l1.entries);
     ctx.metrics.cacheBytes.set(l1.bytes);
+    ctx.metrics.semanticRows.set(ctx.semantic.stats().rows);
     const body = await ctx.metrics.registry.metrics();
     res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
     res.end(body);

@@ -1,8 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type CachePlan, parseControls, planCache, type RequestControls } from '../cache/controls.js';
-import { COALESCED_HEADERS, forwardHeaders, hitHeaders, keyHeader } from '../cache/cache-status.js';
+import {
+  COALESCED_HEADERS,
+  forwardHeaders,
+  hitHeaders,
+  keyHeader,
+  semanticHitHeaders,
+  shadowHeaders,
+} from '../cache/cache-status.js';
 import { parseCredentialSources } from '../cache/credentials.js';
-import { deriveCacheKey } from '../cache/key.js';
+import { deriveCacheKey, type KeyInput } from '../cache/key.js';
 import { type BaseUrl, normalizeBaseUrl, requestIdentity } from '../cache/scope.js';
 import { Flight, type FlightListener, type FlightOutcome } from '../capture/flight.js';
 import { judgeAnswer } from '../capture/gate.js';
@@ -11,6 +18,7 @@ import { protocolForPath } from '../protocols/index.js';
 import { parseJsonBody } from '../protocols/json-body.js';
 import type { Protocol, ProtocolFamily, RequestInfo } from '../protocols/types.js';
 import { checkHit, entryServes, planReplay, sameFraming } from '../replay/replay.js';
+import type { SemanticQuery } from '../semantic/layer.js';
 import type { CacheCore } from './core.js';
 import { driveFlightWithFetch, type FetchFunction, StreamingListener } from './fetch-flight.js';
 import { replayResponse } from './replay-response.js';
@@ -24,6 +32,8 @@ interface Call {
   key: string;
   url: string;
   init: RequestInit;
+  semantic: SemanticQuery | undefined;
+  shadowSimilarity?: number | undefined;
 }
 
 /**
@@ -71,26 +81,29 @@ export function createCachingFetch(
     const namespace = headerRecord['x-sluice-namespace']
       ? controls.controls.namespace
       : core.options.namespace;
+    const keyInput: KeyInput = {
+      protocol: protocol.name,
+      upstream: base.identity,
+      ...requestIdentity({
+        headers: headerRecord,
+        path: route.target.pathname,
+        search: route.target.search,
+        credentialSources,
+        shareAcrossCredentials: core.options.shareAcrossCredentials,
+      }),
+      namespace,
+      material: protocol.keyMaterial(request),
+    };
+    const callControls = { ...controls.controls, namespace };
     const call: Call = {
       protocol,
       request,
-      controls: { ...controls.controls, namespace },
+      controls: callControls,
       plan: planCache(core.options.mode, controls.controls, protocol.cacheability(request)),
-      key: deriveCacheKey({
-        protocol: protocol.name,
-        upstream: base.identity,
-        ...requestIdentity({
-          headers: headerRecord,
-          path: route.target.pathname,
-          search: route.target.search,
-          credentialSources,
-          shareAcrossCredentials: core.options.shareAcrossCredentials,
-        }),
-        namespace,
-        material: protocol.keyMaterial(request),
-      }),
+      key: deriveCacheKey(keyInput),
       url,
       init: forwardInit,
+      semantic: core.semantic.prepare({ protocol, request, keyInput, controls: callControls }),
     };
     return answer(core, call, realFetch);
   };
@@ -107,6 +120,8 @@ async function answer(core: CacheCore, call: Call, realFetch: FetchFunction): Pr
       const replay = planReplay(protocol, entry, request, controls.replay ?? core.options.replay);
       return replayResponse(replay, new Headers({ ...hitHeaders(hit.ageSeconds, hit.ttlSeconds), ...keyHeader(key) }), signal);
     }
+    const semantic = call.semantic && (await semanticAnswer(core, call));
+    if (semantic) return semantic;
   }
   if (plan.forwardOutcome === 'BYPASS') core.stats.bypass();
   else core.stats.miss();
@@ -116,6 +131,25 @@ async function answer(core: CacheCore, call: Call, realFetch: FetchFunction): Pr
     if (joined) return joined;
   }
   return forward(core, call, realFetch);
+}
+
+/** After an exact miss: a semantic hit's response, or undefined (noting a shadow match for the forward headers). */
+async function semanticAnswer(core: CacheCore, call: Call): Promise<Response | undefined> {
+  const { request, controls, protocol } = call;
+  if (!call.semantic) return undefined;
+  const outcome = await core.semantic.lookup(
+    call.semantic,
+    (key) => core.safeGet(key),
+    (entry) => checkHit(entry, request, controls.maxAgeSeconds),
+  );
+  if (outcome.kind === 'shadow') call.shadowSimilarity = outcome.similarity;
+  if (outcome.kind !== 'hit') return undefined;
+  const { entry } = outcome;
+  core.stats.semanticHit(entry.usage, [entry.model, request.model]);
+  const replay = planReplay(protocol, entry, request, controls.replay ?? core.options.replay);
+  // x-sluice-key names the entry that answered, so an operator can inspect or purge it.
+  const headers = new Headers({ ...semanticHitHeaders(outcome.similarity, outcome.ageSeconds), ...keyHeader(outcome.key) });
+  return replayResponse(replay, headers, call.init.signal ?? undefined);
 }
 
 /** Join an identical call in flight; undefined when there is none to join. */
@@ -183,7 +217,14 @@ function forward(core: CacheCore, call: Call, realFetch: FetchFunction): Promise
         ? (head, recorder) => {
             const verdict = judgeAnswer(protocol, request, head, recorder, meta);
             // Started inside the gate, before any caller sees the end, so a finished body means "stored".
-            if (verdict.storable && plan.write) write = core.safeSet(key, verdict.entry);
+            if (verdict.storable && plan.write) {
+              const entry = verdict.entry;
+              write = core.safeSet(key, entry).then((stored) => {
+                // Only what the exact cache stored becomes a semantic candidate.
+                if (stored && call.semantic) void core.semantic.record(call.semantic, key, entry);
+                return stored;
+              });
+            }
             return verdict;
           }
         : undefined,
@@ -197,7 +238,11 @@ function forward(core: CacheCore, call: Call, realFetch: FetchFunction): Promise
     void write.finally(() => core.flights.release(key, flight));
   });
   const listener = new StreamingListener(flight, {
-    extraHeaders: { ...forwardHeaders(plan.forwardOutcome), ...keyHeader(plan.forwardOutcome === 'BYPASS' ? '' : key) },
+    extraHeaders: {
+      ...forwardHeaders(plan.forwardOutcome),
+      ...keyHeader(plan.forwardOutcome === 'BYPASS' ? '' : key),
+      ...shadowHeaders(call.shadowSimilarity),
+    },
     signal: call.init.signal ?? undefined,
     afterWrite,
   });

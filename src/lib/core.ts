@@ -2,6 +2,7 @@ import type { CacheEntry } from '../cache/entry.js';
 import type { CacheStore } from '../cache/store.js';
 import type { Flight, FlightRegistry } from '../capture/flight.js';
 import type { RequestInfo } from '../protocols/types.js';
+import type { SemanticLayer } from '../semantic/layer.js';
 import type { ResolvedOptions } from './options.js';
 import type { StatsCounter } from './stats.js';
 
@@ -21,6 +22,8 @@ export interface CacheCore {
   readonly stats: StatsCounter;
   readonly flights: FlightRegistry;
   readonly leaders: WeakMap<Flight, FlightLeader>;
+  /** Asked after every exact miss; does nothing unless `semantic.enabled`. */
+  readonly semantic: SemanticLayer;
   safeGet(key: string): Promise<CacheEntry | undefined>;
   safeSet(key: string, entry: CacheEntry): Promise<boolean>;
 }

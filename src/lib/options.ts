@@ -4,6 +4,7 @@ import { type CacheMode, NAME_PATTERN } from '../cache/controls.js';
 import { CREDENTIAL_SOURCE_PATTERN, DEFAULT_CREDENTIAL_SOURCES } from '../cache/credentials.js';
 import type { CacheStore } from '../cache/store.js';
 import type { ReplayPacing } from '../config.js';
+import { type SemanticConfig, type SemanticConfigInput, semanticSchema } from '../semantic/options.js';
 import { LibraryError } from './errors.js';
 
 /** USD per million tokens, as providers publish them. */
@@ -34,6 +35,12 @@ export interface ResponseCacheOptions {
   mode?: CacheMode;
   /** Answers larger than this are served but not stored. Default 8 MiB. */
   maxEntryBytes?: number;
+  /**
+   * Semantic lookups after an exact miss, with the gateway's `semantic:` settings
+   * (`{ enabled: true }` for the lexical embedder, `embeddingsUrl` for an OpenAI-compatible one).
+   * With a RedisStore, candidates are shared with every app and gateway on that Redis.
+   */
+  semantic?: SemanticConfigInput;
 }
 
 export interface ResolvedOptions {
@@ -45,6 +52,7 @@ export interface ResolvedOptions {
   prices: Record<string, ModelPrice>;
   mode: CacheMode;
   maxEntryBytes: number;
+  semantic: SemanticConfig;
 }
 
 
@@ -75,6 +83,7 @@ const optionsSchema = z
       .int()
       .positive()
       .default(8 * 1024 * 1024),
+    semantic: semanticSchema.prefault({}),
   })
   .strict();
 

@@ -5,6 +5,8 @@ import { RedisStore } from '../cache/redis-store.js';
 import type { CacheStore, PurgeFilter } from '../cache/store.js';
 import { type Flight, FlightRegistry } from '../capture/flight.js';
 import type { ProtocolFamily } from '../protocols/types.js';
+import { createSemanticLayer } from '../semantic/index.js';
+import type { IndexStats } from '../semantic/vector-index.js';
 import { CachedStream } from './cached-stream.js';
 import { createCachingFetch } from './caching-fetch.js';
 import type { CacheCore, FlightLeader } from './core.js';
@@ -35,7 +37,12 @@ export class ResponseCache {
     const flights = new FlightRegistry();
     const leaders = new WeakMap<Flight, FlightLeader>();
     const stats = new StatsCounter(resolved.prices);
+    const semantic = createSemanticLayer(resolved.semantic, {
+      redis: store instanceof RedisStore ? store : undefined,
+      events: { shadowMatch: () => stats.shadowMatch(), embedderError: () => stats.semanticError() },
+    });
     this.#core = {
+      semantic,
       store: chosen,
       options: resolved,
       stats,
@@ -103,13 +110,20 @@ export class ResponseCache {
     }
   }
 
-  /** Purge entries; returns how many were removed. */
-  invalidate(filter: PurgeFilter): Promise<number> {
-    return this.#core.store.purge(filter);
+  /** Purge entries (and their semantic candidates); returns how many entries were removed. */
+  async invalidate(filter: PurgeFilter): Promise<number> {
+    const removed = await this.#core.store.purge(filter);
+    await this.#core.semantic.purge(filter);
+    return removed;
   }
 
   stats(): CacheStats {
     return this.#core.stats.snapshot();
+  }
+
+  /** The in-process semantic index: partitions, rows and bytes (all 0 while `semantic` is off). */
+  semanticStats(): IndexStats {
+    return this.#core.semantic.stats();
   }
 
   /**
@@ -124,9 +138,10 @@ export class ResponseCache {
     return createCachingFetch(this.#core, family, baseURL, realFetch);
   }
 
-  /** Closes the store (a RedisStore's connection). */
-  close(): Promise<void> {
-    return this.#core.store.close();
+  /** Closes the store (a RedisStore's connection) and the semantic layer's. */
+  async close(): Promise<void> {
+    await this.#core.semantic.close();
+    await this.#core.store.close();
   }
 }
 

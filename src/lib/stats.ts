@@ -2,8 +2,14 @@ import type { Usage } from '../protocols/types.js';
 import type { ModelPrice } from './options.js';
 
 export interface CacheStats {
-  /** Calls answered from the cache. */
+  /** Calls answered from the cache (semantic hits included). */
   hits: number;
+  /** Of the hits, those the semantic layer found (a near-duplicate or paraphrase). */
+  semanticHits: number;
+  /** Shadow mode: misses a semantic entry would have answered. */
+  semanticShadowMatches: number;
+  /** Embedder errors and timeouts (each call went exact-only). */
+  semanticErrors: number;
   /** Calls that looked and went upstream (or to the producer function). */
   misses: number;
   /** Calls that joined an identical call already in flight instead of making their own. */
@@ -19,6 +25,9 @@ export interface CacheStats {
 /** Counters of one ResponseCache. Hits on an entry with usage add the tokens and their price. */
 export class StatsCounter {
   #hits = 0;
+  #semanticHits = 0;
+  #shadowMatches = 0;
+  #semanticErrors = 0;
   #misses = 0;
   #coalesced = 0;
   #bypassed = 0;
@@ -40,6 +49,19 @@ export class StatsCounter {
     }
   }
 
+  semanticHit(usage: Usage | undefined, models: readonly string[]): void {
+    this.#semanticHits++;
+    this.hit(usage, models);
+  }
+
+  shadowMatch(): void {
+    this.#shadowMatches++;
+  }
+
+  semanticError(): void {
+    this.#semanticErrors++;
+  }
+
   miss(): void {
     this.#misses++;
   }
@@ -55,6 +77,9 @@ export class StatsCounter {
   snapshot(): CacheStats {
     return {
       hits: this.#hits,
+      semanticHits: this.#semanticHits,
+      semanticShadowMatches: this.#shadowMatches,
+      semanticErrors: this.#semanticErrors,
       misses: this.#misses,
       coalesced: this.#coalesced,
       bypassed: this.#bypassed,

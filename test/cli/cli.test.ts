@@ -93,8 +93,9 @@ describe('sluice command line', () => {
       host: '127.0.0.2',
       'bedrock-upstream': 'http://127.0.0.1:9',
       'bedrock-region': 'eu-west-1',
+      'embeddings-url': 'http://127.0.0.1:9/v1',
     };
-    const byType: Record<string, string> = { int: '7', bool: 'true', onoff: 'off', replay: 'realtime' };
+    const byType: Record<string, string> = { int: '7', number: '0.9', bool: 'true', onoff: 'off', replay: 'realtime' };
     const listed = [...USAGE.matchAll(/^\s+(?:-\w, )?--([a-z-]+)(?: \S+)?\s+(SLUICE_[A-Z_]+)/gm)];
     expect(listed.length).toBeGreaterThanOrEqual(Object.keys(FLAGS).length);
     for (const [, name, env] of listed as unknown as [string, string, string][]) {
