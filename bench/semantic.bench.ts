@@ -55,7 +55,7 @@ async function qualityOn(pairs: readonly Pair[]): Promise<void> {
       const scored: Array<{ pair: Pair; similarity: number; vetoed: boolean }> = [];
       for (const pair of pairs) {
         const [a, b] = [await embedder.embed(pair.a), await embedder.embed(pair.b)];
-        scored.push({ pair, similarity: cosine(a, b), vetoed: vetoSignature(pair.a) !== vetoSignature(pair.b) });
+        scored.push({ pair, similarity: cosine(a, b), vetoed: vetoSignature(pair.a, embedder.vetoTerms?.(pair.a)) !== vetoSignature(pair.b, embedder.vetoTerms?.(pair.b)) });
       }
       console.log(`\n${name}:`);
       console.log('  threshold | no veto: precision  hit rate  false hits | with veto: precision  hit rate  false hits by kind');

@@ -149,7 +149,7 @@ export class SemanticLayer {
         const budget = Math.max(0, this.config.embeddingsTimeoutMs - (Date.now() - started));
         await withinBudget(this.#share.ensureLoaded(partition), budget);
       }
-      const veto = vetoSignature(query.text);
+      const veto = this.#vetoOf(query.text);
       const matches = await this.#index.search(partition, vector, query.threshold, CANDIDATES);
       for (const match of matches) {
         if (match.meta.veto !== veto) continue;
@@ -191,7 +191,7 @@ export class SemanticLayer {
         namespace: entry.namespace,
         tags: entry.tags,
         expiresAt: expiresAt(entry),
-        veto: vetoSignature(query.text),
+        veto: this.#vetoOf(query.text),
         vector,
       };
       await this.#index.add(partition, row);
@@ -220,6 +220,10 @@ export class SemanticLayer {
   async close(): Promise<void> {
     await this.#share?.close();
     await this.#embedder.close?.();
+  }
+
+  #vetoOf(text: string): string {
+    return vetoSignature(text, this.#embedder.vetoTerms?.(text));
   }
 
   #vectorOf(query: SemanticQuery): Promise<Float32Array> {

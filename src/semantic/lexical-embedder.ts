@@ -69,6 +69,18 @@ export class LexicalEmbedder implements Embedder {
     return normalize(vector);
   }
 
+  /**
+   * The set of content-word skeletons. Hashed n-grams score a prompt with one content word
+   * swapped ("the plot of Hamlet" / "of Macbeth") at 0.8-0.9 once the prompt is long, which no
+   * threshold separates from a typo. A near-duplicate uses the same content words up to case,
+   * order, function words and vowel typos, so their skeletons must be the same set.
+   */
+  vetoTerms(text: string): string[] {
+    const terms = new Set<string>();
+    for (const word of lexicalWords(text)) if (!FUNCTION_WORDS.has(word)) terms.add(skeleton(word));
+    return [...terms].sort();
+  }
+
   #add(vector: Float32Array, feature: string, weight: number): void {
     const hash = fnv1a(feature);
     // The sign bit comes from the hash too, so collisions cancel out on average instead of piling up.

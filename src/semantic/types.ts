@@ -18,6 +18,11 @@ export interface Embedder {
    * on failure; the layer turns that into an exact-only request.
    */
   embed(text: string, signal?: AbortSignal): Promise<Float32Array>;
+  /**
+   * Terms that must be equal for two texts to share an answer, on top of the lexical veto: what
+   * this embedder cannot tell apart by its vectors alone. Absent: nothing beyond the veto.
+   */
+  vetoTerms?(text: string): string[];
   close?(): Promise<void>;
 }
 

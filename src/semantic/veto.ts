@@ -61,10 +61,13 @@ export function vetoFeatures(text: string): VetoFeatures {
   };
 }
 
-/** Equal signatures exactly when all five feature sets are equal. */
-export function vetoSignature(text: string): string {
+/**
+ * Equal signatures exactly when all five feature sets are equal, and the embedder's own veto
+ * terms (Embedder.vetoTerms) too.
+ */
+export function vetoSignature(text: string, embedderTerms: readonly string[] = []): string {
   const f = vetoFeatures(text);
-  const canonical = JSON.stringify([f.numbers, f.quoted, f.urls, f.identifiers, f.negations]);
+  const canonical = JSON.stringify([f.numbers, f.quoted, f.urls, f.identifiers, f.negations, embedderTerms]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
 

@@ -64,6 +64,17 @@ describe('semantic layer (lexical embedder)', () => {
     expect((await send(h, chat('Write a haiku about autumn leaves'), ns)).cache).toBe('MISS');
   });
 
+  it('a long prompt with one content word changed is a MISS, not a false hit', async () => {
+    const ns = freshNamespace();
+    const tail = 'in a few paragraphs for a high school student, focusing on the main themes';
+    await seed(h, chat(`Summarize the plot of Hamlet ${tail}`), ns);
+    expect((await send(h, chat(`Summarize the plot of Macbeth ${tail}`), ns)).cache).toBe('MISS');
+    // The same words with case, punctuation and a vowel typo changed still answer.
+    expect((await send(h, chat(`summarize the plot of hamlet ${tail.replace('paragraphs', 'paragrphs')}!`), ns)).cache).toBe(
+      'SEMANTIC-HIT',
+    );
+  });
+
   describe('guards: exact-only requests', () => {
     it('non-text parts in the last user message', async () => {
       const image = { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } };

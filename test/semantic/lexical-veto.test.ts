@@ -40,6 +40,28 @@ describe('lexical embedder', () => {
   });
 });
 
+describe('lexical content-word veto', () => {
+  // Hashed n-grams score a one-word substitution in a long prompt high (0.8-0.9): the embedder's
+  // own veto terms (content-word skeletons) keep such pairs apart at any threshold.
+  const terms = (text: string) => lexical.vetoTerms(text).join(' ');
+  it.each([
+    ['Summarize the plot of Hamlet in a few paragraphs for a student', 'Summarize the plot of Macbeth in a few paragraphs for a student'],
+    ['Write a Python function that sorts a list of dictionaries by key', 'Write a JavaScript function that sorts a list of dictionaries by key'],
+    ['Write an email to my manager asking for a day off next Friday', 'Write an email to my manager asking for a raise next Friday'],
+    ['Explain the difference between a process and a thread', 'Explain the difference between a process and a program'],
+  ])('%s ≠ %s', (a, b) => {
+    expect(terms(a)).not.toBe(terms(b));
+  });
+  it.each([
+    ['How do I reverse a list in Python?', 'how do i reverse a list in python'],
+    ['How do I reverse a list in Python?', 'In Python, how do I reverse a list?'],
+    ['How do I reverse a list in Python?', 'can you tell me how to reverse a list in python please'],
+    ['How do I reverse a list in Python?', 'How do I reverse a lst in Python?'],
+  ])('%s = %s', (a, b) => {
+    expect(terms(a)).toBe(terms(b));
+  });
+});
+
 describe('lexical veto', () => {
   it('collects numbers, quoted strings, URLs, identifiers and negations', () => {
     const f = vetoFeatures(
