@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CREDENTIAL_SOURCE_PATTERN, DEFAULT_CREDENTIAL_SOURCES } from './cache/credentials.js';
+import { DEFAULTS } from './defaults.js';
+import { cacheShape, callLimitsShape, describeIssues } from './options-schema.js';
 import { DEFAULT_MAX_JSON_DEPTH } from './protocols/json-body.js';
 import { semanticSchema } from './semantic/options.js';
 
-const replaySchema = z.union([z.enum(['instant', 'realtime']), z.number().positive()]);
+export type { ReplayPacing } from './options-schema.js';
 
 const redisSchema = z
   .object({
@@ -19,7 +20,7 @@ const redisSchema = z
       .optional(),
     keyPrefix: z.string().default('sluice:'),
     /** Per-command budget: past it a lookup is a miss. */
-    timeoutMs: z.number().int().positive().default(50),
+    timeoutMs: z.number().int().positive().default(DEFAULTS.storeTimeoutMs),
   })
   .strict()
   .refine((r) => Boolean(r.url || r.cluster || r.sentinel), {
@@ -81,45 +82,12 @@ export const configSchema = z
     flushIntervalMs: z.number().int().min(0).max(1000).default(0),
     cache: z
       .object({
-        mode: z.enum(['on', 'off', 'read-only', 'write-only']).default('on'),
-        ttlSeconds: z.number().int().positive().default(3600),
-        maxTtlSeconds: z
-          .number()
-          .int()
-          .positive()
-          .default(7 * 24 * 3600),
-        maxEntryBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(8 * 1024 * 1024),
+        ...cacheShape,
         memoryMaxBytes: z
           .number()
           .int()
           .positive()
           .default(256 * 1024 * 1024),
-        /** Let tenants with different credentials share entries (off: isolation by credential). */
-        shareAcrossCredentials: z.boolean().default(false),
-        /**
-         * Where the client's credential is found, first present wins: header names, or
-         * `query:NAME` for a query parameter. Hashed into every key scope, never logged.
-         */
-        credentialSources: z
-          .array(z.string().regex(CREDENTIAL_SOURCE_PATTERN, 'use a header name or query:NAME'))
-          .min(1)
-          .default([...DEFAULT_CREDENTIAL_SOURCES]),
-        /** Default pacing of replayed streams: instant, realtime (recorded offsets), or N tokens/s. */
-        replay: replaySchema.default('instant'),
-        /** Keep an upstream stream going to fill the cache after every client left (within limits). */
-        completeOnDisconnect: z.boolean().default(false),
-        /**
-         * Ask the upstream for usage on streams whose client did not (OpenAI chat and completions'
-         * stream_options.include_usage), and strip it before the client sees it, so every stream
-         * entry records usage. Those clients then get re-encoded events, not the upstream's bytes.
-         */
-        requestStreamUsage: z.boolean().default(false),
-        /** Bound on clients joining one in-flight request. */
-        maxFollowers: z.number().int().min(0).default(1000),
       })
       .strict()
       .prefault({}),
@@ -133,18 +101,7 @@ export const configSchema = z
           .positive()
           .default(10 * 1024 * 1024),
         connectTimeoutMs: z.number().int().positive().default(10_000),
-        /** Longest silence from upstream: before the headers and between body bytes. */
-        idleTimeoutMs: z.number().int().positive().default(120_000),
-        maxStreamDurationMs: z
-          .number()
-          .int()
-          .positive()
-          .default(15 * 60_000),
-        maxResponseBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(64 * 1024 * 1024),
+        ...callLimitsShape,
         /**
          * Connections to each upstream at once; a request past it waits for a whole answer to end,
          * so a cap below the concurrent streams is an outage. 0: no cap (each request holds at most one).
@@ -175,16 +132,19 @@ export const configSchema = z
 
 export type SluiceConfig = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
-export type ReplayPacing = z.infer<typeof replaySchema>;
 
 export class ConfigError extends Error {
+  /** The first field at fault, when one is. */
+  readonly field: string | undefined;
   constructor(
     message: string,
     /** CLI_USAGE: the command line itself could not be understood (see UsageError). */
     readonly code: 'CONFIG_INVALID' | 'CLI_USAGE' = 'CONFIG_INVALID',
+    field?: string,
   ) {
     super(message);
     this.name = 'ConfigError';
+    this.field = field;
   }
 }
 
@@ -192,11 +152,8 @@ export class ConfigError extends Error {
 export function parseConfig(input: unknown, source = 'configuration'): SluiceConfig {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const field = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    return `  - ${field}: ${issue.message}`;
-  });
-  throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`);
+  const { message, field } = describeIssues(result.error.issues, '(root)');
+  throw new ConfigError(`Invalid ${source}:\n${message}`, 'CONFIG_INVALID', field);
 }
 
 export async function readConfigFile(path: string): Promise<Record<string, unknown>> {

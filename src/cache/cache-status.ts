@@ -11,6 +11,8 @@ export interface OutcomeHeaders {
   'cache-status': string;
   age?: string;
   'x-sluice-similarity'?: string;
+  /** Room for what a lookup step adds (x-sluice-similarity on a semantic hit). */
+  [header: string]: string | undefined;
 }
 
 const FORWARD_STATUS: Record<CachePlan['forwardOutcome'], string> = {

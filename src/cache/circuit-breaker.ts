@@ -1,3 +1,6 @@
+import { DEFAULTS } from '../defaults.js';
+import { SluiceError } from '../errors.js';
+
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface CircuitBreakerOptions {
@@ -29,15 +32,19 @@ export class CircuitBreaker {
   #probeInFlight = false;
 
   constructor(options: CircuitBreakerOptions = {}) {
-    this.#failureThreshold = options.failureThreshold ?? 5;
-    this.#resetAfterMs = options.resetAfterMs ?? 2000;
+    this.#failureThreshold = options.failureThreshold ?? DEFAULTS.breakerFailureThreshold;
+    this.#resetAfterMs = options.resetAfterMs ?? DEFAULTS.breakerResetAfterMs;
     if (!Number.isSafeInteger(this.#failureThreshold) || this.#failureThreshold < 1) {
-      throw new RangeError(
+      throw new SluiceError(
+        'INVALID_OPTION',
         `option "failureThreshold" must be an integer >= 1, got ${this.#failureThreshold}`,
+        { field: 'failureThreshold' },
       );
     }
     if (!Number.isFinite(this.#resetAfterMs) || this.#resetAfterMs < 0) {
-      throw new RangeError(`option "resetAfterMs" must be a number >= 0, got ${this.#resetAfterMs}`);
+      throw new SluiceError('INVALID_OPTION', `option "resetAfterMs" must be a number >= 0, got ${this.#resetAfterMs}`, {
+        field: 'resetAfterMs',
+      });
     }
     this.#onStateChange = options.onStateChange;
     this.#now = options.now ?? Date.now;

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ReplayPacing } from '../config.js';
+import type { ReplayPacing } from '../options-schema.js';
 
 export type CacheMode = 'on' | 'off' | 'read-only' | 'write-only';
 

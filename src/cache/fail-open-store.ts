@@ -1,3 +1,5 @@
+import { DEFAULTS } from '../defaults.js';
+import { SluiceError } from '../errors.js';
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js';
 import type { CacheEntry } from './entry.js';
 import { type CacheStore, type EntryPage, type ListQuery, type PurgeFilter, StoreError } from './store.js';
@@ -33,17 +35,19 @@ export class FailOpenStore implements CacheStore {
   constructor(inner: CacheStore, options: FailOpenStoreOptions = {}) {
     this.#inner = inner;
     this.name = inner.name;
-    this.#timeoutMs = options.timeoutMs ?? 50;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULTS.storeTimeoutMs;
     if (!Number.isFinite(this.#timeoutMs) || this.#timeoutMs <= 0) {
-      throw new RangeError(
+      throw new SluiceError(
+        'INVALID_OPTION',
         `FailOpenStore option "timeoutMs" must be a positive number, got ${this.#timeoutMs}`,
+        { field: 'timeoutMs' },
       );
     }
     this.#onError = options.onError;
     const onStateChange = options.onStateChange;
     this.#breaker = new CircuitBreaker({
-      failureThreshold: options.failureThreshold ?? 5,
-      resetAfterMs: options.resetAfterMs ?? 2000,
+      failureThreshold: options.failureThreshold ?? DEFAULTS.breakerFailureThreshold,
+      resetAfterMs: options.resetAfterMs ?? DEFAULTS.breakerResetAfterMs,
       onStateChange: onStateChange && ((state) => onStateChange(state, inner.name)),
     });
   }

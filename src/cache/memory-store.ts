@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { type CacheEntry, entryMeta, entrySize, remainingTtlMs } from './entry.js';
 import { type CacheStore, type EntryPage, type ListQuery, metaMatches, type PurgeFilter } from './store.js';
+import { DEFAULTS } from '../defaults.js';
+import { SluiceError } from '../errors.js';
 
 export interface MemoryStoreOptions {
   /** Budget for the resident size of all entries (entrySize). Default 256 MiB. */
@@ -29,7 +31,7 @@ export class MemoryStore implements CacheStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     const maxBytes = options.maxBytes ?? 256 * MiB;
-    const maxEntryBytes = Math.min(options.maxEntryBytes ?? 8 * MiB, maxBytes);
+    const maxEntryBytes = Math.min(options.maxEntryBytes ?? DEFAULTS.maxEntryBytes, maxBytes);
     checkPositiveInteger('maxBytes', maxBytes);
     checkPositiveInteger('maxEntryBytes', maxEntryBytes);
     if (options.maxEntries !== undefined) checkPositiveInteger('maxEntries', options.maxEntries);
@@ -123,6 +125,10 @@ export class MemoryStore implements CacheStore {
 
 function checkPositiveInteger(field: string, value: number): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new RangeError(`MemoryStore option "${field}" must be a positive integer, got ${String(value)}`);
+    throw new SluiceError(
+      'INVALID_OPTION',
+      `MemoryStore option "${field}" must be a positive integer, got ${String(value)}`,
+      { field },
+    );
   }
 }

@@ -3,6 +3,8 @@ import { type CacheEntry, remainingTtlMs } from './entry.js';
 import { decodeEntry, encodeEntry } from './entry-codec.js';
 import { type EntryLister, listEntries } from './redis-list.js';
 import { type CacheStore, type EntryPage, type ListQuery, type PurgeFilter, StoreError } from './store.js';
+import { DEFAULTS } from '../defaults.js';
+import { SluiceError } from '../errors.js';
 
 export interface RedisStoreOptions {
   /** Standalone server, e.g. "redis://:pass@host:6379/0" or "rediss://..." for TLS. */
@@ -55,12 +57,14 @@ export class RedisStore implements CacheStore {
       (field) => options[field] !== undefined,
     );
     if (sources.length > 1) {
-      throw new TypeError(
+      throw new SluiceError(
+        'INVALID_OPTION',
         `RedisStore: give only one of url, cluster, sentinel, client (got ${sources.join(', ')})`,
+        { field: sources[1] },
       );
     }
     this.#prefix = options.keyPrefix ?? 'sluice:';
-    this.#maxEntryBytes = options.maxEntryBytes ?? 8 * 1024 * 1024;
+    this.#maxEntryBytes = options.maxEntryBytes ?? DEFAULTS.maxEntryBytes;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     checkPositive('connectTimeoutMs', this.#connectTimeoutMs);
     checkPositive('commandTimeoutMs', options.commandTimeoutMs ?? 1000);
@@ -279,7 +283,9 @@ function createClient(options: RedisStoreOptions, connectTimeoutMs: number): Cli
     const nodes = options.cluster.nodes.map(parseNode);
     const first = nodes[0];
     if (first === undefined)
-      throw new TypeError('RedisStore option "cluster.nodes" must list at least one node');
+      throw new SluiceError('INVALID_OPTION', 'RedisStore option "cluster.nodes" must list at least one node', {
+        field: 'cluster.nodes',
+      });
     const clusterOptions: ClusterOptions = {
       enableOfflineQueue: false,
       clusterRetryStrategy: retryStrategy,
@@ -320,7 +326,11 @@ function parseNode(node: string): NodeAddress {
   try {
     url = new URL(node.includes('://') ? node : `redis://${node}`);
   } catch {
-    throw new TypeError(`RedisStore option "cluster.nodes": cannot parse "${node}" (use host:port or a URL)`);
+    throw new SluiceError(
+      'INVALID_OPTION',
+      `RedisStore option "cluster.nodes": cannot parse "${node}" (use host:port or a URL)`,
+      { field: 'cluster.nodes' },
+    );
   }
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -367,6 +377,10 @@ function toStoreError(op: string, err: unknown): StoreError {
 
 function checkPositive(field: string, value: number): void {
   if (!Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`RedisStore option "${field}" must be a positive number, got ${String(value)}`);
+    throw new SluiceError(
+      'INVALID_OPTION',
+      `RedisStore option "${field}" must be a positive number, got ${String(value)}`,
+      { field },
+    );
   }
 }

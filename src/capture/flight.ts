@@ -1,7 +1,12 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { FailureCode } from '../errors.js';
+import type { RequestInfo } from '../protocols/types.js';
+import type { EntryWriter } from './entry-writer.js';
 import type { GateVerdict } from './gate.js';
 import { framingForContentType } from '../sse/framing.js';
 import { Recorder } from './recorder.js';
+
+export type { FailureCode } from '../errors.js';
 
 export interface FlightHead {
   status: number;
@@ -10,32 +15,38 @@ export interface FlightHead {
   headers: OutgoingHttpHeaders;
 }
 
-export type FailureCode =
-  | 'connect_failed'
-  | 'connect_timeout'
-  | 'idle_timeout'
-  | 'upstream_reset'
-  | 'duration_limit'
-  | 'response_too_large'
-  | 'client_disconnect';
-
 export interface UpstreamFailure {
   code: FailureCode;
   /** The status to answer with when nothing was sent to the client yet. */
   status: 502 | 504 | 499;
   message: string;
+  /** The error behind it (a fetch or producer error): library callers receive it as is. */
+  cause?: unknown;
 }
 
 export type FlightOutcome =
   | { kind: 'ended'; head: FlightHead; verdict: GateVerdict; body: Buffer | undefined }
   | { kind: 'failed'; head: FlightHead | undefined; failure: UpstreamFailure };
 
+/** A value that travelled with its bytes (a library producer's chunk), so listeners need not decode it. */
+export interface Carried {
+  value: unknown;
+}
+
 /** A client attached to a flight. Raw listeners get the upstream bytes as they come. */
 export interface FlightListener {
   readonly raw: boolean;
   onHead(head: FlightHead): void;
-  onData(chunk: Uint8Array): void;
+  /** `carried` is set for live pieces of a library producer; catch-up bytes never carry it. */
+  onData(chunk: Uint8Array, carried?: Carried): void;
   onSettled(outcome: FlightOutcome): void;
+  /**
+   * Backpressure: a pending promise while this listener cannot take more, else undefined.
+   * The flight's driver waits for it before pulling the next piece.
+   */
+  ready?(): Promise<void> | undefined;
+  /** Told which flight it joined, so it can leave it (a cancelled body) or wait for its commit. */
+  onAttach?(flight: Flight): void;
 }
 
 export interface FlightOptions {
@@ -43,14 +54,19 @@ export interface FlightOptions {
   maxListeners: number;
   /** Keep the upstream going after the last client left, so the answer can still be stored. */
   completeOnDisconnect: boolean;
+  /** The request that started the flight: joiners compare their framing with it. */
+  leader: RequestInfo;
   /**
    * The completeness gate. Absent when the answer can be neither stored nor shared (BYPASS):
    * the flight is then a plain pipe that keeps no bytes and decodes nothing.
    */
   judge?: ((head: FlightHead, recorder: Recorder) => GateVerdict) | undefined;
+  /** The one commit point: committed in finish() when the gate says yes, dropped otherwise. */
+  writer?: EntryWriter | undefined;
 }
 
 const NOT_RECORDED: GateVerdict = { storable: false, reason: 'not_recorded' };
+const NOT_WRITTEN = Promise.resolve(false);
 
 /**
  * One upstream answer in flight: recorded as it passes and fanned out to every attached client
@@ -59,13 +75,19 @@ const NOT_RECORDED: GateVerdict = { storable: false, reason: 'not_recorded' };
  */
 export class Flight {
   readonly controller = new AbortController();
+  readonly leader: RequestInfo;
   head: FlightHead | undefined;
   outcome: FlightOutcome | undefined;
+  /** Settles once the entry write (if any) is over: a listener that waits for it ends on "stored". */
+  committed: Promise<boolean> = NOT_WRITTEN;
   private recorder: Recorder | undefined;
-  private readonly listeners = new Set<FlightListener>();
+  /** Each listener, with what undoes its attachment (the abort subscription on its signal). */
+  private readonly listeners = new Map<FlightListener, (() => void) | undefined>();
   private readonly settledCallbacks: Array<(outcome: FlightOutcome) => void> = [];
 
-  constructor(private readonly options: FlightOptions) {}
+  constructor(private readonly options: FlightOptions) {
+    this.leader = options.leader;
+  }
 
   get listenerCount(): number {
     return this.listeners.size;
@@ -82,18 +104,40 @@ export class Flight {
     );
   }
 
-  /** Attach a client. A joiner first receives everything recorded so far. */
-  attach(listener: FlightListener): void {
-    this.listeners.add(listener);
+  /**
+   * Attach a client for as long as its signal is not aborted: attaching with an aborted signal
+   * is a detach (returns false), and an abort later detaches it. A joiner first receives
+   * everything recorded so far.
+   */
+  attach(listener: FlightListener, signal?: AbortSignal): boolean {
+    if (signal?.aborted) {
+      this.leave();
+      return false;
+    }
+    let unsubscribe: (() => void) | undefined;
+    if (signal) {
+      // Removed again on detach or settle: a caller's signal may outlive many calls.
+      const onAbort = () => this.detach(listener);
+      signal.addEventListener('abort', onAbort, { once: true });
+      unsubscribe = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.listeners.set(listener, unsubscribe);
+    listener.onAttach?.(this);
     if (this.head) {
       listener.onHead(this.head);
-      if (listener.raw && this.recorder && this.recorder.byteLength > 0)
-        listener.onData(this.recorder.bytes());
+      if (listener.raw && this.recorder && this.recorder.byteLength > 0) listener.onData(this.recorder.bytes());
     }
+    return true;
   }
 
   detach(listener: FlightListener): void {
-    if (!this.listeners.delete(listener)) return;
+    if (!this.listeners.has(listener)) return;
+    this.listeners.get(listener)?.();
+    this.listeners.delete(listener);
+    this.leave();
+  }
+
+  private leave(): void {
     if (this.listeners.size === 0 && !this.outcome && !this.options.completeOnDisconnect) {
       this.abort({ code: 'client_disconnect', status: 499, message: 'every client disconnected' });
     }
@@ -107,21 +151,38 @@ export class Flight {
   start(head: FlightHead): void {
     this.head = head;
     if (this.options.judge) this.recorder = new Recorder(this.options.maxEntryBytes, framingForContentType(head.contentType));
-    for (const listener of this.listeners) listener.onHead(head);
+    for (const listener of this.listeners.keys()) listener.onHead(head);
   }
 
-  push(chunk: Uint8Array, now: number): void {
-    this.recorder?.push(chunk, now);
-    for (const listener of this.listeners) if (listener.raw) listener.onData(chunk);
+  /** `recordable: false` for a piece that has no byte form (a chunk the serializer refused). */
+  push(chunk: Uint8Array, now: number, carried?: Carried, recordable = true): void {
+    if (recordable) this.recorder?.push(chunk, now);
+    else this.recorder?.drop('unserializable');
+    for (const listener of this.listeners.keys()) if (listener.raw) listener.onData(chunk, carried);
   }
 
-  /** The upstream body ended normally: judge it, then tell everyone. */
+  /** Resolves when every listener can take more; undefined (no wait) in the common case. */
+  ready(): Promise<void> | undefined {
+    let waits: Promise<void>[] | undefined;
+    for (const listener of this.listeners.keys()) {
+      const wait = listener.ready?.();
+      if (wait) (waits ??= []).push(wait);
+    }
+    if (!waits) return undefined;
+    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
+  }
+
+  /** The upstream body ended normally: judge it, commit the writer when the gate says yes, tell everyone. */
   finish(): void {
     if (this.outcome || !this.head) return;
-    const { judge } = this.options;
+    const { judge, writer } = this.options;
     const recorder = this.recorder;
     const verdict = judge && recorder ? judge(this.head, recorder) : NOT_RECORDED;
     const body = recorder && !recorder.dropped ? recorder.bytes() : undefined;
+    if (writer) {
+      if (verdict.storable) this.committed = writer.commit(verdict.entry);
+      else writer.drop(verdict.reason);
+    }
     this.settle({ kind: 'ended', head: this.head, verdict, body });
   }
 
@@ -129,13 +190,17 @@ export class Flight {
   abort(failure: UpstreamFailure): void {
     if (this.outcome) return;
     this.recorder?.drop(failure.code);
+    this.options.writer?.drop(failure.code);
     this.settle({ kind: 'failed', head: this.head, failure });
     this.controller.abort(failure);
   }
 
   private settle(outcome: FlightOutcome): void {
     this.outcome = outcome;
-    for (const listener of this.listeners) listener.onSettled(outcome);
+    for (const [listener, unsubscribe] of this.listeners) {
+      unsubscribe?.();
+      listener.onSettled(outcome);
+    }
     this.listeners.clear();
     for (const callback of this.settledCallbacks) callback(outcome);
     this.settledCallbacks.length = 0;

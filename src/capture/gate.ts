@@ -1,5 +1,5 @@
 import { type CacheEntry, ENTRY_VERSION } from '../cache/entry.js';
-import type { Protocol, RequestInfo } from '../protocols/types.js';
+import type { EngineProtocol, JsonVerdict, RequestInfo } from '../protocols/types.js';
 import { framingForContentType } from '../sse/framing.js';
 import type { SseEvent } from '../sse/types.js';
 import type { Recorder } from './recorder.js';
@@ -23,7 +23,7 @@ export type GateVerdict = { storable: true; entry: CacheEntry } | { storable: fa
  * or failure before that point means the gate is never reached.
  */
 export function judgeAnswer(
-  protocol: Protocol,
+  protocol: EngineProtocol,
   request: RequestInfo,
   head: AnswerHead,
   recorder: Recorder,
@@ -73,13 +73,18 @@ export function judgeAnswer(
     };
   }
 
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return { storable: false, reason: 'invalid_json' };
+  let verdict: JsonVerdict;
+  if (protocol.inspectBody) {
+    verdict = protocol.inspectBody(body);
+  } else {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return { storable: false, reason: 'invalid_json' };
+    }
+    verdict = protocol.inspectJson(parsed);
   }
-  const verdict = protocol.inspectJson(parsed);
   if (!verdict.ok) return { storable: false, reason: `not_an_answer: ${verdict.reason}` };
   return {
     storable: true,

@@ -33,7 +33,7 @@ export async function handleAdmin(
   }
   const method = req.method ?? 'GET';
   if (method === 'GET' && path === '/admin/stats') {
-    sendJson(res, 200, await stats(ctx));
+    sendJson(res, 200, stats(ctx));
     return;
   }
   if (method === 'GET' && path === '/admin/entries') {
@@ -192,33 +192,24 @@ async function listEntries(ctx: GatewayContext, req: IncomingMessage, res: Serve
   }
 }
 
-async function stats(ctx: GatewayContext) {
-  const counter = async (name: string) => {
-    const metric = ctx.metrics.registry.getSingleMetric(name);
-    const values = metric ? (await metric.get()).values : [];
-    const byLabel: Record<string, number> = {};
-    for (const v of values) {
-      const label = Object.values(v.labels).join(':') || 'total';
-      byLabel[label] = (byLabel[label] ?? 0) + v.value;
-    }
-    return byLabel;
-  };
+function stats(ctx: GatewayContext) {
+  const { counters } = ctx;
   return {
     l1: ctx.l1.stats(),
     l2: ctx.l2 ? { state: ctx.l2.state } : null,
     inFlight: ctx.flights.size,
-    lookups: await counter('sluice_cache_lookups_total'),
-    writes: await counter('sluice_cache_writes_total'),
-    tokensSaved: await counter('sluice_cache_tokens_saved_total'),
+    lookups: { ...counters.lookups },
+    writes: { ...counters.writes },
+    tokensSaved: { ...counters.tokensSaved },
     semantic: ctx.semantic.active
       ? {
           embedder: ctx.semantic.embedder.identity.type,
           threshold: ctx.semantic.threshold,
           shadow: ctx.semantic.config.shadow,
           index: ctx.semantic.stats(),
-          lookups: await counter('sluice_semantic_lookups_total'),
-          shadowMatches: await counter('sluice_semantic_shadow_matches_total'),
-          embedderErrors: await counter('sluice_semantic_embedder_errors_total'),
+          lookups: { ...ctx.semanticCounts.lookups },
+          shadowMatches: { total: ctx.semanticCounts.shadowMatches },
+          embedderErrors: { ...ctx.semanticCounts.embedderErrors },
         }
       : null,
   };

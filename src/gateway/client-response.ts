@@ -1,44 +1,36 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FlightHead, FlightListener, FlightOutcome } from '../capture/flight.js';
-import type { ReplayPacing } from '../config.js';
-import type { Protocol, RequestInfo } from '../protocols/types.js';
-import { entryServes, isStreamContentType, planReplay, type ReplayPlan, streamResponseHeaders } from '../replay/replay.js';
+import type { FollowerAnswer } from '../engine/engine.js';
+import type { ProtocolFamily } from '../protocols/types.js';
+import { isStreamContentType, type ReplayPlan, streamResponseHeaders } from '../replay/replay.js';
 import type { UsageStripper } from '../replay/usage-strip.js';
 import { sendError } from './http.js';
 
 export interface ClientResponseOptions {
-  protocol: Protocol;
-  request: RequestInfo;
-  pacing: ReplayPacing;
+  family: ProtocolFamily;
   flushIntervalMs: number;
   /** x-request-id, x-sluice-cache, Cache-Status: added to whatever is sent. */
   headers: OutgoingHttpHeaders;
   onBytes(count: number): void;
-  /** A converting client the shared answer cannot serve exactly (see entryServes). */
-  onUnserved?(): void;
-  /** Raw clients fed a stream with usage they did not ask for (cache.requestStreamUsage). */
+  /** Fed a stream with usage this client did not ask for (cache.requestStreamUsage): strip it. */
   stripper?: UsageStripper | undefined;
 }
 
-/**
- * One client attached to a flight. A raw client (its request has the flight's format) gets the
- * upstream bytes as they come; a converting client (stream vs JSON differ) waits for the end and
- * is answered from the judged entry.
- */
+/** One HTTP client taking a flight's bytes as they come (a forward, or a follower with the leader's framing). */
 export class ClientResponse implements FlightListener {
+  readonly raw = true;
   private pendingHead: FlightHead | undefined;
   private buffered: Uint8Array[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly res: ServerResponse,
-    readonly raw: boolean,
     private readonly options: ClientResponseOptions,
   ) {}
 
   onHead(head: FlightHead): void {
     // Headers go out with the first bytes, so a limit hit before any byte can still be a clean error.
-    if (this.raw) this.pendingHead = head;
+    this.pendingHead = head;
   }
 
   onData(upstreamChunk: Uint8Array): void {
@@ -58,11 +50,6 @@ export class ClientResponse implements FlightListener {
 
   onSettled(outcome: FlightOutcome): void {
     if (this.res.destroyed) return;
-    if (this.raw) this.settleRaw(outcome);
-    else this.settleConverted(outcome);
-  }
-
-  private settleRaw(outcome: FlightOutcome): void {
     if (outcome.kind === 'ended') {
       this.writeHeadIfPending();
       this.flush();
@@ -70,64 +57,14 @@ export class ClientResponse implements FlightListener {
       return;
     }
     this.flush();
-    if (outcome.failure.code === 'client_disconnect') {
-      this.res.destroy();
-    } else if (this.res.headersSent) {
+    if (outcome.failure.code === 'client_disconnect' || this.res.headersSent) {
       // Bytes already went out: cut the connection so the client sees an incomplete stream,
       // never a clean end that looks complete.
       this.res.destroy();
-    } else {
-      sendError(
-        this.res,
-        this.options.protocol.family,
-        outcome.failure.status,
-        outcome.failure.message,
-        outcome.failure.code,
-        this.options.headers,
-      );
-    }
-  }
-
-  private settleConverted(outcome: FlightOutcome): void {
-    const { protocol, request, pacing, headers } = this.options;
-    if (outcome.kind === 'failed') {
-      sendError(
-        this.res,
-        protocol.family,
-        outcome.failure.status,
-        outcome.failure.message,
-        outcome.failure.code,
-        headers,
-      );
       return;
     }
-    if (outcome.verdict.storable && !entryServes(outcome.verdict.entry, request) && this.options.onUnserved) {
-      this.options.onUnserved();
-      return;
-    }
-    if (outcome.verdict.storable) {
-      sendReplay(
-        this.res,
-        planReplay(protocol, outcome.verdict.entry, request, pacing),
-        headers,
-        this.options.onBytes,
-      );
-      return;
-    }
-    if (outcome.head.status !== 200 && outcome.body) {
-      // An upstream error reaches every joiner as it was.
-      this.res.writeHead(outcome.head.status, { ...outcome.head.headers, ...headers });
-      this.res.end(outcome.body);
-      return;
-    }
-    sendError(
-      this.res,
-      protocol.family,
-      502,
-      `the upstream answer was incomplete (${outcome.verdict.reason}); retry the request`,
-      'upstream_incomplete',
-      headers,
-    );
+    const { failure } = outcome;
+    sendError(this.res, this.options.family, failure.status, failure.message, failure.code, this.options.headers);
   }
 
   private writeHeadIfPending(): void {
@@ -148,6 +85,26 @@ export class ClientResponse implements FlightListener {
     this.buffered = [];
     if (chunks.length === 1) this.res.write(chunks[0]);
     else this.res.write(Buffer.concat(chunks));
+  }
+}
+
+/** A converting follower's answer over HTTP: the converted entry, the upstream's error as it was, or ours. */
+export function sendFollowerAnswer(
+  res: ServerResponse,
+  family: ProtocolFamily,
+  answer: FollowerAnswer,
+  headers: OutgoingHttpHeaders,
+  onBytes: (count: number) => void,
+): void {
+  if (res.destroyed) return;
+  if (answer.kind === 'replay') {
+    sendReplay(res, answer.plan, headers, onBytes);
+  } else if (answer.kind === 'upstream') {
+    res.writeHead(answer.head.status, { ...answer.head.headers, ...headers });
+    res.end(answer.body);
+  } else {
+    const { failure } = answer;
+    sendError(res, family, failure.status, failure.message, failure.code, headers);
   }
 }
 

@@ -3,24 +3,37 @@ import type { CredentialSource } from '../cache/credentials.js';
 import type { FailOpenStore } from '../cache/fail-open-store.js';
 import type { MemoryStore } from '../cache/memory-store.js';
 import type { TieredStore } from '../cache/tiered-store.js';
-import type { Flight, FlightRegistry } from '../capture/flight.js';
+import type { FlightRegistry } from '../capture/flight.js';
 import type { SluiceConfig } from '../config.js';
-import type { ProtocolFamily, RequestInfo } from '../protocols/types.js';
+import type { Engine } from '../engine/engine.js';
+import type { EngineCounters } from '../engine/hooks.js';
+import type { ProtocolFamily } from '../protocols/types.js';
 import type { SemanticLayer } from '../semantic/layer.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Lifecycle } from './shutdown.js';
 import type { Upstream } from './upstream.js';
 
+/** Plain counts of the semantic layer's events (admin stats read these, not metric series). */
+export interface SemanticCounts {
+  lookups: Record<string, number>;
+  shadowMatches: number;
+  embedderErrors: Record<string, number>;
+}
+
 /** What every route handler of one gateway instance shares. Built once in createGateway. */
 export interface GatewayContext {
   config: SluiceConfig;
+  /** The request path every protocol route runs through. */
+  engine: Engine;
+  /** The engine's store (each tier fail-open): admin inspect and purge use it too. */
   store: TieredStore;
   l1: MemoryStore;
   l2: FailOpenStore | undefined;
+  /** The engine's flights in progress. */
   flights: FlightRegistry;
-  /** The request that started each flight: joiners compare their format with it. */
-  leaders: WeakMap<Flight, RequestInfo>;
+  /** What the engine counted, for /admin/stats. */
+  counters: EngineCounters;
   agent: Agent;
   metrics: Metrics;
   logger: Logger;
@@ -29,6 +42,8 @@ export interface GatewayContext {
   credentialSources: readonly CredentialSource[];
   /** In-flight requests and pending L2 writes, for the shutdown drain. */
   lifecycle: Lifecycle;
-  /** Asked after every exact miss; does nothing unless `semantic.enabled`. */
+  /** Asked after every exact miss (through the engine); does nothing unless `semantic.enabled`. */
   semantic: SemanticLayer;
+  /** What the semantic layer reported, for /admin/stats. */
+  semanticCounts: SemanticCounts;
 }

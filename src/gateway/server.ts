@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseCredentialSources, redactUrl } from '../cache/credentials.js';
-import { FailOpenStore } from '../cache/fail-open-store.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
-import { TieredStore } from '../cache/tiered-store.js';
-import { FlightRegistry } from '../capture/flight.js';
 import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
+import { DEFAULTS } from '../defaults.js';
+import { Engine } from '../engine/engine.js';
+import { composeHooks, EngineCounters } from '../engine/hooks.js';
+import { failOpen, failOpenTiers } from '../engine/stores.js';
 import { BEDROCK_ROUTE_PREFIX, matchRoute } from '../protocols/index.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { logAccess } from './access-log.js';
@@ -15,7 +16,8 @@ import { createSemanticLayer } from '../semantic/index.js';
 import { handleAdmin } from './admin.js';
 import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
-import type { GatewayContext } from './context.js';
+import { gatewayHooks } from './engine-hooks.js';
+import type { GatewayContext, SemanticCounts } from './context.js';
 import { sendError, sendJson } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { acceptCleartextHttp2 } from './h2c.js';
@@ -75,8 +77,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       })
     : undefined;
   const l2 = redis
-    ? new FailOpenStore(redis, {
-        timeoutMs: config.redis?.timeoutMs ?? 50,
+    ? failOpen(redis, {
+        timeoutMs: config.redis?.timeoutMs ?? DEFAULTS.storeTimeoutMs,
         onError: (op, err) => {
           metrics.storeErrors.inc({ store: 'redis', op });
           logger.debug({ op, code: err.code }, 'redis store error (served as a miss)');
@@ -87,13 +89,46 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         },
       })
     : undefined;
+  const store = failOpenTiers(l1, l2);
+  const counters = new EngineCounters();
+  const semanticCounts: SemanticCounts = { lookups: {}, shadowMatches: 0, embedderErrors: {} };
+  const bump = (record: Record<string, number>, label: string) => {
+    record[label] = (record[label] ?? 0) + 1;
+  };
+  const semantic = createSemanticLayer(config.semantic, {
+    redis,
+    events: {
+      lookup: (result) => {
+        metrics.semanticLookups.inc({ result });
+        bump(semanticCounts.lookups, result);
+      },
+      shadowMatch: () => {
+        metrics.semanticShadowMatches.inc();
+        semanticCounts.shadowMatches++;
+      },
+      embedderError: (code) => {
+        metrics.semanticEmbedderErrors.inc({ code });
+        bump(semanticCounts.embedderErrors, code);
+        logger.debug({ code }, 'embedder error (request answered exact-only)');
+      },
+      shareError: (op, err) => logger.debug({ op, err: err.message }, 'semantic share error'),
+    },
+  });
+  const lifecycle = new Lifecycle();
+  const engine = new Engine({
+    config: { ...config.cache, limits: config.limits },
+    store,
+    // The shutdown drain flushes entry writes still on their way to L2.
+    hooks: composeHooks(gatewayHooks(metrics, logger), counters, { onCommit: (write) => lifecycle.trackWrite(write) }),
+  });
   const context: GatewayContext = {
     config,
-    store: new TieredStore({ l1, l2 }),
+    engine,
+    store,
     l1,
     l2,
-    flights: new FlightRegistry(),
-    leaders: new WeakMap(),
+    flights: engine.flights,
+    counters,
     agent: createUpstreamAgent(config.limits),
     metrics,
     logger,
@@ -103,19 +138,9 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       bedrock: makeUpstream('bedrock', bedrockUpstreamUrl(config), undefined, bedrockUpstreamSigner(config)),
     },
     credentialSources: parseCredentialSources(config.cache.credentialSources),
-    lifecycle: new Lifecycle(),
-    semantic: createSemanticLayer(config.semantic, {
-      redis,
-      events: {
-        lookup: (result) => metrics.semanticLookups.inc({ result }),
-        shadowMatch: () => metrics.semanticShadowMatches.inc(),
-        embedderError: (code) => {
-          metrics.semanticEmbedderErrors.inc({ code });
-          logger.debug({ code }, 'embedder error (request answered exact-only)');
-        },
-        shareError: (op, err) => logger.debug({ op, err: err.message }, 'semantic share error'),
-      },
-    }),
+    lifecycle,
+    semantic,
+    semanticCounts,
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {

@@ -1,7 +1,9 @@
-import { Agent, errors as undiciErrors } from 'undici';
+import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 import { normalizeBaseUrl } from '../cache/scope.js';
-import type { Flight, UpstreamFailure } from '../capture/flight.js';
-import type { ProtocolFamily } from '../protocols/types.js';
+import type { CallLimits } from '../defaults.js';
+import type { UpstreamFailure } from '../capture/flight.js';
+import type { UpstreamSource } from '../engine/drive.js';
+import type { ProtocolFamily, RequestInfo } from '../protocols/types.js';
 import { downstreamResponseHeaders } from './http.js';
 
 /** One configured upstream: where requests go and which credential, if any, replaces the client's. */
@@ -47,13 +49,10 @@ export function applyUpstreamCredential(headers: Record<string, string>, upstrea
   else headers.authorization = `Bearer ${upstream.apiKey}`;
 }
 
-export interface UpstreamLimits {
+export interface UpstreamLimits extends CallLimits {
   /** 0: no cap. */
   maxUpstreamConnections: number;
   connectTimeoutMs: number;
-  idleTimeoutMs: number;
-  maxStreamDurationMs: number;
-  maxResponseBytes: number;
 }
 
 export function createUpstreamAgent(limits: UpstreamLimits): Agent {
@@ -75,91 +74,69 @@ export interface UpstreamCall {
   body: Buffer | undefined;
 }
 
-export interface UpstreamObserver {
-  onHeaders(seconds: number): void;
-  onEnd(seconds: number): void;
-  onFailure(failure: UpstreamFailure): void;
-}
-
 /**
- * Run one upstream call and feed its answer into a flight, enforcing the idle, duration and
- * size limits. Every way the call can end settles the flight exactly once.
+ * The gateway's upstream: one HTTP call through undici, fed into the engine's sink. The engine
+ * enforces the limits; undici's own timeouts (headersTimeout/bodyTimeout) are classified the same.
  */
-export async function driveFlight(
-  flight: Flight,
+export function httpSource(
   agent: Agent,
-  call: UpstreamCall,
+  call: (sent: RequestInfo) => UpstreamCall,
   limits: UpstreamLimits,
-  observer: UpstreamObserver,
-): Promise<void> {
-  const startedAt = performance.now();
-  const durationTimer = setTimeout(() => {
-    fail(flight, observer, {
-      code: 'duration_limit',
-      status: 504,
-      message: `upstream answer exceeded the ${limits.maxStreamDurationMs} ms stream duration limit`,
-    });
-  }, limits.maxStreamDurationMs);
-  durationTimer.unref();
-  try {
-    const headers = call.upstream.sign ? await call.upstream.sign(call) : call.headers;
-    const response = await agent.request({
-      origin: call.upstream.origin,
-      path: call.path,
-      method: call.method as 'POST',
-      headers,
-      body: call.body ?? null,
-      signal: flight.controller.signal,
-    });
-    observer.onHeaders((performance.now() - startedAt) / 1000);
-    flight.start({
-      status: response.statusCode,
-      contentType: String(response.headers['content-type'] ?? 'application/octet-stream'),
-      headers: downstreamResponseHeaders(response.headers),
-    });
-    const body = response.body;
-    let received = 0;
-    let ended = false;
-    await new Promise<void>((resolve, reject) => {
-      body.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > limits.maxResponseBytes) {
-          fail(flight, observer, {
-            code: 'response_too_large',
-            status: 502,
-            message: `upstream answer exceeded the ${limits.maxResponseBytes}-byte response limit`,
-          });
-          body.destroy();
+): UpstreamSource {
+  return {
+    run: async (sink, signal, sent) => {
+      // Built only now: a hit or a follower never pays for upstream headers.
+      const request = call(sent);
+      let response: Dispatcher.ResponseData;
+      try {
+        // A signing upstream (Bedrock's SigV4) computes the final headers last, over what is sent.
+        const headers = request.upstream.sign ? await request.upstream.sign(request) : request.headers;
+        response = await agent.request({
+          origin: request.upstream.origin,
+          path: request.path,
+          method: request.method as 'POST',
+          headers,
+          body: request.body ?? null,
+          signal,
+        });
+      } catch (err) {
+        if (!sink.closed) sink.fail(classifyError(err, limits));
+        return;
+      }
+      sink.head({
+        status: response.statusCode,
+        contentType: String(response.headers['content-type'] ?? 'application/octet-stream'),
+        headers: downstreamResponseHeaders(response.headers),
+      });
+      const body = response.body;
+      await new Promise<void>((resolve) => {
+        let ended = false;
+        body.on('data', (chunk: Buffer) => {
+          sink.data(chunk);
+          if (sink.closed) {
+            body.destroy();
+            resolve();
+          }
+        });
+        body.once('end', () => {
+          ended = true;
+          sink.end();
           resolve();
-          return;
-        }
-        flight.push(chunk, Date.now());
+        });
+        body.once('error', (err) => {
+          if (!sink.closed) sink.fail(classifyError(err, limits));
+          resolve();
+        });
+        // A body that closes without 'end' was cut: never let that reach the completeness gate.
+        body.once('close', () => {
+          if (!ended && !sink.closed) {
+            sink.fail({ code: 'upstream_reset', status: 502, message: 'upstream body closed before its end' });
+          }
+          resolve();
+        });
       });
-      body.once('end', () => {
-        ended = true;
-        resolve();
-      });
-      body.once('error', reject);
-      // A body that closes without 'end' was cut: never let that reach the completeness gate.
-      body.once('close', () =>
-        ended ? resolve() : reject(new Error('upstream body closed before its end')),
-      );
-    });
-    if (!flight.outcome) {
-      flight.finish();
-      observer.onEnd((performance.now() - startedAt) / 1000);
-    }
-  } catch (err) {
-    if (!flight.outcome) fail(flight, observer, classifyError(err, limits));
-  } finally {
-    clearTimeout(durationTimer);
-  }
-}
-
-function fail(flight: Flight, observer: UpstreamObserver, failure: UpstreamFailure): void {
-  if (flight.outcome) return;
-  observer.onFailure(failure);
-  flight.abort(failure);
+    },
+  };
 }
 
 function classifyError(err: unknown, limits: UpstreamLimits): UpstreamFailure {

@@ -5,16 +5,14 @@ import type { GenericCacheStatus } from './generic-calls.js';
  * What getOrStream returns: an AsyncIterable of the chunks (single use, like the SDKs' streams),
  * plus `final()` for callers that want the joined result, and where the chunks came from.
  */
-export class CachedStream<T, V> implements AsyncIterable<T> {
+export class CachedStream<T, V = T[]> implements AsyncIterable<T> {
   #status: GenericCacheStatus | undefined;
   #wrapped: AsyncIterator<T, void, undefined> | undefined;
   readonly #chunks: T[] = [];
   #finished = false;
 
   constructor(
-    private readonly start: (
-      report: (status: GenericCacheStatus) => void,
-    ) => AsyncGenerator<T, void, undefined>,
+    private readonly start: (report: (status: GenericCacheStatus) => void) => AsyncGenerator<T, void, undefined>,
     private readonly joiner: (chunks: T[]) => V,
   ) {}
 

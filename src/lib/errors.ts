@@ -1,20 +1,14 @@
-/**
- * Stable codes for what the library API refuses. Callers branch on `code`, never on the message.
- */
-export type LibraryErrorCode =
-  /** An option given to ResponseCache or a wrapper is invalid; the message names the field. */
-  | 'LIB_INVALID_OPTIONS'
-  /** A per-call argument (messages, model, params, ttl, tags...) is invalid; the message names it. */
-  | 'LIB_INVALID_ARGUMENT'
-  /** A getOrStream result was iterated a second time; streams are single use. */
-  | 'LIB_STREAM_CONSUMED';
+import { SluiceError } from '../errors.js';
 
-export class LibraryError extends Error {
-  readonly code: LibraryErrorCode;
+/** The codes of what the library API refuses. Callers branch on `code`, never on the message. */
+export type LibraryErrorCode = 'LIB_INVALID_OPTIONS' | 'LIB_INVALID_ARGUMENT' | 'LIB_STREAM_CONSUMED';
 
-  constructor(code: LibraryErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+/** A SluiceError raised by the library API itself (bad options or arguments, a reused stream). */
+export class LibraryError extends SluiceError {
+  declare readonly code: LibraryErrorCode;
+
+  constructor(code: LibraryErrorCode, message: string, options: { cause?: unknown; field?: string } = {}) {
+    super(code, message, options);
     this.name = 'LibraryError';
-    this.code = code;
   }
 }

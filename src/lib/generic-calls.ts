@@ -1,20 +1,26 @@
-import type { CacheMode } from '../cache/controls.js';
-import type { ReplayPacing } from '../config.js';
-import type { Usage } from '../protocols/types.js';
+import type { OutcomeHeaders } from '../cache/cache-status.js';
+import { NAME_PATTERN, type RequestControls } from '../cache/controls.js';
+import type { Flight, FlightListener, FlightOutcome } from '../capture/flight.js';
+import type { UpstreamSource } from '../engine/drive.js';
+import type { CallPort, EngineCall, FollowerAnswer, Found } from '../engine/engine.js';
+import type { ReplayPacing } from '../options-schema.js';
 import {
-  decodeChunkEntry,
-  decodeValueEntry,
-  encodeChunkEntry,
-  encodeValueEntry,
-  findUsage,
-  type GenericKind,
-  genericKey,
-} from './chunk-entry.js';
-import type { CacheCore } from './core.js';
-import { LibraryError } from './errors.js';
-import { NAME_PATTERN } from '../cache/controls.js';
+  CHUNKS_CONTENT_TYPE,
+  chunksProtocol,
+  decodeChunks,
+  encodeChunkFrame,
+  encodeDoneFrame,
+  VALUE_CONTENT_TYPE,
+  type ValueCodec,
+  valueProtocol,
+} from '../protocols/library.js';
+import type { Usage } from '../protocols/types.js';
 import { replayDelays } from '../replay/replay.js';
-import { pause } from './pacing.js';
+import { findUsage, toJson } from './call-values.js';
+import type { LibraryCore } from './core.js';
+import { LibraryError } from './errors.js';
+import { failureError } from './fetch-port.js';
+import { ChunkQueue } from './chunk-queue.js';
 
 /** How a chunk or value becomes text in the store and back. Default: JSON. */
 export interface Serializer<T> {
@@ -27,7 +33,7 @@ export interface CallOptions<T> {
   model: string;
   /** Sampling parameters, tools... anything that changes the answer: part of the key (JSON). */
   params?: unknown;
-  /** Seconds; default: the cache's ttlSeconds. */
+  /** Seconds; default: the cache's ttlSeconds. Bounded by maxTtlSeconds. */
   ttl?: number;
   /** Names to purge by later (`invalidate({ tag })`). */
   tags?: string[];
@@ -49,149 +55,345 @@ export interface StreamCallOptions<T, V> extends CallOptions<T> {
 
 export type GenericCacheStatus = 'HIT' | 'MISS' | 'REFRESH' | 'BYPASS' | 'COALESCED';
 
+/** What produces a stream: an AsyncIterable, or a Promise of one (what the SDKs' `create({ stream: true })` returns). */
+export type StreamProducer<T> = (messages: unknown) => AsyncIterable<T> | Promise<AsyncIterable<T>>;
+
 const JSON_SERIALIZER: Serializer<never> = {
   serialize: (value) => JSON.stringify(value),
   deserialize: (text) => JSON.parse(text) as never,
 };
 
-export interface ResolvedCall<T> {
-  key: string;
-  read: boolean;
-  write: boolean;
-  outcome: Exclude<GenericCacheStatus, 'HIT' | 'COALESCED'>;
-  model: string;
-  ttlMs: number;
-  namespace: string;
-  tags: string[];
+const EMPTY = new Uint8Array(0);
+const NEVER = new AbortController().signal;
+
+/** A validated library call: everything but the abort signal and the source. */
+export interface LibraryCall<T> {
+  base: Omit<EngineCall, 'signal' | 'source'>;
   serializer: Serializer<T>;
-  usage: (values: readonly T[]) => Usage | undefined;
 }
 
-/** Check per-call options (errors name the field) and derive the key and what the call may do. */
+/** Check per-call options (errors name the field) and build the engine call they describe. */
 export function resolveCall<T>(
-  core: CacheCore,
-  kind: GenericKind,
+  core: LibraryCore,
+  kind: 'stream' | 'create',
   messages: unknown,
   options: CallOptions<T>,
-): ResolvedCall<T> {
-  const bad = (field: string, rule: string) => new LibraryError('LIB_INVALID_ARGUMENT', `${field} ${rule}`);
+): LibraryCall<T> {
+  const bad = (field: string, rule: string) =>
+    new LibraryError('LIB_INVALID_ARGUMENT', `${field} ${rule}`, { field });
   if (typeof options?.model !== 'string' || options.model.length === 0)
     throw bad('model', 'must be a non-empty string');
   if (options.ttl !== undefined && !(Number.isInteger(options.ttl) && options.ttl > 0))
     throw bad('ttl', 'must be a positive whole number of seconds');
   const namespace = options.namespace ?? core.options.namespace;
-  if (!NAME_PATTERN.test(namespace))
-    throw bad('namespace', 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+  if (!NAME_PATTERN.test(namespace)) throw bad('namespace', 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
   const tags = [...new Set(options.tags ?? [])];
   if (tags.some((t) => !NAME_PATTERN.test(t))) throw bad('tags', 'must be names of A-Z a-z 0-9 . _ : -');
-  const mode: CacheMode = core.options.mode;
-  const bypass = mode === 'off' || options.cacheControl === 'no-store';
-  const refresh = !bypass && options.cacheControl === 'no-cache';
-  return {
-    key: genericKey({ kind, namespace, model: options.model, messages, params: options.params }),
-    read: !bypass && !refresh && mode !== 'write-only',
-    write: !bypass && mode !== 'read-only',
-    outcome: bypass ? 'BYPASS' : refresh ? 'REFRESH' : 'MISS',
-    model: options.model,
-    ttlMs: (options.ttl ?? core.options.ttlSeconds) * 1000,
+  const serializer = options.serializer ?? (JSON_SERIALIZER as Serializer<T>);
+  const usage = options.usage ?? ((values: readonly T[]) => findUsage(values));
+  const codec: ValueCodec = {
+    deserialize: (text) => serializer.deserialize(text),
+    usage: (values) => usage(values as T[]),
+  };
+  const controls: RequestControls = {
+    noCache: options.cacheControl === 'no-cache',
+    noStore: options.cacheControl === 'no-store',
+    maxAgeSeconds: undefined,
+    ttlSeconds: options.ttl,
     namespace,
     tags,
-    serializer: options.serializer ?? (JSON_SERIALIZER as Serializer<T>),
-    usage: options.usage ?? ((values) => findUsage(values)),
+    replay: (options as StreamCallOptions<T, unknown>).replay,
+    // getOrStream / getOrCreate keys are the caller's own inputs: exact only.
+    semantic: 'off',
+    semanticThreshold: undefined,
+  };
+  const route = kind === 'stream' ? 'getOrStream' : 'getOrCreate';
+  const body = {
+    messages: toJson(messages, 'messages'),
+    model: options.model,
+    params: toJson(options.params ?? {}, 'params'),
+  };
+  return {
+    base: {
+      protocol: kind === 'stream' ? chunksProtocol(codec) : valueProtocol(codec),
+      request: { body, model: options.model, stream: kind === 'stream', wantsStreamUsage: false },
+      controls,
+      upstream: 'sluice.library',
+      // Library keys are scoped by namespace only: there is no credential and no HTTP target.
+      identity: () => ({ scope: 'shared', target: { path: route, query: [], headers: {} } }),
+      route,
+    },
+    serializer,
   };
 }
 
 /**
- * The chunks of one getOrStream call. Miss: streamFn's chunks, live, recorded; the entry is
- * written only after streamFn's iterator finished without throwing and the consumer did not
- * leave early (a `break` ends this generator at its `yield`, so the write below is never reached).
+ * getOrStream through the engine. The consumer's lifetime is the iteration (openai-node's rule):
+ * leaving it early (`break`, a throw) aborts the call, so the producer is closed and nothing is
+ * stored. The producer is pulled only as fast as its listeners consume.
  */
 export async function* streamThroughCache<T>(
-  core: CacheCore,
-  call: ResolvedCall<T>,
-  streamFn: () => AsyncIterable<T>,
+  core: LibraryCore,
+  call: LibraryCall<T>,
+  streamFn: StreamProducer<T>,
+  messages: unknown,
   pacing: ReplayPacing,
   report: (status: GenericCacheStatus) => void,
 ): AsyncGenerator<T, void, undefined> {
-  if (call.read) {
-    const entry = await core.safeGet(call.key);
-    const recorded = entry && decodeChunkEntry(entry);
-    const values = recorded && deserializeAll(call.serializer, recorded.chunks);
-    if (entry && recorded && values) {
-      core.stats.hit(entry.usage, [entry.model]);
-      report('HIT');
-      const delays = replayDelays(pacing, recorded.times);
-      for (let i = 0; i < values.length; i++) {
-        await pause(delays[i] ?? 0);
-        yield values[i] as T;
+  const lifetime = new AbortController();
+  const queue = new ChunkQueue<T>();
+  const port = new ChunkPort(queue, call.serializer, pacing, report);
+  let done = false;
+  try {
+    await core.engine.run(
+      { ...call.base, signal: lifetime.signal, source: producerSource(streamFn, messages, call.serializer) },
+      port,
+    );
+    yield* queue.drain();
+    done = true;
+  } finally {
+    if (!done) lifetime.abort();
+  }
+}
+
+/** getOrCreate through the engine: the stored value, or createFn's result, shared with identical calls in flight. */
+export async function createThroughCache<T>(
+  core: LibraryCore,
+  call: LibraryCall<T>,
+  createFn: (messages: unknown) => Promise<T>,
+  messages: unknown,
+): Promise<T> {
+  const port = new ValuePort<T>(call.serializer);
+  await core.engine.run({ ...call.base, signal: NEVER, source: valueSource(createFn, messages, call.serializer) }, port);
+  return port.result;
+}
+
+function producerSource<T>(streamFn: StreamProducer<T>, messages: unknown, serializer: Serializer<T>): UpstreamSource {
+  return {
+    run: async (sink, signal) => {
+      let iterator: AsyncIterator<T>;
+      try {
+        const produced: unknown = await streamFn(messages);
+        if (!isAsyncIterable<T>(produced)) {
+          throw new LibraryError(
+            'LIB_INVALID_ARGUMENT',
+            'streamFn must return an AsyncIterable or a Promise of one',
+            { field: 'streamFn' },
+          );
+        }
+        iterator = produced[Symbol.asyncIterator]();
+      } catch (err) {
+        sink.fail(producerFailure(err));
+        return;
       }
+      // Closing the producer is how an abort reaches it (an SDK stream aborts its request).
+      const close = () => void Promise.resolve(iterator.return?.()).catch(() => undefined);
+      if (signal.aborted) return close();
+      signal.addEventListener('abort', close, { once: true });
+      sink.head({ status: 200, contentType: CHUNKS_CONTENT_TYPE, headers: {} });
+      let count = 0;
+      try {
+        for (;;) {
+          const wait = sink.ready();
+          if (wait) await wait;
+          if (sink.closed) return;
+          const step = await iterator.next();
+          if (sink.closed) return;
+          if (step.done) break;
+          const text = trySerialize(serializer, step.value);
+          // A chunk without a byte form is still served; the answer just cannot be kept.
+          sink.data(text === undefined ? EMPTY : encodeChunkFrame(text), { value: step.value }, text !== undefined);
+          count++;
+        }
+      } catch (err) {
+        if (!sink.closed) sink.fail(producerFailure(err));
+        return;
+      } finally {
+        signal.removeEventListener('abort', close);
+      }
+      sink.data(encodeDoneFrame(count));
+      sink.end();
+    },
+  };
+}
+
+function valueSource<T>(createFn: (messages: unknown) => Promise<T>, messages: unknown, serializer: Serializer<T>): UpstreamSource {
+  return {
+    run: async (sink) => {
+      let value: T;
+      try {
+        value = await createFn(messages);
+      } catch (err) {
+        if (!sink.closed) sink.fail(producerFailure(err));
+        return;
+      }
+      sink.head({ status: 200, contentType: VALUE_CONTENT_TYPE, headers: {} });
+      const text = trySerialize(serializer, value);
+      sink.data(text === undefined ? EMPTY : Buffer.from(text, 'utf8'), { value }, text !== undefined);
+      sink.end();
+    },
+  };
+}
+
+function producerFailure(err: unknown) {
+  return {
+    code: 'producer_failed' as const,
+    status: 502 as const,
+    message: err instanceof Error ? err.message : String(err),
+    cause: err,
+  };
+}
+
+/** getOrStream's side of the engine: replays and live chunks go into one queue the consumer drains. */
+class ChunkPort<T> implements CallPort {
+  constructor(
+    private readonly queue: ChunkQueue<T>,
+    private readonly serializer: Serializer<T>,
+    private readonly pacing: ReplayPacing,
+    private readonly report: (status: GenericCacheStatus) => void,
+  ) {}
+
+  replay(_plan: unknown, found: Found, headers: OutcomeHeaders): boolean {
+    const texts = decodeChunks(found.entry.body);
+    const values = texts && deserializeAll(this.serializer, texts);
+    // An entry the serializer cannot read (changed chunk type, foreign data) is a miss, not an error.
+    if (!texts || !values) return false;
+    this.report(statusOf(headers));
+    const times = texts.map((_, i) => found.entry.eventTimes?.[i] ?? 0);
+    this.queue.replay(values, replayDelays(this.pacing, times));
+    return true;
+  }
+
+  stream(headers: OutcomeHeaders): FlightListener {
+    this.report(statusOf(headers));
+    return new ChunkListener(this.queue, this.serializer);
+  }
+
+  answer(answer: FollowerAnswer, headers: OutcomeHeaders): void {
+    this.report(statusOf(headers));
+    if (answer.kind === 'failure') this.queue.fail(failureError(answer.failure));
+    else if (answer.kind === 'replay') this.replay(answer.plan, { entry: answer.entry, layer: 'none' }, headers);
+    else this.queue.fail(failureError({ code: 'upstream_incomplete', status: 502, message: 'the producer failed' }));
+  }
+}
+
+/** One getOrStream consumer on a flight: live chunks as values, catch-up bytes decoded. */
+class ChunkListener<T> implements FlightListener {
+  readonly raw = true;
+  #flight: Flight | undefined;
+
+  constructor(
+    private readonly queue: ChunkQueue<T>,
+    private readonly serializer: Serializer<T>,
+  ) {}
+
+  onAttach(flight: Flight): void {
+    this.#flight = flight;
+  }
+
+  onHead(): void {}
+
+  onData(chunk: Uint8Array, carried?: { value: unknown }): void {
+    if (carried) {
+      this.queue.push(carried.value as T);
       return;
     }
+    // The bytes recorded before this follower joined (or the terminal frame): decode them.
+    const texts = this.queue.decode(chunk);
+    const values = deserializeAll(this.serializer, texts);
+    if (values) for (const value of values) this.queue.push(value);
+    else this.queue.fail(new LibraryError('LIB_INVALID_ARGUMENT', 'the serializer cannot read the shared chunks', { field: 'serializer' }));
   }
-  if (call.outcome === 'BYPASS') core.stats.bypass();
-  else core.stats.miss();
-  report(call.outcome);
 
-  const serialized: string[] = [];
-  const times: number[] = [];
-  const values: T[] = [];
-  let recording = call.write;
-  let bytes = 0;
-  let startedAt: number | undefined;
-  for await (const chunk of streamFn()) {
-    if (recording) {
-      const text = trySerialize(call.serializer, chunk);
-      bytes += text === undefined ? 0 : Buffer.byteLength(text);
-      // Past the bound (or unserializable) the answer is still served, just not kept.
-      if (text === undefined || bytes > core.options.maxEntryBytes) {
-        recording = false;
-        serialized.length = times.length = values.length = 0;
-      } else {
-        startedAt ??= Date.now();
-        serialized.push(text);
-        times.push(Date.now() - startedAt);
-        values.push(chunk);
+  ready(): Promise<void> | undefined {
+    return this.queue.ready();
+  }
+
+  onSettled(outcome: FlightOutcome): void {
+    if (outcome.kind === 'failed') {
+      this.queue.fail(failureError(outcome.failure));
+      return;
+    }
+    // Ends only once the entry write is over: a finished stream means "stored".
+    const committed = this.#flight?.committed ?? Promise.resolve(false);
+    void committed.finally(() => this.queue.end());
+  }
+}
+
+/** getOrCreate's side of the engine. */
+class ValuePort<T> implements CallPort {
+  readonly result: Promise<T>;
+  resolve!: (value: T) => void;
+  reject!: (err: unknown) => void;
+
+  constructor(private readonly serializer: Serializer<T>) {
+    this.result = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  replay(_plan: unknown, found: Found): boolean {
+    const values = deserializeAll(this.serializer, [Buffer.from(found.entry.body).toString('utf8')]);
+    if (!values) return false;
+    this.resolve(values[0] as T);
+    return true;
+  }
+
+  stream(): FlightListener {
+    let flight: Flight | undefined;
+    let carried: { value: unknown } | undefined;
+    const parts: Uint8Array[] = [];
+    return {
+      raw: true,
+      onAttach: (f) => {
+        flight = f;
+      },
+      onHead: () => undefined,
+      onData: (chunk, c) => {
+        if (c) carried = c;
+        else parts.push(chunk);
+      },
+      onSettled: (outcome) => {
+        if (outcome.kind === 'failed') {
+          this.reject(failureError(outcome.failure));
+          return;
+        }
+        const committed = flight?.committed ?? Promise.resolve(false);
+        void committed.finally(() => {
+          if (carried) {
+            this.resolve(carried.value as T);
+            return;
+          }
+          const values = deserializeAll(this.serializer, [Buffer.concat(parts).toString('utf8')]);
+          if (values) this.resolve(values[0] as T);
+          else this.reject(new LibraryError('LIB_INVALID_ARGUMENT', 'the serializer cannot read the shared value', { field: 'serializer' }));
+        });
+      },
+    };
+  }
+
+  answer(answer: FollowerAnswer): void {
+    if (answer.kind === 'replay') {
+      if (!this.replay(undefined, { entry: answer.entry, layer: 'none' })) {
+        this.reject(new LibraryError('LIB_INVALID_ARGUMENT', 'the serializer cannot read the shared value', { field: 'serializer' }));
       }
-    }
-    yield chunk;
+    } else if (answer.kind === 'failure') this.reject(failureError(answer.failure));
+    else this.reject(failureError({ code: 'upstream_incomplete', status: 502, message: 'the producer failed' }));
   }
-  if (!recording) return;
-  await core.safeSet(call.key, encodeChunkEntry(serialized, times, entryMeta(call, values)));
 }
 
-/** getOrCreate: the stored value, or createFn's result stored once it resolved. */
-export async function createThroughCache<T>(
-  core: CacheCore,
-  call: ResolvedCall<T>,
-  createFn: () => Promise<T>,
-): Promise<T> {
-  if (call.read) {
-    const entry = await core.safeGet(call.key);
-    const text = entry && decodeValueEntry(entry);
-    const values = text === undefined ? undefined : deserializeAll(call.serializer, [text]);
-    if (entry && values) {
-      core.stats.hit(entry.usage, [entry.model]);
-      return values[0] as T;
-    }
-  }
-  if (call.outcome === 'BYPASS') core.stats.bypass();
-  else core.stats.miss();
-  const value = await createFn();
-  const text = call.write ? trySerialize(call.serializer, value) : undefined;
-  if (text !== undefined && Buffer.byteLength(text) <= core.options.maxEntryBytes) {
-    await core.safeSet(call.key, encodeValueEntry(text, entryMeta(call, [value])));
-  }
-  return value;
+function statusOf(headers: OutcomeHeaders): GenericCacheStatus {
+  const outcome = headers['x-sluice-cache'];
+  return outcome === 'SEMANTIC-HIT' ? 'HIT' : outcome;
 }
 
-function entryMeta<T>(call: ResolvedCall<T>, values: readonly T[]) {
-  let usage: Usage | undefined;
-  try {
-    usage = call.usage(values);
-  } catch {
-    usage = undefined;
-  }
-  return { ttlMs: call.ttlMs, namespace: call.namespace, tags: call.tags, model: call.model, usage };
+function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
+  );
 }
 
 function trySerialize<T>(serializer: Serializer<T>, value: T): string | undefined {

@@ -1,12 +1,13 @@
 export { CachedStream } from './cached-stream.js';
 export type { BaseUrl } from '../cache/scope.js';
 export { LibraryError, type LibraryErrorCode } from './errors.js';
-export type { FetchFunction } from './fetch-flight.js';
+export type { FetchFunction } from './fetch-port.js';
 export type {
   CallOptions,
   GenericCacheStatus,
   Serializer,
   StreamCallOptions,
+  StreamProducer,
 } from './generic-calls.js';
 export type { ModelPrice, ResolvedOptions, ResponseCacheOptions } from './options.js';
 export { ResponseCache } from './response-cache.js';

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 // NAME_PATTERN: the gateway's rule for x-sluice-namespace / x-sluice-tags, so names travel between them.
 import { type CacheMode, NAME_PATTERN } from '../cache/controls.js';
-import { CREDENTIAL_SOURCE_PATTERN, DEFAULT_CREDENTIAL_SOURCES } from '../cache/credentials.js';
 import type { CacheStore } from '../cache/store.js';
-import type { ReplayPacing } from '../config.js';
+import { type CallLimits, DEFAULTS } from '../defaults.js';
+import { cacheShape, callLimitsShape, describeIssues, type ReplayPacing } from '../options-schema.js';
 import { type SemanticConfig, type SemanticConfigInput, semanticSchema } from '../semantic/options.js';
 import { LibraryError } from './errors.js';
 
@@ -13,11 +13,16 @@ export interface ModelPrice {
   outputPerMTok: number;
 }
 
+/** Options of a ResponseCache. Names, defaults and rules are the gateway's (`cache.*`, `limits.*`). */
 export interface ResponseCacheOptions {
-  /** Where entries live. Default: a new MemoryStore. A RedisStore is wrapped in FailOpenStore. */
+  /** Where entries live. Default: a new MemoryStore. Any store is reached fail-open (timeout + breaker). */
   store?: CacheStore;
+  /** Bound on each store call; past it a read is a miss and a write is skipped. Default 50 ms. */
+  storeTimeoutMs?: number;
   /** Lifetime of a new entry. Default 3600. */
   ttlSeconds?: number;
+  /** Upper bound of any per-call ttl (and of ttlSeconds). Default 7 days. */
+  maxTtlSeconds?: number;
   /** Namespace of entries when a call names none. Default "default" (the gateway's default too). */
   namespace?: string;
   /** Let different API keys share entries. Default false: the credential is part of the key, as in the gateway. */
@@ -35,6 +40,17 @@ export interface ResponseCacheOptions {
   mode?: CacheMode;
   /** Answers larger than this are served but not stored. Default 8 MiB. */
   maxEntryBytes?: number;
+  /** Bound on identical calls joining one call in flight. Default 1000. */
+  maxFollowers?: number;
+  /** Let a producer or upstream call finish (and be stored) after every caller left. Default false. */
+  completeOnDisconnect?: boolean;
+  /**
+   * Ask the upstream for usage on chat/completions streams whose caller did not, record it, and
+   * hide it from that caller (the gateway's cache.requestStreamUsage). Default false.
+   */
+  requestStreamUsage?: boolean;
+  /** Idle, duration and size limits of every upstream call or producer run. */
+  limits?: Partial<CallLimits>;
   /**
    * Semantic lookups after an exact miss, with the gateway's `semantic:` settings
    * (`{ enabled: true }` for the lexical embedder, `embeddingsUrl` for an OpenAI-compatible one).
@@ -44,7 +60,9 @@ export interface ResponseCacheOptions {
 }
 
 export interface ResolvedOptions {
+  storeTimeoutMs: number;
   ttlSeconds: number;
+  maxTtlSeconds: number;
   namespace: string;
   shareAcrossCredentials: boolean;
   credentialSources: string[];
@@ -52,9 +70,12 @@ export interface ResolvedOptions {
   prices: Record<string, ModelPrice>;
   mode: CacheMode;
   maxEntryBytes: number;
+  maxFollowers: number;
+  completeOnDisconnect: boolean;
+  requestStreamUsage: boolean;
+  limits: CallLimits;
   semantic: SemanticConfig;
 }
-
 
 const priceSchema = z
   .object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })
@@ -62,40 +83,31 @@ const priceSchema = z
 
 const optionsSchema = z
   .object({
+    ...cacheShape,
     store: z
       .custom<CacheStore>(isStore, { message: 'must implement CacheStore (get, set, purge, close)' })
       .optional(),
-    ttlSeconds: z.number().int().positive().default(3600),
+    storeTimeoutMs: z.number().int().positive().default(DEFAULTS.storeTimeoutMs),
     namespace: z
       .string()
       .regex(NAME_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -')
-      .default('default'),
-    shareAcrossCredentials: z.boolean().default(false),
-    credentialSources: z
-      .array(z.string().regex(CREDENTIAL_SOURCE_PATTERN, 'use a header name or query:NAME'))
-      .min(1)
-      .default([...DEFAULT_CREDENTIAL_SOURCES]),
-    replay: z.union([z.enum(['instant', 'realtime']), z.number().positive()]).default('instant'),
+      .default(DEFAULTS.namespace),
     prices: z.record(z.string(), priceSchema).default({}),
-    mode: z.enum(['on', 'off', 'read-only', 'write-only']).default('on'),
-    maxEntryBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(8 * 1024 * 1024),
+    limits: z.object(callLimitsShape).strict().prefault({}),
     semantic: semanticSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.ttlSeconds <= o.maxTtlSeconds, {
+    message: 'must not exceed maxTtlSeconds',
+    path: ['ttlSeconds'],
+  });
 
-/** Validate once, at construction; the error names every bad field. */
+/** Validate once, at construction; the error names every bad field (`field`: the first). */
 export function resolveOptions(input: unknown): ResolvedOptions & { store?: CacheStore | undefined } {
   const result = optionsSchema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const field = issue.path.length > 0 ? issue.path.join('.') : '(options)';
-    return `  - ${field}: ${issue.message}`;
-  });
-  throw new LibraryError('LIB_INVALID_OPTIONS', `Invalid ResponseCache options:\n${lines.join('\n')}`);
+  const { message, field } = describeIssues(result.error.issues, '(options)');
+  throw new LibraryError('LIB_INVALID_OPTIONS', `Invalid ResponseCache options:\n${message}`, { field });
 }
 
 function isStore(value: unknown): boolean {

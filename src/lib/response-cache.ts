@@ -1,68 +1,51 @@
-import type { CacheEntry } from '../cache/entry.js';
-import { FailOpenStore } from '../cache/fail-open-store.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
 import type { CacheStore, PurgeFilter } from '../cache/store.js';
-import { type Flight, FlightRegistry } from '../capture/flight.js';
+import { Engine } from '../engine/engine.js';
+import { failOpenTiers } from '../engine/stores.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { createSemanticLayer } from '../semantic/index.js';
 import type { IndexStats } from '../semantic/vector-index.js';
 import { CachedStream } from './cached-stream.js';
 import { createCachingFetch } from './caching-fetch.js';
-import type { CacheCore, FlightLeader } from './core.js';
-import type { FetchFunction } from './fetch-flight.js';
+import type { LibraryCore } from './core.js';
+import type { FetchFunction } from './fetch-port.js';
 import {
   type CallOptions,
   createThroughCache,
+  type GenericCacheStatus,
   resolveCall,
   type StreamCallOptions,
+  type StreamProducer,
   streamThroughCache,
 } from './generic-calls.js';
 import { type ResolvedOptions, type ResponseCacheOptions, resolveOptions } from './options.js';
 import { type CacheStats, StatsCounter } from './stats.js';
 
 /**
- * The gateway's cache as a library: the same keys and entry format, so an app and a gateway can
- * share one store. Use it through the SDK wrappers (wrapOpenAI / wrapAnthropic), or directly
- * with getOrStream / getOrCreate around any producer.
+ * The gateway's cache as a library: the same engine, keys and entry format, so an app and a
+ * gateway can share one store. Use it through the SDK wrappers (wrapOpenAI / wrapAnthropic), or
+ * directly with getOrStream / getOrCreate around any producer.
  */
 export class ResponseCache {
-  readonly #core: CacheCore;
-  /** getOrCreate calls in flight, so N identical concurrent calls run createFn once. */
-  readonly #creating = new Map<string, Promise<unknown>>();
+  readonly #core: LibraryCore;
 
   constructor(options: ResponseCacheOptions = {}) {
     const { store, ...resolved } = resolveOptions(options);
-    const chosen = failOpen(store ?? new MemoryStore({ maxEntryBytes: resolved.maxEntryBytes }));
-    const flights = new FlightRegistry();
-    const leaders = new WeakMap<Flight, FlightLeader>();
+    const chosen = store ?? new MemoryStore({ maxEntryBytes: resolved.maxEntryBytes });
     const stats = new StatsCounter(resolved.prices);
     const semantic = createSemanticLayer(resolved.semantic, {
-      redis: store instanceof RedisStore ? store : undefined,
+      redis: chosen instanceof RedisStore ? chosen : undefined,
       events: { shadowMatch: () => stats.shadowMatch(), embedderError: () => stats.semanticError() },
     });
-    this.#core = {
+    const engine = new Engine({
       semantic,
-      store: chosen,
-      options: resolved,
-      stats,
-      flights,
-      leaders,
-      safeGet: async (key) => {
-        try {
-          return await chosen.get(key);
-        } catch {
-          return undefined;
-        }
-      },
-      safeSet: async (key: string, entry: CacheEntry) => {
-        try {
-          return await chosen.set(key, entry);
-        } catch {
-          return false;
-        }
-      },
-    };
+      config: resolved,
+      // DESIGN.md rule 5 for any store, custom ones included: bounded and breaker-guarded.
+      store: failOpenTiers(chosen, undefined, { l1: { timeoutMs: resolved.storeTimeoutMs } }),
+      hooks: stats,
+    });
+    this.#core = { engine, store: chosen, options: resolved, stats, semantic };
   }
 
   /** The validated options in effect. */
@@ -75,39 +58,38 @@ export class ResponseCache {
   }
 
   /**
-   * Cache any stream of chunks. On a miss the chunks of `streamFn()` are yielded live and
-   * stored only if the stream completed (no throw, no early `break`); on a hit they are replayed.
+   * Cache any stream of chunks. `streamFn(messages)` may return an AsyncIterable or a Promise of
+   * one (an SDK's `create({ stream: true })`). On a miss its chunks are yielded live and stored
+   * only if the stream completed (no throw, no early `break`); identical calls meanwhile share the
+   * run, live; on a hit the chunks are replayed.
    */
-  getOrStream<T, V = T[]>(
+  getOrStream<T>(
     messages: unknown,
-    streamFn: () => AsyncIterable<T>,
+    streamFn: StreamProducer<T>,
+    options: StreamCallOptions<T, T[]> & { chunkJoiner?: undefined },
+  ): CachedStream<T, T[]>;
+  getOrStream<T, V>(
+    messages: unknown,
+    streamFn: StreamProducer<T>,
+    options: StreamCallOptions<T, V> & { chunkJoiner: (chunks: T[]) => V },
+  ): CachedStream<T, V>;
+  getOrStream<T, V>(
+    messages: unknown,
+    streamFn: StreamProducer<T>,
     options: StreamCallOptions<T, V>,
-  ): CachedStream<T, V> {
+  ): CachedStream<T, V> | CachedStream<T, T[]> {
     const call = resolveCall(this.#core, 'stream', messages, options);
     const pacing = options.replay ?? this.#core.options.replay;
-    const joiner = options.chunkJoiner ?? ((chunks: T[]) => chunks as unknown as V);
-    return new CachedStream<T, V>(
-      (report) => streamThroughCache(this.#core, call, streamFn, pacing, report),
-      joiner,
-    );
+    const start = (report: (status: GenericCacheStatus) => void) =>
+      streamThroughCache(this.#core, call, streamFn, messages, pacing, report);
+    const joiner = options.chunkJoiner;
+    return joiner ? new CachedStream<T, V>(start, joiner) : new CachedStream<T, T[]>(start, (chunks) => chunks);
   }
 
   /** Cache a non-stream result: the stored value, or createFn's result (stored once it resolved). */
-  async getOrCreate<T>(messages: unknown, createFn: () => Promise<T>, options: CallOptions<T>): Promise<T> {
+  getOrCreate<T>(messages: unknown, createFn: (messages: unknown) => Promise<T>, options: CallOptions<T>): Promise<T> {
     const call = resolveCall(this.#core, 'create', messages, options);
-    const pending = call.read ? this.#creating.get(call.key) : undefined;
-    if (pending) {
-      this.#core.stats.coalesce();
-      return pending as Promise<T>;
-    }
-    const created = createThroughCache(this.#core, call, createFn);
-    if (!call.read) return created;
-    this.#creating.set(call.key, created);
-    try {
-      return await created;
-    } finally {
-      this.#creating.delete(call.key);
-    }
+    return createThroughCache(this.#core, call, createFn, messages);
   }
 
   /** Purge entries (and their semantic candidates); returns how many entries were removed. */
@@ -117,24 +99,20 @@ export class ResponseCache {
     return removed;
   }
 
-  stats(): CacheStats {
-    return this.#core.stats.snapshot();
-  }
-
   /** The in-process semantic index: partitions, rows and bytes (all 0 while `semantic` is off). */
   semanticStats(): IndexStats {
     return this.#core.semantic.stats();
+  }
+
+  stats(): CacheStats {
+    return this.#core.stats.snapshot();
   }
 
   /**
    * A fetch for an SDK whose base URL is `baseURL` (as the SDK's `baseURL` option: OpenAI's
    * includes /v1). The wrappers use it; use it directly for other fetch-based clients.
    */
-  fetchFor(
-    family: ProtocolFamily,
-    baseURL: string,
-    realFetch: FetchFunction = globalThis.fetch,
-  ): FetchFunction {
+  fetchFor(family: ProtocolFamily, baseURL: string, realFetch: FetchFunction = globalThis.fetch): FetchFunction {
     return createCachingFetch(this.#core, family, baseURL, realFetch);
   }
 
@@ -143,9 +121,4 @@ export class ResponseCache {
     await this.#core.semantic.close();
     await this.#core.store.close();
   }
-}
-
-/** DESIGN.md rule 5: a Redis store that errors or stalls must be a miss, never a failed call. */
-function failOpen(store: CacheStore): CacheStore {
-  return store instanceof RedisStore ? new FailOpenStore(store) : store;
 }

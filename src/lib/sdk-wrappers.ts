@@ -1,4 +1,4 @@
-import type { FetchFunction } from './fetch-flight.js';
+import type { FetchFunction } from './fetch-port.js';
 import type { ResponseCache } from './response-cache.js';
 
 /**

@@ -1,4 +1,6 @@
-import type { Usage } from '../protocols/types.js';
+import type { CacheEntry } from '../cache/entry.js';
+import type { EngineHooks, LookupResult } from '../engine/hooks.js';
+import type { RequestInfo } from '../protocols/types.js';
 import type { ModelPrice } from './options.js';
 
 export interface CacheStats {
@@ -22,8 +24,8 @@ export interface CacheStats {
   estimatedCostSaved: number;
 }
 
-/** Counters of one ResponseCache. Hits on an entry with usage add the tokens and their price. */
-export class StatsCounter {
+/** Counters of one ResponseCache, fed by the engine's hooks: each call is counted once. */
+export class StatsCounter implements EngineHooks {
   #hits = 0;
   #semanticHits = 0;
   #shadowMatches = 0;
@@ -37,21 +39,24 @@ export class StatsCounter {
 
   constructor(private readonly prices: Record<string, ModelPrice>) {}
 
-  /** `models`: the entry's recorded model first, then the requested one (a dated snapshot vs its alias). */
-  hit(usage: Usage | undefined, models: readonly string[]): void {
+  onLookup(_layer: string, result: LookupResult): void {
+    if (result === 'miss' || result === 'refresh') this.#misses++;
+    else if (result === 'bypass') this.#bypassed++;
+    else if (result === 'coalesced') this.#coalesced++;
+  }
+
+  /** Prices: the entry's recorded model first, then the requested one (a dated snapshot vs its alias). */
+  onHit(entry: CacheEntry, request: RequestInfo, layer: string): void {
     this.#hits++;
+    if (layer === 'semantic') this.#semanticHits++;
+    const usage = entry.usage;
     if (!usage) return;
     this.#input += usage.inputTokens;
     this.#output += usage.outputTokens;
-    const price = models.map((m) => this.prices[m]).find((p) => p !== undefined);
+    const price = [entry.model, request.model].map((m) => this.prices[m]).find((p) => p !== undefined);
     if (price) {
       this.#cost += (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6;
     }
-  }
-
-  semanticHit(usage: Usage | undefined, models: readonly string[]): void {
-    this.#semanticHits++;
-    this.hit(usage, models);
   }
 
   shadowMatch(): void {
@@ -62,14 +67,7 @@ export class StatsCounter {
     this.#semanticErrors++;
   }
 
-  miss(): void {
-    this.#misses++;
-  }
-
-  coalesce(): void {
-    this.#coalesced++;
-  }
-
+  /** A call the adapter passed by before the engine (an invalid request: the upstream's to refuse). */
   bypass(): void {
     this.#bypassed++;
   }

@@ -1,3 +1,4 @@
+import { SluiceError } from '../errors.js';
 import { anthropicMessagesProtocol } from './anthropic-messages.js';
 import { bedrockConverseProtocol, bedrockConverseStreamProtocol } from './bedrock-converse.js';
 import { bedrockInvokeProtocol, bedrockInvokeStreamProtocol } from './bedrock-invoke.js';
@@ -5,7 +6,7 @@ import { openaiChatProtocol } from './openai-chat.js';
 import { openaiCompletionsProtocol } from './openai-completions.js';
 import { openaiEmbeddingsProtocol } from './openai-embeddings.js';
 import { openaiResponsesProtocol } from './openai-responses.js';
-import type { Protocol, ProtocolName, RouteParams } from './types.js';
+import type { HttpProtocolName, Protocol, RouteParams } from './types.js';
 
 export const PROTOCOLS: readonly Protocol[] = [
   openaiChatProtocol,
@@ -45,9 +46,9 @@ export function matchRoute(rawPath: string, headers: RouteParams['headers']): Ro
   return undefined;
 }
 
-export function protocolByName(name: ProtocolName): Protocol {
+export function protocolByName(name: HttpProtocolName): Protocol {
   const protocol = BY_NAME.get(name);
-  if (!protocol) throw new Error(`unknown protocol ${name}`);
+  if (!protocol) throw new SluiceError('INVALID_OPTION', `unknown protocol ${name}`, { field: 'protocol' });
   return protocol;
 }
 

@@ -1,4 +1,4 @@
-import type { ProtocolName } from './types.js';
+import type { HttpProtocolName } from './types.js';
 
 /**
  * The only request fields left out of the cache key, each with the reason it cannot change the
@@ -24,7 +24,7 @@ const COMMON = {
   prompt_cache_retention: 'provider cache hint',
 } as const;
 
-export const KEY_EXCLUSIONS: Readonly<Record<ProtocolName, Readonly<Record<string, string>>>> = {
+export const KEY_EXCLUSIONS: Readonly<Record<HttpProtocolName, Readonly<Record<string, string>>>> = {
   'openai.chat': COMMON,
   'openai.completions': COMMON,
   'openai.responses': COMMON,
@@ -37,7 +37,7 @@ export const KEY_EXCLUSIONS: Readonly<Record<ProtocolName, Readonly<Record<strin
 };
 
 /** The body minus the protocol's excluded fields (a shallow copy; the input is not modified). */
-export function withoutExcludedFields<T extends Record<string, unknown>>(protocol: ProtocolName, body: T): T {
+export function withoutExcludedFields<T extends Record<string, unknown>>(protocol: HttpProtocolName, body: T): T {
   const excluded = KEY_EXCLUSIONS[protocol];
   const out: Record<string, unknown> = {};
   for (const field of Object.keys(body)) {

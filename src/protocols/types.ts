@@ -1,8 +1,8 @@
 import type { FramingName } from '../sse/framing.js';
 import type { SseEvent, SseEventInit } from '../sse/types.js';
 
-/** Every wire protocol Sluice understands. The name is part of the cache key. */
-export type ProtocolName =
+/** Every wire protocol the gateway serves. The name is part of the cache key. */
+export type HttpProtocolName =
   | 'openai.chat'
   | 'openai.completions'
   | 'openai.responses'
@@ -10,6 +10,12 @@ export type ProtocolName =
   | 'anthropic.messages'
   | 'bedrock.converse'
   | 'bedrock.invoke';
+
+/** Entries of the library's getOrStream (chunks) and getOrCreate (one value): no HTTP request has these. */
+export type LibraryProtocolName = 'sluice.chunks' | 'sluice.value';
+
+/** Every protocol an entry can belong to. The name is part of the cache key. */
+export type ProtocolName = HttpProtocolName | LibraryProtocolName;
 
 /** Which upstream a protocol talks to, and therefore which error shape and credential header it uses. */
 export type ProtocolFamily = 'openai' | 'anthropic' | 'bedrock';
@@ -91,35 +97,14 @@ export interface StreamUsageOption {
 }
 
 /**
- * One wire protocol. Implementations are pure: no I/O, no timers, no logging.
+ * What the engine needs of a protocol, whoever the caller: the key material, the completeness
+ * rule and the conversions. Implementations are pure: no I/O, no timers, no logging.
  * Everything the cache does with a recording is a function of (protocol, recording, request).
  */
-export interface Protocol {
+export interface EngineProtocol {
   readonly name: ProtocolName;
-  readonly family: ProtocolFamily;
-  /** The route, e.g. "/v1/chat/completions"; for a templated route its pattern (also the metrics label). */
-  readonly path: string;
-
-  /**
-   * For templated routes only: the parameters when `rawPath` (as the client encoded it) is this
-   * route, else undefined. Routes without it match `path` exactly.
-   */
-  matchPath?(rawPath: string): Omit<RouteParams, 'headers'> | undefined;
-
-  /**
-   * The route in the cache key when it is not `path`: routes of one protocol that answer each
-   * other (Converse and ConverseStream) share it.
-   */
-  readonly keyPath?: string;
-
   /** How this protocol's streams are framed (for synthesized streams). Default: SSE. */
   readonly streamFraming?: FramingName;
-
-  /**
-   * Validate a parsed JSON body (with the route's parameters for a templated route). Errors name
-   * the offending field in `param`.
-   */
-  validate(body: unknown, route?: RouteParams): RequestCheck;
 
   /** Whether answers to this request may be stored at all. */
   cacheability(request: RequestInfo): CacheabilityCheck;
@@ -142,6 +127,9 @@ export interface Protocol {
   /** Decide whether a 200 JSON body is a real answer (not an error body, not truncated). */
   inspectJson(body: unknown): JsonVerdict;
 
+  /** For a protocol whose non-stream body is not JSON: judges the raw bytes instead of inspectJson. */
+  inspectBody?(body: Buffer): JsonVerdict;
+
   /** Assemble the non-stream JSON answer from a complete recorded stream; nothing after the terminal event counts. */
   assemble(events: readonly SseEvent[]): JsonObject;
 
@@ -154,4 +142,30 @@ export interface Protocol {
 
   /** Present where stream usage must be asked for (see StreamUsageOption). */
   readonly streamUsage?: StreamUsageOption;
+}
+
+/** A wire protocol of the gateway (and the caching fetch): an engine protocol with a route and a validator. */
+export interface Protocol extends EngineProtocol {
+  readonly name: HttpProtocolName;
+  readonly family: ProtocolFamily;
+  /** The route, e.g. "/v1/chat/completions"; for a templated route its pattern (also the metrics label). */
+  readonly path: string;
+
+  /**
+   * For templated routes only: the parameters when `rawPath` (as the client encoded it) is this
+   * route, else undefined. Routes without it match `path` exactly.
+   */
+  matchPath?(rawPath: string): Omit<RouteParams, 'headers'> | undefined;
+
+  /**
+   * The route in the cache key when it is not `path`: routes of one protocol that answer each
+   * other (Converse and ConverseStream) share it.
+   */
+  readonly keyPath?: string;
+
+  /**
+   * Validate a parsed JSON body (with the route's parameters for a templated route). Errors name
+   * the offending field in `param`.
+   */
+  validate(body: unknown, route?: RouteParams): RequestCheck;
 }

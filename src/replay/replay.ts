@@ -1,6 +1,6 @@
 import { type CacheEntry, remainingTtlMs } from '../cache/entry.js';
-import type { ReplayPacing } from '../config.js';
-import type { JsonObject, Protocol, RequestInfo } from '../protocols/types.js';
+import type { ReplayPacing } from '../options-schema.js';
+import type { EngineProtocol, JsonObject, RequestInfo } from '../protocols/types.js';
 import { framingByName, SSE_CONTENT_TYPE } from '../sse/framing.js';
 import { createUsageStripper } from './usage-strip.js';
 
@@ -77,7 +77,7 @@ export function sameFraming(leader: RequestInfo, follower: RequestInfo): boolean
  * (protocol, entry, request, pacing) only.
  */
 export function planReplay(
-  protocol: Protocol,
+  protocol: EngineProtocol,
   entry: CacheEntry,
   request: RequestInfo,
   pacing: ReplayPacing,
@@ -96,7 +96,7 @@ export function planReplay(
 }
 
 function recordedStream(
-  protocol: Protocol,
+  protocol: EngineProtocol,
   entry: CacheEntry,
   request: RequestInfo,
   pacing: ReplayPacing,
@@ -144,7 +144,7 @@ const strippedCache = new WeakMap<CacheEntry, Frames>();
  * protocol's stripper (usage chunk dropped, `"usage": null` fields removed) when it has one,
  * else the usage event skipped. Computed once per entry object.
  */
-function withoutUsage(protocol: Protocol, entry: CacheEntry, ends: Uint32Array): Frames {
+function withoutUsage(protocol: EngineProtocol, entry: CacheEntry, ends: Uint32Array): Frames {
   const option = protocol.streamUsage;
   if (!option) return eventFrames(entry, ends, entry.usageEventIndex);
   let stripped = strippedCache.get(entry);
@@ -188,7 +188,7 @@ export function replayDelays(pacing: ReplayPacing, recordedTimes: readonly numbe
 const assembledCache = new WeakMap<CacheEntry, Uint8Array>();
 const synthesizedCache = new WeakMap<CacheEntry, Map<boolean, Uint8Array[]>>();
 
-function assembledJson(protocol: Protocol, entry: CacheEntry): Uint8Array {
+function assembledJson(protocol: EngineProtocol, entry: CacheEntry): Uint8Array {
   let bytes = assembledCache.get(entry);
   if (!bytes) {
     if (entry.format === 'json') throw new TypeError('assembledJson needs a stream entry');
@@ -199,7 +199,7 @@ function assembledJson(protocol: Protocol, entry: CacheEntry): Uint8Array {
   return bytes;
 }
 
-function synthesizedFrames(protocol: Protocol, entry: CacheEntry, request: RequestInfo): Uint8Array[] {
+function synthesizedFrames(protocol: EngineProtocol, entry: CacheEntry, request: RequestInfo): Uint8Array[] {
   let byUsage = synthesizedCache.get(entry);
   if (!byUsage) {
     byUsage = new Map();

@@ -1,4 +1,4 @@
-import type { Protocol, RequestInfo, StreamUsageOption } from '../protocols/types.js';
+import type { EngineProtocol, RequestInfo, StreamUsageOption } from '../protocols/types.js';
 import { createSseDecoder } from '../sse/decoder.js';
 import { encodeSseEvent } from '../sse/encoder.js';
 
@@ -55,7 +55,7 @@ export function createUsageStripper(option: StreamUsageOption, maxFrameBytes: nu
  * The request as it goes upstream: asking for usage on a stream whose client did not, when
  * `enabled` (cache.requestStreamUsage, and the answer may be stored) and the protocol can.
  */
-export function withStreamUsage(protocol: Protocol, request: RequestInfo, enabled: boolean): RequestInfo {
+export function withStreamUsage(protocol: EngineProtocol, request: RequestInfo, enabled: boolean): RequestInfo {
   const option = protocol.streamUsage;
   if (!enabled || !option || !request.stream || request.wantsStreamUsage) return request;
   return { ...request, body: option.ask(request.body), wantsStreamUsage: true };
@@ -66,7 +66,7 @@ export function withStreamUsage(protocol: Protocol, request: RequestInfo, enable
  * for; undefined when the bytes already are what it asked for.
  */
 export function stripperFor(
-  protocol: Protocol,
+  protocol: EngineProtocol,
   upstream: RequestInfo,
   client: RequestInfo,
   maxFrameBytes: number,

@@ -47,6 +47,9 @@ export function semanticEligibility(
     case 'openai.embeddings':
     case 'bedrock.converse':
     case 'bedrock.invoke':
+    // The library's getOrStream / getOrCreate entries: keyed on the caller's own inputs, exact only.
+    case 'sluice.chunks':
+    case 'sluice.value':
       return no('protocol');
   }
 }

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { canonicalJson, credentialScope, deriveCacheKey } from '../../src/cache/key.js';
 import { protocolByName } from '../../src/protocols/index.js';
-import type { JsonObject, JsonValue, ProtocolName } from '../../src/protocols/types.js';
+import type { HttpProtocolName, JsonObject, JsonValue } from '../../src/protocols/types.js';
 
 function keyFor(
-  protocolName: ProtocolName,
+  protocolName: HttpProtocolName,
   body: JsonObject,
   scope = 'cred:a',
   namespace = 'default',

@@ -7,7 +7,7 @@ import { openaiChatProtocol } from '../../src/protocols/openai-chat.js';
 import { openaiCompletionsProtocol } from '../../src/protocols/openai-completions.js';
 import { openaiEmbeddingsProtocol } from '../../src/protocols/openai-embeddings.js';
 import { openaiResponsesProtocol } from '../../src/protocols/openai-responses.js';
-import type { JsonObject, JsonValue, Protocol, ProtocolName, RouteParams } from '../../src/protocols/types.js';
+import type { HttpProtocolName, JsonObject, JsonValue, Protocol, RouteParams } from '../../src/protocols/types.js';
 import { validRequest } from './helpers.js';
 
 /**
@@ -24,7 +24,7 @@ const bedrockRoute = (operation: string): RouteParams => ({
 
 /** Templated routes add key material from the path (and headers) under ':'-prefixed names. */
 const MINIMAL: Record<
-  ProtocolName,
+  HttpProtocolName,
   { protocol: Protocol; body: JsonObject; route?: RouteParams; routeKey?: JsonObject }
 > = {
   'openai.chat': {
@@ -71,7 +71,7 @@ const EXCLUDED_VALUES: Record<string, JsonValue> = {
   requestMetadata: { team: 'search' },
 };
 
-const cases = Object.entries(MINIMAL) as Array<[ProtocolName, (typeof MINIMAL)[ProtocolName]]>;
+const cases = Object.entries(MINIMAL) as Array<[HttpProtocolName, (typeof MINIMAL)[HttpProtocolName]]>;
 
 describe('KEY_EXCLUSIONS', () => {
   it('covers exactly the protocols under test, each object under its own name', () => {

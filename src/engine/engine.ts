@@ -1,0 +1,377 @@
+import {
+  COALESCED_HEADERS,
+  type CacheOutcome,
+  forwardHeaders,
+  hitHeaders,
+  keyHeader,
+  type OutcomeHeaders,
+  semanticHitHeaders,
+  shadowHeaders,
+} from '../cache/cache-status.js';
+import { type CachePlan, type CacheMode, planCache, type RequestControls } from '../cache/controls.js';
+import type { CacheEntry } from '../cache/entry.js';
+import { deriveCacheKey, type KeyInput } from '../cache/key.js';
+import { NullStore } from '../cache/null-store.js';
+import type { RequestIdentity } from '../cache/scope.js';
+import { TieredStore, type TieredLookup } from '../cache/tiered-store.js';
+import { entryWriter } from '../capture/entry-writer.js';
+import {
+  Flight,
+  type FlightHead,
+  type FlightListener,
+  type FlightOutcome,
+  FlightRegistry,
+  type UpstreamFailure,
+} from '../capture/flight.js';
+import { judgeAnswer } from '../capture/gate.js';
+import type { CallLimits } from '../defaults.js';
+import type { ReplayPacing } from '../options-schema.js';
+import type { EngineProtocol, RequestInfo } from '../protocols/types.js';
+import { checkHit, entryServes, planReplay, type ReplayPlan, sameFraming } from '../replay/replay.js';
+import { stripperFor, type UsageStripper, withStreamUsage } from '../replay/usage-strip.js';
+import type { SemanticLayer, SemanticQuery } from '../semantic/layer.js';
+import { driveFlight, type UpstreamSource } from './drive.js';
+import type { EngineHooks, HookCall } from './hooks.js';
+
+/** The cache rules every caller is held to (validated once, by the gateway config or the library options). */
+export interface EngineConfig {
+  mode: CacheMode;
+  ttlSeconds: number;
+  maxTtlSeconds: number;
+  maxEntryBytes: number;
+  maxFollowers: number;
+  completeOnDisconnect: boolean;
+  replay: ReplayPacing;
+  /** Ask for stream usage on the clients' behalf and hide it from them (gateway cache.requestStreamUsage). */
+  requestStreamUsage: boolean;
+  limits: CallLimits;
+}
+
+/** The store as the engine reaches it: fail-open and bounded (see engine/stores.ts), tier-aware. */
+export interface EngineStore {
+  lookup(key: string): Promise<TieredLookup | undefined>;
+  set(key: string, entry: CacheEntry): Promise<boolean>;
+}
+
+/** An entry a lookup step found. `outcome`/`headers` let a semantic step report itself. */
+export interface Found {
+  entry: CacheEntry;
+  layer: string;
+  outcome?: CacheOutcome;
+  headers?: Record<string, string>;
+}
+
+/**
+ * One way to find an entry for a call. The exact lookup is always first; a semantic layer adds
+ * a step that runs after an exact miss and must stay inside the call's scope (DESIGN.md rule 4).
+ */
+export type LookupStep = (key: string, call: EngineCall) => Promise<Found | undefined>;
+
+/** One call, as any adapter hands it over after admission. */
+export interface EngineCall {
+  protocol: EngineProtocol;
+  request: RequestInfo;
+  controls: RequestControls;
+  /** Where answers come from (the normalized base URL): part of the key. */
+  upstream: string;
+  /**
+   * Whose the answer is and what the request was sent to besides its body (path, query, key
+   * headers): computed only when a key is needed (a bypass derives none).
+   */
+  identity(): RequestIdentity;
+  /** Aborted when the caller leaves, from the moment the call arrived (DESIGN.md rule 9). */
+  signal: AbortSignal;
+  source: UpstreamSource;
+  /** For hooks and logs: a route or the library call kind. */
+  route: string;
+  requestId?: string | undefined;
+  /**
+   * The semantic layer's view of this call, prepared from exactly what the key was derived from
+   * (the adapter knows its protocol); absent: the call is exact-only.
+   */
+  semantic?: ((keyInput: KeyInput) => SemanticQuery | undefined) | undefined;
+}
+
+/** What a converting follower receives when the shared answer ended. */
+export type FollowerAnswer =
+  | { kind: 'replay'; plan: ReplayPlan; entry: CacheEntry }
+  /** An upstream error answer (non-200), exactly as it came: every follower sees it. */
+  | { kind: 'upstream'; head: FlightHead; body: Buffer }
+  | { kind: 'failure'; failure: UpstreamFailure };
+
+/** How an adapter sends answers out: to an HTTP response, a fetch Response, an async iterator... */
+export interface CallPort {
+  /** Answer from an entry. Return false when this caller cannot use it (then it is a miss). */
+  replay(plan: ReplayPlan, found: Found, headers: OutcomeHeaders): boolean;
+  /**
+   * A listener that takes the shared answer's bytes as they come. `stripper`: the answer carries
+   * usage this caller did not ask for (requestStreamUsage); pass its bytes through it.
+   */
+  stream(headers: OutcomeHeaders, stripper?: UsageStripper): FlightListener;
+  /** The end of a converting follower (its framing differs from the leader's). */
+  answer(answer: FollowerAnswer, headers: OutcomeHeaders): void;
+}
+
+export interface CallResult {
+  outcome: CacheOutcome | 'ABANDONED';
+  key: string;
+}
+
+export interface EngineOptions {
+  config: EngineConfig;
+  store: EngineStore;
+  hooks?: EngineHooks | undefined;
+  /** Steps tried after the exact lookup missed, before the semantic layer. */
+  lookups?: LookupStep[] | undefined;
+  /** Asked after an exact miss (src/semantic/); candidates are recorded once an entry is stored. */
+  semantic?: SemanticLayer | undefined;
+}
+
+const OFF_STORE: EngineStore = new TieredStore({ l1: new NullStore() });
+
+/**
+ * The one request path for every caller (DESIGN.md section 1): plan → key → lookup → hit check →
+ * replay | join | forward, with the limits, the coalescing, the error fan-out and the single
+ * commit point. Knows nothing of HTTP servers or SDKs: adapters hand it an EngineCall and a CallPort.
+ */
+export class Engine {
+  readonly flights = new FlightRegistry();
+  readonly config: EngineConfig;
+  readonly #store: EngineStore;
+  readonly #hooks: EngineHooks;
+  readonly #steps: LookupStep[];
+  readonly #semantic: SemanticLayer | undefined;
+
+  constructor(options: EngineOptions) {
+    this.config = options.config;
+    // TensorZero's rule: a disabled cache is a do-nothing store, not branches.
+    this.#store = options.config.mode === 'off' ? OFF_STORE : options.store;
+    this.#hooks = options.hooks ?? {};
+    this.#steps = [(key) => this.#exact(key), ...(options.lookups ?? [])];
+    this.#semantic = options.semantic;
+  }
+
+  /** The key a call would use (for callers that report it); '' when the call bypasses the cache. */
+  keyOf(call: EngineCall, plan: CachePlan = this.plan(call)): string {
+    const input = this.#keyInput(call, plan);
+    return input ? deriveCacheKey(input) : '';
+  }
+
+  #keyInput(call: EngineCall, plan: CachePlan): KeyInput | undefined {
+    if (plan.forwardOutcome === 'BYPASS') return undefined;
+    const { scope, target } = call.identity();
+    return {
+      protocol: call.protocol.name,
+      upstream: call.upstream,
+      scope,
+      target,
+      namespace: call.controls.namespace,
+      material: call.protocol.keyMaterial(call.request),
+    };
+  }
+
+  plan(call: EngineCall): CachePlan {
+    return planCache(this.config.mode, call.controls, call.protocol.cacheability(call.request));
+  }
+
+  async run(call: EngineCall, port: CallPort): Promise<CallResult> {
+    const plan = this.plan(call);
+    // A bypassed request never touches the cache, so it needs no key.
+    const keyInput = this.#keyInput(call, plan);
+    const key = keyInput ? deriveCacheKey(keyInput) : '';
+    const query = keyInput && this.#semantic && call.semantic ? call.semantic(keyInput) : undefined;
+    let shadow: number | undefined;
+    const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read };
+    if (call.signal.aborted) return { outcome: 'ABANDONED', key };
+    let stale = false;
+    if (plan.read) {
+      const found = await this.#lookup(key, call);
+      // The caller may have left while the store answered: then nobody wants an upstream call.
+      if (call.signal.aborted) return { outcome: 'ABANDONED', key };
+      if (found) {
+        const { entry } = found;
+        const hit = checkHit(entry, call.request, call.controls.maxAgeSeconds);
+        if (hit.usable) {
+          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay);
+          const headers: OutcomeHeaders = {
+            ...hitHeaders(hit.ageSeconds, hit.ttlSeconds),
+            ...keyHeader(key),
+            ...found.headers,
+          };
+          if (found.outcome) headers['x-sluice-cache'] = found.outcome;
+          if (port.replay(replay, found, headers)) {
+            this.#hooks.onLookup?.(found.layer, 'hit', labels);
+            this.#hooks.onHit?.(entry, call.request, found.layer);
+            return { outcome: headers['x-sluice-cache'], key };
+          }
+        } else {
+          // Too old for this client's max-age, or unable to answer it exactly: fetch a fresh one.
+          stale = hit.stale;
+        }
+      }
+      if (query && this.#semantic) {
+        const outcome = await this.#semantic.lookup(
+          query,
+          async (k) => (await this.#store.lookup(k))?.entry,
+          (entry) => checkHit(entry, call.request, call.controls.maxAgeSeconds),
+        );
+        if (call.signal.aborted) return { outcome: 'ABANDONED', key };
+        if (outcome.kind === 'shadow') shadow = outcome.similarity;
+        if (outcome.kind === 'hit') {
+          const { entry } = outcome;
+          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay);
+          // x-sluice-key names the entry that answered, so an operator can inspect or purge it.
+          const headers = { ...semanticHitHeaders(outcome.similarity, outcome.ageSeconds), ...keyHeader(outcome.key) };
+          if (port.replay(replay, { entry, layer: 'semantic', outcome: 'SEMANTIC-HIT' }, headers)) {
+            this.#hooks.onLookup?.('semantic', 'hit', labels);
+            this.#hooks.onHit?.(entry, call.request, 'semantic');
+            return { outcome: 'SEMANTIC-HIT', key };
+          }
+        }
+      }
+    }
+    if (plan.coalesce) {
+      const flight = this.flights.joinable(key);
+      if (flight) {
+        this.#hooks.onLookup?.('none', 'coalesced', labels);
+        this.#join(flight, call, port, plan, key);
+        return { outcome: 'COALESCED', key };
+      }
+    }
+    const result = plan.read ? 'miss' : plan.forwardOutcome === 'BYPASS' ? 'bypass' : 'refresh';
+    this.#hooks.onLookup?.('none', result, labels);
+    this.#forward(call, port, plan, key, stale, query, shadow);
+    return { outcome: plan.forwardOutcome, key };
+  }
+
+  async #exact(key: string): Promise<Found | undefined> {
+    const found = await this.#store.lookup(key);
+    return found && { entry: found.entry, layer: found.layer };
+  }
+
+  async #lookup(key: string, call: EngineCall): Promise<Found | undefined> {
+    for (const step of this.#steps) {
+      const found = await step(key, call);
+      if (found || call.signal.aborted) return found;
+    }
+    return undefined;
+  }
+
+  /** Join an identical call in flight: its bytes as they come, or its converted end. */
+  #join(flight: Flight, call: EngineCall, port: CallPort, plan: CachePlan, key: string): void {
+    // x-sluice-key on every cacheable answer, so an operator can inspect or purge its entry.
+    const headers: OutcomeHeaders = { ...COALESCED_HEADERS, ...keyHeader(key) };
+    // A stream follower that did not ask for the usage the leader's call asked for takes the live bytes, stripped.
+    const stripper = stripperFor(call.protocol, flight.leader, call.request, this.config.maxEntryBytes);
+    if (stripper || sameFraming(flight.leader, call.request)) {
+      flight.attach(port.stream(headers, stripper), call.signal);
+      return;
+    }
+    const converting: FlightListener = {
+      raw: false,
+      onHead: () => undefined,
+      onData: () => undefined,
+      onSettled: (outcome) => {
+        const answer = this.#followerAnswer(call, outcome);
+        if (answer) port.answer(answer, headers);
+        // The documented exception to the fan-out: the shared answer cannot serve this follower
+        // exactly (it needs usage the leader did not ask for), so it makes its own call. It was
+        // counted once, as coalesced, and is not counted again.
+        else this.#forward(call, port, { ...plan, coalesce: false }, key, false);
+      },
+    };
+    flight.attach(converting, call.signal);
+  }
+
+  /** The leader's end, as a follower with another framing must see it; undefined: not servable. */
+  #followerAnswer(call: EngineCall, outcome: FlightOutcome): FollowerAnswer | undefined {
+    if (outcome.kind === 'failed') return { kind: 'failure', failure: outcome.failure };
+    const { verdict, head, body } = outcome;
+    if (verdict.storable) {
+      if (!entryServes(verdict.entry, call.request)) return undefined;
+      const plan = planReplay(call.protocol, verdict.entry, call.request, 'instant');
+      return { kind: 'replay', plan, entry: verdict.entry };
+    }
+    if (head.status !== 200 && body) return { kind: 'upstream', head, body };
+    return {
+      kind: 'failure',
+      failure: {
+        code: 'upstream_incomplete',
+        status: 502,
+        message: `the upstream answer was incomplete (${verdict.reason}); retry the request`,
+      },
+    };
+  }
+
+  /** Go upstream: one flight, recorded, judged at the end, committed through its writer. */
+  #forward(
+    call: EngineCall,
+    port: CallPort,
+    plan: CachePlan,
+    key: string,
+    stale: boolean,
+    query?: SemanticQuery,
+    shadow?: number,
+  ): void {
+    const { config } = this;
+    const { protocol, request, controls } = call;
+    const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read };
+    const hooks = this.#hooks;
+    const ttlSeconds = Math.min(controls.ttlSeconds ?? config.ttlSeconds, config.maxTtlSeconds);
+    const meta = { ttlMs: ttlSeconds * 1000, namespace: controls.namespace, tags: controls.tags };
+    // What goes upstream, judged and recorded; the caller may have asked for less (requestStreamUsage).
+    const sent = withStreamUsage(protocol, request, config.requestStreamUsage && plan.write);
+    const writer = plan.write
+      ? entryWriter(this.#store, key, ({ stored, reason }) => {
+          hooks.onWrite?.(stored ? 'stored' : reason === 'skipped_by_store' ? reason : `skipped:${reasonCode(reason)}`, labels);
+        })
+      : undefined;
+    const flight = new Flight({
+      maxEntryBytes: config.maxEntryBytes,
+      maxListeners: config.maxFollowers + 1,
+      completeOnDisconnect: config.completeOnDisconnect && plan.write,
+      leader: sent,
+      // Nothing to store and nobody to share with: pass the bytes through without recording them.
+      judge: plan.write || plan.coalesce ? (head, recorder) => judgeAnswer(protocol, sent, head, recorder, meta) : undefined,
+      writer,
+    });
+    if (plan.coalesce) this.flights.register(key, flight);
+    flight.onSettled((outcome) => {
+      void flight.committed.finally(() => this.flights.release(key, flight));
+      if (writer && outcome.kind === 'ended' && outcome.verdict.storable) {
+        hooks.onCommit?.(flight.committed, labels);
+        const { entry } = outcome.verdict;
+        const semantic = this.#semantic;
+        // Only what the exact cache stored becomes a semantic candidate.
+        if (query && semantic) {
+          void flight.committed.then((stored) => {
+            if (stored) void semantic.record(query, key, entry);
+          });
+        }
+      }
+      if (outcome.kind === 'ended' && !outcome.verdict.storable && outcome.head.status === 200) {
+        hooks.onNotStored?.(outcome.verdict.reason, labels);
+      }
+      if (writer) return;
+      const reason =
+        outcome.kind === 'failed' ? outcome.failure.code : outcome.verdict.storable ? 'not_writable' : outcome.verdict.reason;
+      hooks.onWrite?.(`skipped:${reasonCode(reason)}`, labels);
+    });
+    const headers: OutcomeHeaders = {
+      ...forwardHeaders(plan.forwardOutcome, stale),
+      ...keyHeader(key),
+      ...shadowHeaders(shadow),
+    };
+    const stripper = stripperFor(protocol, sent, request, config.maxEntryBytes);
+    if (!flight.attach(port.stream(headers, stripper), call.signal)) return;
+    void driveFlight(flight, call.source, sent, config.limits, {
+      onHeaders: (s) => hooks.onUpstreamHeaders?.(s, labels),
+      onEnd: (s) => hooks.onUpstreamEnd?.(s, labels),
+      onFailure: (failure) => hooks.onFailure?.(failure, labels),
+    });
+  }
+}
+
+function reasonCode(reason: string | undefined): string {
+  return (reason ?? 'unknown').split(':')[0] as string;
+}

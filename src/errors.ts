@@ -1,0 +1,55 @@
+/**
+ * Errors the public API raises. Callers branch on `code` (stable), never on the message.
+ * Option errors also carry `field`, the dotted path of the option that was refused.
+ */
+
+/** Why an upstream call (an HTTP upstream, or a library producer) ended without a whole answer. */
+export type FailureCode =
+  | 'connect_failed'
+  | 'connect_timeout'
+  | 'idle_timeout'
+  | 'upstream_reset'
+  | 'duration_limit'
+  | 'response_too_large'
+  | 'client_disconnect'
+  | 'upstream_incomplete'
+  | 'producer_failed';
+
+export type SluiceErrorCode =
+  /** An option given to ResponseCache, a wrapper or the gateway config is invalid: see `field`. */
+  | 'LIB_INVALID_OPTIONS'
+  /** A per-call argument (messages, model, params, ttl, tags...) is invalid: see `field`. */
+  | 'LIB_INVALID_ARGUMENT'
+  /** A getOrStream result was iterated a second time; streams are single use. */
+  | 'LIB_STREAM_CONSUMED'
+  /** A store-wrapper or codec option is invalid: see `field`. */
+  | 'INVALID_OPTION'
+  | FailureCode;
+
+export class SluiceError extends Error {
+  readonly code: SluiceErrorCode;
+  /** The option or argument at fault, for option and argument errors. */
+  readonly field: string | undefined;
+
+  constructor(code: SluiceErrorCode, message: string, options: { cause?: unknown; field?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.field = options.field;
+  }
+}
+
+/**
+ * The upstream (or the producer function) failed to give a whole answer: a limit, a reset, a
+ * stall. `status` is what the gateway answers with in the same case (502, 504...).
+ */
+export class UpstreamError extends SluiceError {
+  declare readonly code: FailureCode;
+  readonly status: number;
+
+  constructor(code: FailureCode, status: number, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
+    this.name = 'UpstreamError';
+    this.status = status;
+  }
+}

@@ -1,0 +1,34 @@
+import type { EngineHooks, LookupResult } from '../engine/hooks.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+const LOOKUP_OUTCOME: Partial<Record<LookupResult, string>> = { hit: 'HIT', coalesced: 'COALESCED', miss: 'MISS' };
+
+/** The engine's reports as Prometheus series and log lines. */
+export function gatewayHooks(metrics: Metrics, logger: Logger): EngineHooks {
+  return {
+    onLookup: (layer, result, call) => {
+      metrics.cacheLookups.inc({ layer, result });
+      // The hit ratio's denominator: calls that looked (refreshes and bypasses did not).
+      if (!call.read) return;
+      const outcome = LOOKUP_OUTCOME[result];
+      if (outcome) metrics.lookupOutcomes.inc({ outcome: outcome === 'HIT' && layer.startsWith('semantic') ? 'SEMANTIC-HIT' : outcome });
+    },
+    onHit: (entry) => {
+      if (!entry.usage) return;
+      metrics.tokensSaved.inc({ kind: 'input' }, entry.usage.inputTokens);
+      metrics.tokensSaved.inc({ kind: 'output' }, entry.usage.outputTokens);
+    },
+    onWrite: (result) => metrics.cacheWrites.inc({ result }),
+    onUpstreamHeaders: (seconds, call) => metrics.upstreamTtfb.observe({ route: call.route }, seconds),
+    onUpstreamEnd: (seconds, call) => metrics.upstreamDuration.observe({ route: call.route }, seconds),
+    onFailure: (failure, call) => {
+      metrics.abortedStreams.inc({ reason: failure.code });
+      if (failure.code !== 'client_disconnect') {
+        logger.warn({ requestId: call.requestId, route: call.route, code: failure.code }, failure.message);
+      }
+    },
+    onNotStored: (reason, call) =>
+      logger.warn({ requestId: call.requestId, route: call.route, reason }, 'answer not stored'),
+  };
+}
