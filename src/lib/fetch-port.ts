@@ -113,6 +113,9 @@ export class FetchPort implements CallPort {
       this.reject = reject;
     });
     // Whatever the engine is doing for this call (a lookup, waiting on a leader), leaving ends it.
+    // Handled here so a rejection that happens while the engine still works is not "unhandled";
+    // the caller gets the same promise and its rejection.
+    this.response.catch(() => undefined);
     if (signal?.aborted) this.reject(signal.reason);
     else signal?.addEventListener('abort', () => this.reject(signal.reason), { once: true });
   }

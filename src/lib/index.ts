@@ -1,6 +1,7 @@
 export { CachedStream } from './cached-stream.js';
 export type { BaseUrl } from '../cache/scope.js';
 export { LibraryError, type LibraryErrorCode } from './errors.js';
+export { type FailureCode, SluiceError, type SluiceErrorCode, UpstreamError } from '../errors.js';
 export type { FetchFunction } from './fetch-port.js';
 export type {
   CallOptions,
