@@ -1,6 +1,7 @@
 /**
  * The public entry of the `sluice` package: the library API (ResponseCache and the SDK
- * wrappers), the stores it shares with the gateway, the gateway itself, and the SSE codec.
+ * wrappers), the stores it shares with the gateway, and the SSE codec. The gateway has its own
+ * entry, `sluice/gateway`: importing this one loads nothing of src/gateway/ (a test checks it).
  */
 
 export type { CacheMode } from './cache/controls.js';
@@ -13,14 +14,7 @@ export { NullStore } from './cache/null-store.js';
 export { RedisStore, type RedisStoreOptions } from './cache/redis-store.js';
 export { type CacheStore, type PurgeFilter, StoreError } from './cache/store.js';
 export { type CacheLayer, TieredStore, type TieredStoreOptions } from './cache/tiered-store.js';
-export {
-  ConfigError,
-  type ConfigInput,
-  parseConfig,
-  type ReplayPacing,
-  type SluiceConfig,
-} from './config.js';
-export { createGateway, type Gateway, type GatewayOptions } from './gateway/server.js';
+export type { ReplayPacing } from './options-schema.js';
 export * from './lib/index.js';
 export type { ProtocolFamily, ProtocolName, Usage } from './protocols/types.js';
 export {

@@ -9,8 +9,13 @@
  * 4 bytes arrive and the prelude CRC as soon as its 12, so a corrupt length cannot make us wait
  * for (or buffer) megabytes of garbage.
  */
-import { crc32 } from './crc32.js';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { EventStreamError } from './errors.js';
+
+/** CRC-32 (IEEE, zlib's) of `bytes[from, to)`: Node's native one, on a view (no copy). */
+export function crc32(bytes: Uint8Array, from = 0, to = bytes.length): number {
+  return zlibCrc32(bytes.subarray(from, to));
+}
 import { decodeHeaders, type EventStreamHeaders, encodeHeaders } from './eventstream-headers.js';
 
 export type { EventStreamHeaders, EventStreamHeaderValue } from './eventstream-headers.js';

@@ -175,7 +175,7 @@ describe('AWS event-stream decoder', () => {
   });
 });
 
-import { crc32 as crc } from '../../src/sse/crc32.js';
+import { crc32 as crc } from '../../src/sse/eventstream.js';
 
 describe('crc32', () => {
   it('matches the standard check value', () => {
