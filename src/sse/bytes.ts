@@ -1,4 +1,5 @@
 /** Byte constants and small helpers shared by the SSE decoder and the boundary scanner (internal). */
+import { SseOptionError } from './errors.js';
 
 export const LF = 0x0a;
 export const CR = 0x0d;
@@ -34,7 +35,7 @@ export function asBuffer(chunk: Uint8Array): Buffer {
 export function validateMaxRemainderBytes(value: number | undefined): number {
   if (value === undefined) return DEFAULT_MAX_REMAINDER_BYTES;
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`maxRemainderBytes must be a positive integer, got ${String(value)}`);
+    throw new SseOptionError('maxRemainderBytes', `maxRemainderBytes must be a positive integer, got ${String(value)}`);
   }
   return value;
 }

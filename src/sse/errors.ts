@@ -56,3 +56,18 @@ export class EventStreamError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * A codec option out of range. A RangeError (what these options always threw) with the stable
+ * code and the field, like every other option error of Sluice.
+ */
+export class SseOptionError extends RangeError {
+  readonly code = 'INVALID_OPTION';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SseOptionError';
+  }
+}

@@ -10,7 +10,7 @@
  * for (or buffer) megabytes of garbage.
  */
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { EventStreamError } from './errors.js';
+import { EventStreamError, SseOptionError } from './errors.js';
 
 /** CRC-32 (IEEE, zlib's) of `bytes[from, to)`: Node's native one, on a view (no copy). */
 export function crc32(bytes: Uint8Array, from = 0, to = bytes.length): number {
@@ -47,7 +47,8 @@ const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export function createEventStreamDecoder(options: EventStreamDecoderOptions = {}): EventStreamDecoder {
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < MIN_FRAME_LENGTH) {
-    throw new RangeError(
+    throw new SseOptionError(
+      'maxFrameBytes',
       `maxFrameBytes must be an integer >= ${MIN_FRAME_LENGTH}, got ${String(maxFrameBytes)}`,
     );
   }

@@ -12,6 +12,7 @@ export {
   type SseDecodeErrorCode,
   SseEncodeError,
   type SseEncodeErrorCode,
+  SseOptionError,
 } from './errors.js';
 export {
   createEventStreamDecoder,
