@@ -55,6 +55,19 @@ describe('the published package', () => {
     expect(stdout.trim()).toBe('function function function');
   });
 
+  test('the gateway has its own entry, sluice/gateway, for require and import', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        'import { createRequire } from "node:module"; import { createGateway } from "sluice/gateway"; import * as lib from "sluice"; const cjs = createRequire(process.cwd() + "/x.js")("sluice/gateway"); console.log(typeof createGateway, cjs.createGateway === createGateway, "createGateway" in lib)',
+      ],
+      { cwd: scratch },
+    );
+    expect(stdout.trim()).toBe('function true false');
+  });
+
   test('import from "sluice" works from an ES module', async () => {
     const { stdout } = await run(
       process.execPath,
