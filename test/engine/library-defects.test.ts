@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CacheEntry } from '../../src/cache/entry.js';
 import { MemoryStore } from '../../src/cache/memory-store.js';
-import type { CacheStore } from '../../src/cache/store.js';
+import type { CacheStore, EntryPage } from '../../src/cache/store.js';
 import { ResponseCache, SluiceError, UpstreamError } from '../../src/index.js';
 import { type MockUpstream, startMockUpstream } from '../mock-upstream/index.js';
 
@@ -32,6 +32,7 @@ const stalled: CacheStore = {
   get: () => new Promise<CacheEntry | undefined>(() => {}),
   set: () => new Promise<boolean>(() => {}),
   purge: () => new Promise<number>(() => {}),
+  list: () => new Promise<EntryPage>(() => {}),
   close: async () => {},
 };
 
@@ -150,6 +151,7 @@ describe('defect 4: limits hold for library calls', () => {
         return store.set(key, entry);
       },
       purge: (filter) => store.purge(filter),
+      list: (query) => store.list(query),
       close: () => store.close(),
     };
     const cache = new ResponseCache({ store: spy, ttlSeconds: 10, maxTtlSeconds: 60 });
@@ -225,6 +227,7 @@ describe('library entries', () => {
         return store.set(key, entry);
       },
       purge: (filter) => store.purge(filter),
+      list: (query) => store.list(query),
       close: () => store.close(),
     };
     const cache = new ResponseCache({ store: spy });
