@@ -118,6 +118,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   const engine = new Engine({
     config: { ...config.cache, limits: config.limits },
     store,
+    semantic,
     // The shutdown drain flushes entry writes still on their way to L2.
     hooks: composeHooks(gatewayHooks(metrics, logger), counters, { onCommit: (write) => lifecycle.trackWrite(write) }),
   });

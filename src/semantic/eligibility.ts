@@ -43,11 +43,11 @@ export function semanticEligibility(
     case 'openai.completions':
       return completions(material);
     // Embeddings are not answers to a question; Bedrock routes are exact-only until their
-    // message shapes get their own extraction (not done yet: see the issue notes).
+    // message shapes get their own extraction (not done yet: see the issue notes). The library's
+    // getOrStream / getOrCreate entries are keyed on the caller's own inputs: exact only.
     case 'openai.embeddings':
     case 'bedrock.converse':
     case 'bedrock.invoke':
-    // The library's getOrStream / getOrCreate entries: keyed on the caller's own inputs, exact only.
     case 'sluice.chunks':
     case 'sluice.value':
       return no('protocol');
