@@ -22,6 +22,7 @@ export {
 } from './config.js';
 export { createGateway, type Gateway, type GatewayOptions } from './gateway/server.js';
 export * from './lib/index.js';
+export { BUILTIN_PRICES, BUILTIN_PRICES_DATE } from './stats/prices.js';
 export type { ProtocolFamily, ProtocolName, Usage } from './protocols/types.js';
 export {
   createSseDecoder,

@@ -45,9 +45,10 @@ export interface FlightOptions {
   completeOnDisconnect: boolean;
   /**
    * The completeness gate. Absent when the answer can be neither stored nor shared (BYPASS):
-   * the flight is then a plain pipe that keeps no bytes and decodes nothing.
+   * the flight is then a plain pipe that keeps no bytes and decodes nothing. `upstreamMs`: time
+   * since the flight was created (the upstream request is sent at once) until its body ended.
    */
-  judge?: ((head: FlightHead, recorder: Recorder) => GateVerdict) | undefined;
+  judge?: ((head: FlightHead, recorder: Recorder, upstreamMs: number) => GateVerdict) | undefined;
 }
 
 const NOT_RECORDED: GateVerdict = { storable: false, reason: 'not_recorded' };
@@ -64,6 +65,7 @@ export class Flight {
   private recorder: Recorder | undefined;
   private readonly listeners = new Set<FlightListener>();
   private readonly settledCallbacks: Array<(outcome: FlightOutcome) => void> = [];
+  private readonly createdAt = performance.now();
 
   constructor(private readonly options: FlightOptions) {}
 
@@ -120,7 +122,8 @@ export class Flight {
     if (this.outcome || !this.head) return;
     const { judge } = this.options;
     const recorder = this.recorder;
-    const verdict = judge && recorder ? judge(this.head, recorder) : NOT_RECORDED;
+    const verdict =
+      judge && recorder ? judge(this.head, recorder, performance.now() - this.createdAt) : NOT_RECORDED;
     const body = recorder && !recorder.dropped ? recorder.bytes() : undefined;
     this.settle({ kind: 'ended', head: this.head, verdict, body });
   }

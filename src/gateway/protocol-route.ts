@@ -20,6 +20,7 @@ import type { SemanticQuery } from '../semantic/layer.js';
 import { ClientResponse, sendReplay } from './client-response.js';
 import { noteRequest } from './access-log.js';
 import type { GatewayContext } from './context.js';
+import { responseOutcome } from './dashboard/recorder.js';
 import {
   BodyTooLargeError,
   discardRestOfBody,
@@ -63,6 +64,7 @@ export async function handleProtocolRoute(
   search: string,
   route?: RouteParams,
 ): Promise<void> {
+  const arrivedAt = performance.now();
   const call = await admit(ctx, protocol, req, res, requestId, search, route);
   if (!call) return;
   const { plan, key, request, controls } = call;
@@ -75,10 +77,16 @@ export async function handleProtocolRoute(
       if (hit.usable) {
         ctx.metrics.cacheLookups.inc({ layer, result: 'hit' });
         ctx.metrics.lookupOutcomes.inc({ outcome: 'HIT' });
-        if (entry.usage) {
-          ctx.metrics.tokensSaved.inc({ kind: 'input' }, entry.usage.inputTokens);
-          ctx.metrics.tokensSaved.inc({ kind: 'output' }, entry.usage.outputTokens);
-        }
+        // Savings count once the answer was delivered, like the response itself (countResponse).
+        res.once('finish', () =>
+          ctx.stats.record({
+            type: 'hit',
+            key,
+            entry,
+            requestModel: request.model,
+            replayMs: performance.now() - arrivedAt,
+          }),
+        );
         const headers = {
           'x-request-id': requestId,
           ...hitHeaders(hit.ageSeconds, hit.ttlSeconds),
@@ -268,7 +276,9 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
     completeOnDisconnect: config.cache.completeOnDisconnect && plan.write,
     // Nothing to store and nobody to share with: pass the bytes through without recording them.
     judge:
-      plan.write || plan.coalesce ? (head, recorder) => judgeAnswer(protocol, sent, head, recorder, meta) : undefined,
+      plan.write || plan.coalesce
+        ? (head, recorder, upstreamMs) => judgeAnswer(protocol, sent, head, recorder, { ...meta, upstreamMs })
+        : undefined,
   });
   if (plan.coalesce) {
     ctx.flights.register(key, flight);
@@ -283,11 +293,18 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
       write.then(
         (stored) => {
           metrics.cacheWrites.inc({ result: stored ? 'stored' : 'skipped_by_store' });
+          // A store says no to an entry past its own size bound or already expired.
+          ctx.stats.record(
+            stored ? { type: 'write', stored: true } : { type: 'write', stored: false, reason: 'refused_by_store' },
+          );
           release();
           // Only what the exact cache stored becomes a semantic candidate.
           if (stored && call.semantic) void ctx.semantic.record(call.semantic, key, entry);
         },
-        () => release(),
+        () => {
+          ctx.stats.record({ type: 'write', stored: false, reason: 'store_error' });
+          release();
+        },
       );
       return;
     }
@@ -299,6 +316,7 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
           ? 'not_writable'
           : outcome.verdict.reason;
     metrics.cacheWrites.inc({ result: `skipped:${reason.split(':')[0]}` });
+    ctx.stats.record({ type: 'write', stored: false, reason: reason.split(':')[0] ?? reason });
     if (outcome.kind === 'ended' && !outcome.verdict.storable && outcome.head.status === 200) {
       logger.warn({ requestId: call.requestId, route: protocol.path, reason }, 'answer not stored');
     }
@@ -374,10 +392,8 @@ function countResponse(
   res.once('finish', () => {
     const label = responseLabels.get(res);
     if (!label) return;
-    ctx.metrics.requests.inc({
-      route: label.route,
-      status: String(label.status ?? res.statusCode),
-      cache: label.cache,
-    });
+    const status = label.status ?? res.statusCode;
+    ctx.metrics.requests.inc({ route: label.route, status: String(status), cache: label.cache });
+    ctx.stats.record({ type: 'response', outcome: responseOutcome(label.cache, status) });
   });
 }

@@ -12,10 +12,14 @@ import { BEDROCK_ROUTE_PREFIX, matchRoute } from '../protocols/index.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { logAccess } from './access-log.js';
 import { createSemanticLayer } from '../semantic/index.js';
+import { createPriceTable } from '../stats/prices.js';
 import { handleAdmin } from './admin.js';
 import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
 import type { GatewayContext } from './context.js';
+import { createStatsRecorder } from './dashboard/recorder.js';
+import { handleDashboard } from './dashboard/routes.js';
+import { SessionStore } from './dashboard/session.js';
 import { sendError, sendJson } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { acceptCleartextHttp2 } from './h2c.js';
@@ -43,6 +47,8 @@ export interface Gateway {
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** The clock of the dashboard's per-minute and per-hour series (default Date.now): for tests and demos. */
+  now?: () => number;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -61,6 +67,12 @@ function familyForPath(path: string): ProtocolFamily {
 export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
+  const stats = createStatsRecorder({
+    metrics,
+    prices: createPriceTable(config.prices),
+    priceOverrides: Object.keys(config.prices).length,
+    now: options.now,
+  });
   const l1 = new MemoryStore({
     maxBytes: config.cache.memoryMaxBytes,
     maxEntryBytes: config.cache.maxEntryBytes,
@@ -79,6 +91,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         timeoutMs: config.redis?.timeoutMs ?? 50,
         onError: (op, err) => {
           metrics.storeErrors.inc({ store: 'redis', op });
+          stats.record({ type: 'store_error', store: 'redis', code: err.code });
           logger.debug({ op, code: err.code }, 'redis store error (served as a miss)');
         },
         onStateChange: (state, store) => {
@@ -92,10 +105,13 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     store: new TieredStore({ l1, l2 }),
     l1,
     l2,
+    redis,
     flights: new FlightRegistry(),
     leaders: new WeakMap(),
     agent: createUpstreamAgent(config.limits),
     metrics,
+    stats,
+    sessions: new SessionStore(),
     logger,
     upstreams: {
       openai: makeUpstream('openai', config.upstream, config.upstreamApiKey),
@@ -239,6 +255,10 @@ async function route(
     const body = await ctx.metrics.registry.metrics();
     res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
     res.end(body);
+    return;
+  }
+  if (path === '/dashboard' || path.startsWith('/dashboard/')) {
+    await handleDashboard(ctx, req, res, path);
     return;
   }
   if (path.startsWith('/admin/')) {

@@ -214,8 +214,8 @@ function forward(core: CacheCore, call: Call, realFetch: FetchFunction): Promise
     // Nothing to store and nobody to share with: a plain pipe, as in the gateway.
     judge:
       plan.write || plan.coalesce
-        ? (head, recorder) => {
-            const verdict = judgeAnswer(protocol, request, head, recorder, meta);
+        ? (head, recorder, upstreamMs) => {
+            const verdict = judgeAnswer(protocol, request, head, recorder, { ...meta, upstreamMs });
             // Started inside the gate, before any caller sees the end, so a finished body means "stored".
             if (verdict.storable && plan.write) {
               const entry = verdict.entry;

@@ -5,13 +5,10 @@ import { CREDENTIAL_SOURCE_PATTERN, DEFAULT_CREDENTIAL_SOURCES } from '../cache/
 import type { CacheStore } from '../cache/store.js';
 import type { ReplayPacing } from '../config.js';
 import { type SemanticConfig, type SemanticConfigInput, semanticSchema } from '../semantic/options.js';
+import { type ModelPrice, priceTableSchema } from '../stats/prices.js';
 import { LibraryError } from './errors.js';
 
-/** USD per million tokens, as providers publish them. */
-export interface ModelPrice {
-  inputPerMTok: number;
-  outputPerMTok: number;
-}
+export type { ModelPrice };
 
 export interface ResponseCacheOptions {
   /** Where entries live. Default: a new MemoryStore. A RedisStore is wrapped in FailOpenStore. */
@@ -29,7 +26,11 @@ export interface ResponseCacheOptions {
   credentialSources?: string[];
   /** Pacing of replayed streams: instant (default), realtime (recorded gaps) or N chunks per second. */
   replay?: ReplayPacing;
-  /** Per-model prices for `stats().estimatedCostSaved`. A model without a price counts 0. */
+  /**
+   * USD per million tokens for `stats().estimatedCostSaved`, by model name or prefix; they override
+   * the built-in table of common OpenAI and Anthropic models (dated: BUILTIN_PRICES_DATE).
+   * A model no price matches counts 0 and is reported in `stats().unpriced`.
+   */
   prices?: Record<string, ModelPrice>;
   /** on (default), off, read-only or write-only: the gateway's cache modes. */
   mode?: CacheMode;
@@ -56,10 +57,6 @@ export interface ResolvedOptions {
 }
 
 
-const priceSchema = z
-  .object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })
-  .strict();
-
 const optionsSchema = z
   .object({
     store: z
@@ -76,7 +73,7 @@ const optionsSchema = z
       .min(1)
       .default([...DEFAULT_CREDENTIAL_SOURCES]),
     replay: z.union([z.enum(['instant', 'realtime']), z.number().positive()]).default('instant'),
-    prices: z.record(z.string(), priceSchema).default({}),
+    prices: priceTableSchema.default({}),
     mode: z.enum(['on', 'off', 'read-only', 'write-only']).default('on'),
     maxEntryBytes: z
       .number()

@@ -1,5 +1,7 @@
 import type { Usage } from '../protocols/types.js';
-import type { ModelPrice } from './options.js';
+import type { ModelPrice } from '../stats/prices.js';
+import { createPriceTable } from '../stats/prices.js';
+import { SavingsTally } from '../stats/savings.js';
 
 export interface CacheStats {
   /** Calls answered from the cache (semantic hits included). */
@@ -18,35 +20,31 @@ export interface CacheStats {
   bypassed: number;
   /** Tokens the hits did not spend, from the usage recorded with each entry. */
   tokensSaved: { input: number; output: number };
-  /** USD, from the price table; hits on models without a price add 0. */
+  /** USD, from `prices` over the built-in table; hits on models without a price add 0 (see `unpriced`). */
   estimatedCostSaved: number;
+  /** Hits on entries recorded without usage: counted here, never estimated. */
+  usageUnknown: number;
+  /** Hits with usage on a model no price matched: tokens counted, cost not. */
+  unpriced: number;
 }
 
-/** Counters of one ResponseCache. Hits on an entry with usage add the tokens and their price. */
+/** Counters of one ResponseCache; savings are counted by the shared SavingsTally, as in the gateway. */
 export class StatsCounter {
-  #hits = 0;
   #semanticHits = 0;
   #shadowMatches = 0;
   #semanticErrors = 0;
   #misses = 0;
   #coalesced = 0;
   #bypassed = 0;
-  #input = 0;
-  #output = 0;
-  #cost = 0;
+  readonly #savings: SavingsTally;
 
-  constructor(private readonly prices: Record<string, ModelPrice>) {}
+  constructor(prices: Record<string, ModelPrice>) {
+    this.#savings = new SavingsTally(createPriceTable(prices));
+  }
 
   /** `models`: the entry's recorded model first, then the requested one (a dated snapshot vs its alias). */
   hit(usage: Usage | undefined, models: readonly string[]): void {
-    this.#hits++;
-    if (!usage) return;
-    this.#input += usage.inputTokens;
-    this.#output += usage.outputTokens;
-    const price = models.map((m) => this.prices[m]).find((p) => p !== undefined);
-    if (price) {
-      this.#cost += (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6;
-    }
+    this.#savings.hit({ usage, models });
   }
 
   semanticHit(usage: Usage | undefined, models: readonly string[]): void {
@@ -75,16 +73,19 @@ export class StatsCounter {
   }
 
   snapshot(): CacheStats {
+    const saved = this.#savings.snapshot();
     return {
-      hits: this.#hits,
+      hits: saved.hits,
       semanticHits: this.#semanticHits,
       semanticShadowMatches: this.#shadowMatches,
       semanticErrors: this.#semanticErrors,
       misses: this.#misses,
       coalesced: this.#coalesced,
       bypassed: this.#bypassed,
-      tokensSaved: { input: this.#input, output: this.#output },
-      estimatedCostSaved: this.#cost,
+      tokensSaved: saved.tokens,
+      estimatedCostSaved: saved.usd,
+      usageUnknown: saved.usageUnknown,
+      unpriced: saved.unpriced,
     };
   }
 }
