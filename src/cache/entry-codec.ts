@@ -181,6 +181,7 @@ export function decodeEntryMeta(prefix: Uint8Array): EntryMeta {
     tags: h.tags,
     bodyBytes: h.bodyBytes,
     events: h.eventEnds ?? 0,
+    upstreamMs: h.upstreamMs,
   };
 }
 

@@ -53,6 +53,8 @@ export interface EntryMeta {
   bodyBytes: number;
   /** Recorded SSE events (0 for JSON). */
   events: number;
+  /** See CacheEntry.upstreamMs. */
+  upstreamMs?: number | undefined;
 }
 
 export function entryMeta(entry: CacheEntry): EntryMeta {
@@ -68,6 +70,7 @@ export function entryMeta(entry: CacheEntry): EntryMeta {
     tags: entry.tags,
     bodyBytes: entry.body.byteLength,
     events: entry.eventEnds?.length ?? 0,
+    upstreamMs: entry.upstreamMs,
   };
 }
 

@@ -158,6 +158,7 @@ function describeEntry(key: string, meta: EntryMeta) {
     bodyBytes: meta.bodyBytes,
     events: meta.events,
     usage: meta.usage ?? null,
+    upstreamMs: meta.upstreamMs ?? null,
   };
 }
 

@@ -316,7 +316,8 @@ function forward(ctx: GatewayContext, call: CachedCall, res: ServerResponse): vo
           ? 'not_writable'
           : outcome.verdict.reason;
     metrics.cacheWrites.inc({ result: `skipped:${reason.split(':')[0]}` });
-    ctx.stats.record({ type: 'write', stored: false, reason: reason.split(':')[0] ?? reason });
+    // The dashboard's "not stored" counts answers that were meant to be stored (not BYPASS, not read-only).
+    if (plan.write) ctx.stats.record({ type: 'write', stored: false, reason: reason.split(':')[0] ?? reason });
     if (outcome.kind === 'ended' && !outcome.verdict.storable && outcome.head.status === 200) {
       logger.warn({ requestId: call.requestId, route: protocol.path, reason }, 'answer not stored');
     }
