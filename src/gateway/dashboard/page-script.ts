@@ -127,6 +127,31 @@ export const DASHBOARD_SCRIPT = String.raw`
     box.replaceChildren(svg);
   }
 
+  /** Hit ratio per hour over the day, as a line; hours without lookups leave a gap. */
+  function spark(id, series) {
+    const box = document.getElementById(id);
+    const W = Math.max(120, box.clientWidth), H = box.clientHeight || 34;
+    const n = series.starts.length;
+    const svg = sv('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H });
+    const x = (i) => (i / (n - 1)) * (W - 2) + 1;
+    const y = (r) => 2 + (1 - r) * (H - 16);
+    svg.append(sv('line', { x1: 0, x2: W, y1: y(0), y2: y(0), stroke: '#eceef2' }));
+    let path = '', pen = false, lastPoint;
+    for (let i = 0; i < n; i++) {
+      const hits = series.counts.HIT[i] + series.counts['SEMANTIC-HIT'][i];
+      const looked = hits + series.counts.COALESCED[i] + series.counts.MISS[i];
+      if (!looked) { pen = false; continue; }
+      path += (pen ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(hits / looked).toFixed(1) + ' ';
+      pen = true;
+      lastPoint = [x(i), y(hits / looked)];
+    }
+    if (path) svg.append(sv('path', { d: path, fill: 'none', stroke: color('HIT'), 'stroke-width': 2, 'stroke-linejoin': 'round' }));
+    if (lastPoint) svg.append(sv('circle', { cx: lastPoint[0], cy: lastPoint[1], r: 3, fill: color('HIT') }));
+    svg.append(sv('text', { x: 0, y: H - 1 }, '24 h ago'));
+    svg.append(sv('text', { x: W, y: H - 1, 'text-anchor': 'end' }, 'hit ratio per hour · now'));
+    box.replaceChildren(svg);
+  }
+
   function rows(id, items, cells, empty) {
     const body = document.getElementById(id);
     body.replaceChildren();
@@ -173,6 +198,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     legend('hour', s.series.hour);
     chart('chart-minute', s.series.minute, true, 10);
     chart('chart-hour', s.series.hour, false, 4);
+    spark('ratio-spark', s.series.hour);
 
     const w = s.storeWrites;
     figure('writes-stored', w.stored, int(w.stored));

@@ -39,7 +39,7 @@ main { max-width: 1320px; margin: 0 auto; padding: 20px 28px 36px; display: grid
 .pair > div { min-width: 0; }
 .pair .big { font-size: 24px; }
 .label { color: var(--muted); font-size: 12px; }
-.legend { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: -2px 0 8px; font-size: 12.5px; color: var(--muted); }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 13px; margin: -2px 0 8px; font-size: 12.5px; color: var(--muted); }
 .legend span.sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 5px; vertical-align: -1px; }
 .legend b { color: var(--ink); font-weight: 600; font-variant-numeric: tabular-nums; }
 .chart { width: 100%; height: 190px; }
@@ -47,6 +47,9 @@ main { max-width: 1320px; margin: 0 auto; padding: 20px 28px 36px; display: grid
 .chart svg { display: block; }
 .chart text { font-size: 11px; fill: var(--muted); font-variant-numeric: tabular-nums; }
 .chart .empty { font-size: 13px; }
+.spark { height: 34px; margin-top: 8px; }
+.spark svg { display: block; overflow: visible; }
+.spark text { font-size: 10.5px; fill: var(--muted); }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th { text-align: left; font-weight: 600; color: var(--muted); font-size: 12px; padding: 5px 8px 5px 0; border-bottom: 1px solid var(--line); }
 td { padding: 6px 8px 6px 0; border-bottom: 1px solid #f0f2f5; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 260px; }
@@ -92,6 +95,7 @@ export function loginPage(options: { nonce: string; error?: string }): string {
     '',
     `<form class="login" method="post" action="/dashboard/login">
 <h1>${MARK} Sluice dashboard</h1><p>Sign in with the gateway's admin token.</p>${error}
+<input type="text" name="username" value="admin" autocomplete="username" hidden>
 <label for="token">Admin token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 <button type="submit">Sign in</button></form>`,
@@ -110,7 +114,8 @@ export function dashboardPage(options: { nonce: string; csrf: string }): string 
 <main>
 <section class="row kpis">
   <div class="card"><h2>Hit ratio</h2><div class="big" data-figure="hit-ratio">–</div>
-    <div class="note"><b data-figure="hits">0</b> hits of <b data-figure="lookups">0</b> lookups</div></div>
+    <div class="note"><b data-figure="hits">0</b> hits of <b data-figure="lookups">0</b> lookups</div>
+    <div class="spark" id="ratio-spark" title="hit ratio per hour, last 24 hours"></div></div>
   <div class="card"><h2>Requests</h2><div class="big" data-figure="requests-total">0</div>
     <div class="bar" id="outcome-bar"></div><div class="note" id="outcome-note"></div></div>
   <div class="card"><h2>Tokens saved</h2><div class="pair">
