@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OUTCOMES } from '../../src/stats/outcome-ring.js';
 import { chatBody, eventually, type Harness, startHarness } from './harness.js';
@@ -171,6 +173,24 @@ describe('dashboard figures from known traffic', () => {
       expect(value(new RegExp(`^sluice_cache_writes_skipped_total\\{reason="${reason}"\\} (\\S+)$`, 'm'))).toBe(count);
     }
     expect(value(/^sluice_cache_tokens_saved_total\{kind="input"\} (\S+)$/m)).toBe(s.savings.tokens.input);
+  });
+
+  it('ships a Grafana dashboard that reads only series /metrics has', async () => {
+    const file = join(import.meta.dirname, '..', '..', 'examples', 'grafana-dashboard.json');
+    const dashboard = JSON.parse(await readFile(file, 'utf8')) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(10);
+    const names = new Set(exprs.flatMap((e) => e.match(/sluice_[a-z_]+/g) ?? []));
+    for (const name of ['sluice_cache_time_saved_seconds_total', 'sluice_cache_cost_saved_usd_total', 'sluice_cache_writes_skipped_total']) {
+      expect(names).toContain(name);
+    }
+    for (const name of names) {
+      const family = name.replace(/_total$/, '');
+      expect(metrics, name).toMatch(new RegExp(`^# HELP (${name}|${family}) `, 'm'));
+    }
   });
 });
 
