@@ -101,7 +101,8 @@ export function createStatsRecorder(options: {
         models.add(entry.model, undefined);
         namespaces.add(entry.namespace, undefined);
         entries.add(event.key, {
-          keyPrefix: event.key.slice(0, 19),
+          // The version prefix and 16 hex digits: plenty to tell entries apart and to find one.
+          keyPrefix: event.key.slice(0, event.key.indexOf(':') + 17),
           model: entry.model,
           namespace: entry.namespace,
           protocol: entry.protocol,
