@@ -180,8 +180,9 @@ async function coalesced(): Promise<void> {
   );
 }
 
-// The day: a daily curve of load, one batch per simulated hour, then the last hour minute by minute.
-for (let hoursAgo = 23; hoursAgo >= 1; hoursAgo--) {
+// The day: a daily curve of load, one batch per simulated hour, then the last hour minute by minute
+// (the hour bucket an hour ago is left to the minute traffic, so no hour gets both).
+for (let hoursAgo = 23; hoursAgo >= 2; hoursAgo--) {
   offset = hoursAgo * HOUR;
   const hourOfDay = new Date(Date.now() - offset).getHours();
   const load = 0.35 + 0.65 * Math.max(0, Math.sin(((hourOfDay - 6) / 24) * 2 * Math.PI));

@@ -177,3 +177,20 @@ describe('the session cookie and the upstream', () => {
     }
   });
 });
+
+describe('login attempts', () => {
+  it('answers 429 after 20 wrong tokens in a minute, even to the right one, so guessing stays hopeless', async () => {
+    const h = await startHarness({ adminToken: TOKEN });
+    try {
+      for (let i = 0; i < 20; i++) expect((await login(h.url, `guess-${i}-0123456789`)).res.status).toBe(401);
+      expect((await login(h.url, 'guess-21-0123456789')).res.status).toBe(429);
+      const blocked = await login(h.url);
+      expect(blocked.res.status).toBe(429);
+      expect(blocked.setCookie).toBe('');
+      // The bearer token is not throttled: an operator's scripts keep working.
+      expect((await fetch(`${h.url}/admin/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});

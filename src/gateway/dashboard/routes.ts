@@ -18,7 +18,8 @@ const LOGIN_BODY_LIMIT = 4096;
 /** Wrong tokens accepted per minute before logins answer 429: guessing a 16+ character token stays hopeless. */
 const MAX_FAILED_LOGINS_PER_MINUTE = 20;
 
-const failedLogins = new WeakMap<GatewayContext, { minute: number; count: number }>();
+/** Times of the last wrong tokens, per gateway: a sliding minute, at most MAX_FAILED_LOGINS_PER_MINUTE long. */
+const failedLogins = new WeakMap<GatewayContext, number[]>();
 
 /** GET /dashboard (the page or the login form), POST /dashboard/login, POST /dashboard/logout. */
 export async function handleDashboard(
@@ -74,9 +75,11 @@ async function login(ctx: GatewayContext, token: string, req: IncomingMessage, r
     sendError(res, 'openai', 403, 'the login form must be posted from this server', 'cross_origin');
     return;
   }
-  const minute = Math.floor(Date.now() / 60_000);
-  const failures = failedLogins.get(ctx);
-  if (failures && failures.minute === minute && failures.count >= MAX_FAILED_LOGINS_PER_MINUTE) {
+  const now = Date.now();
+  let failures = failedLogins.get(ctx);
+  if (!failures) failedLogins.set(ctx, (failures = []));
+  while (failures.length > 0 && (failures[0] ?? 0) <= now - 60_000) failures.shift();
+  if (failures.length >= MAX_FAILED_LOGINS_PER_MINUTE) {
     req.resume();
     sendPage(res, 429, (nonce) => loginPage({ nonce, error: 'Too many wrong tokens; wait a minute.' }));
     return;
@@ -90,8 +93,7 @@ async function login(ctx: GatewayContext, token: string, req: IncomingMessage, r
     return;
   }
   if (given === null || !tokenMatches(given, token)) {
-    if (failures && failures.minute === minute) failures.count++;
-    else failedLogins.set(ctx, { minute, count: 1 });
+    failures.push(now);
     ctx.logger.warn({ remote: req.socket.remoteAddress }, 'dashboard login refused: wrong admin token');
     sendPage(res, 401, (nonce) => loginPage({ nonce, error: 'Wrong admin token.' }));
     return;
