@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayContext } from '../context.js';
-import { BodyTooLargeError, readBody, sendError } from '../http.js';
+import { BodyTooLargeError, discardRestOfBody, readBody, sendError } from '../http.js';
 import { dashboardPage, loginPage } from './page.js';
 import {
   clearedSessionCookie,
@@ -30,7 +30,7 @@ export async function handleDashboard(
 ): Promise<void> {
   const token = ctx.config.adminToken;
   if (!token) {
-    req.resume();
+    discardRestOfBody(req);
     sendError(
       res,
       'openai',
@@ -52,7 +52,7 @@ export async function handleDashboard(
     return;
   }
   if (path === '/dashboard/logout' && method === 'POST') {
-    req.resume();
+    discardRestOfBody(req);
     const id = readCookie(req.headers.cookie, SESSION_COOKIE);
     const session = ctx.sessions.get(id);
     // Logging out is a change too: only the page itself may do it, not a form on another site.
@@ -65,13 +65,13 @@ export async function handleDashboard(
     res.end();
     return;
   }
-  req.resume();
+  discardRestOfBody(req);
   sendError(res, 'openai', 404, `no dashboard route ${method} ${path}`, 'not_found');
 }
 
 async function login(ctx: GatewayContext, token: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!sameOrigin(req)) {
-    req.resume();
+    discardRestOfBody(req);
     sendError(res, 'openai', 403, 'the login form must be posted from this server', 'cross_origin');
     return;
   }
@@ -80,7 +80,7 @@ async function login(ctx: GatewayContext, token: string, req: IncomingMessage, r
   if (!failures) failedLogins.set(ctx, (failures = []));
   while (failures.length > 0 && (failures[0] ?? 0) <= now - 60_000) failures.shift();
   if (failures.length >= MAX_FAILED_LOGINS_PER_MINUTE) {
-    req.resume();
+    discardRestOfBody(req);
     sendPage(res, 429, (nonce) => loginPage({ nonce, error: 'Too many wrong tokens; wait a minute.' }));
     return;
   }
