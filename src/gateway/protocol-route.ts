@@ -100,7 +100,7 @@ export async function handleProtocolRoute(
       // Too old for this client's max-age, or unable to answer it exactly: fetch a fresh one.
       call.stale = hit.stale;
     }
-    if (call.semantic && (await semanticAnswer(ctx, call, res))) return;
+    if (call.semantic && (await semanticAnswer(ctx, call, res, arrivedAt))) return;
     ctx.metrics.cacheLookups.inc({ layer: 'none', result: 'miss' });
   } else {
     ctx.metrics.cacheLookups.inc({
@@ -206,7 +206,12 @@ async function admit(
 }
 
 /** After an exact miss: serve a semantic hit (true), or note a shadow match for the forward headers. */
-async function semanticAnswer(ctx: GatewayContext, call: CachedCall, res: ServerResponse): Promise<boolean> {
+async function semanticAnswer(
+  ctx: GatewayContext,
+  call: CachedCall,
+  res: ServerResponse,
+  arrivedAt: number,
+): Promise<boolean> {
   const { protocol, request, controls } = call;
   if (!call.semantic) return false;
   const outcome = await ctx.semantic.lookup(
@@ -219,10 +224,16 @@ async function semanticAnswer(ctx: GatewayContext, call: CachedCall, res: Server
   const { entry } = outcome;
   ctx.metrics.cacheLookups.inc({ layer: 'semantic', result: 'hit' });
   ctx.metrics.lookupOutcomes.inc({ outcome: 'SEMANTIC-HIT' });
-  if (entry.usage) {
-    ctx.metrics.tokensSaved.inc({ kind: 'input' }, entry.usage.inputTokens);
-    ctx.metrics.tokensSaved.inc({ kind: 'output' }, entry.usage.outputTokens);
-  }
+  // Savings (tokens, money, time) count once delivered, through the one recorder, as for an exact hit.
+  res.once('finish', () =>
+    ctx.stats.record({
+      type: 'hit',
+      key: outcome.key,
+      entry,
+      requestModel: request.model,
+      replayMs: performance.now() - arrivedAt,
+    }),
+  );
   // x-sluice-key names the entry that answered, so an operator can inspect or purge it.
   const headers = {
     'x-request-id': call.requestId,
