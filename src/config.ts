@@ -5,6 +5,7 @@ import { DEFAULTS } from './defaults.js';
 import { cacheShape, callLimitsShape, describeIssues } from './options-schema.js';
 import { DEFAULT_MAX_JSON_DEPTH } from './protocols/json-body.js';
 import { semanticSchema } from './semantic/options.js';
+import { priceTableSchema } from './stats/prices.js';
 
 export type { ReplayPacing } from './options-schema.js';
 
@@ -78,6 +79,11 @@ export const configSchema = z
       .default(true),
     /** On SIGTERM, how long answers in flight may run before they are cut. */
     shutdownGraceMs: z.number().int().min(0).default(30_000),
+    /**
+     * USD per million tokens by model name or prefix, for the money saved on the dashboard and in
+     * /metrics; overrides the built-in table (src/stats/prices.ts, dated BUILTIN_PRICES_DATE).
+     */
+    prices: priceTableSchema.default({}),
     /** 0 writes each upstream chunk at once; N > 0 coalesces writes for at most N ms. */
     flushIntervalMs: z.number().int().min(0).max(1000).default(0),
     cache: z

@@ -16,6 +16,7 @@ export { type CacheStore, type PurgeFilter, StoreError } from './cache/store.js'
 export { type CacheLayer, TieredStore, type TieredStoreOptions } from './cache/tiered-store.js';
 export type { ReplayPacing } from './options-schema.js';
 export * from './lib/index.js';
+export { BUILTIN_PRICES, BUILTIN_PRICES_DATE } from './stats/prices.js';
 export type { ProtocolFamily, ProtocolName, Usage } from './protocols/types.js';
 export {
   createSseDecoder,

@@ -44,6 +44,7 @@ interface EntryHeader {
   namespace: string;
   tags: string[];
   usageEventIndex?: number;
+  upstreamMs?: number;
   bodyBytes: number;
   /** Element counts; absent when the entry has no such array (distinct from an empty one). */
   eventEnds?: number;
@@ -67,6 +68,7 @@ export function encodeEntry(entry: CacheEntry): Buffer {
     header.usage = { inputTokens: entry.usage.inputTokens, outputTokens: entry.usage.outputTokens };
   }
   if (entry.usageEventIndex !== undefined) header.usageEventIndex = entry.usageEventIndex;
+  if (entry.upstreamMs !== undefined) header.upstreamMs = entry.upstreamMs;
   if (entry.eventEnds !== undefined) header.eventEnds = entry.eventEnds.length;
   if (entry.eventTimes !== undefined) header.eventTimes = entry.eventTimes.length;
 
@@ -142,6 +144,7 @@ export function decodeEntry(buf: Uint8Array): CacheEntry {
   if (eventEnds !== undefined) entry.eventEnds = eventEnds;
   if (eventTimes !== undefined) entry.eventTimes = eventTimes;
   if (header.usageEventIndex !== undefined) entry.usageEventIndex = header.usageEventIndex;
+  if (header.upstreamMs !== undefined) entry.upstreamMs = header.upstreamMs;
   return entry;
 }
 
@@ -180,6 +183,7 @@ export function decodeEntryMeta(prefix: Uint8Array): EntryMeta {
     tags: h.tags,
     bodyBytes: h.bodyBytes,
     events: h.eventEnds ?? 0,
+    upstreamMs: h.upstreamMs,
   };
 }
 
@@ -253,6 +257,9 @@ function checkHeader(raw: unknown): EntryHeader {
   }
   const usageEventIndex = optionalCount('usageEventIndex');
   if (usageEventIndex !== undefined) header.usageEventIndex = usageEventIndex;
+  // An optional field, so entries written before it existed (or by older writers) still decode.
+  const upstreamMs = optionalCount('upstreamMs');
+  if (upstreamMs !== undefined) header.upstreamMs = upstreamMs;
   const eventEnds = optionalCount('eventEnds');
   if (eventEnds !== undefined) header.eventEnds = eventEnds;
   const eventTimes = optionalCount('eventTimes');

@@ -91,6 +91,11 @@ export class RedisStore implements CacheStore {
     return this.#client.duplicate();
   }
 
+  /** Connected right now (ioredis status "ready"); false while connecting or reconnecting. */
+  get connected(): boolean {
+    return this.#client.status === 'ready';
+  }
+
   get isCluster(): boolean {
     return this.#client instanceof Cluster;
   }

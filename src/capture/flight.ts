@@ -58,9 +58,10 @@ export interface FlightOptions {
   leader: RequestInfo;
   /**
    * The completeness gate. Absent when the answer can be neither stored nor shared (BYPASS):
-   * the flight is then a plain pipe that keeps no bytes and decodes nothing.
+   * the flight is then a plain pipe that keeps no bytes and decodes nothing. `upstreamMs`: time
+   * since the flight was created (the upstream request is sent at once) until its body ended.
    */
-  judge?: ((head: FlightHead, recorder: Recorder) => GateVerdict) | undefined;
+  judge?: ((head: FlightHead, recorder: Recorder, upstreamMs: number) => GateVerdict) | undefined;
   /** The one commit point: committed in finish() when the gate says yes, dropped otherwise. */
   writer?: EntryWriter | undefined;
 }
@@ -84,6 +85,7 @@ export class Flight {
   /** Each listener, with what undoes its attachment (the abort subscription on its signal). */
   private readonly listeners = new Map<FlightListener, (() => void) | undefined>();
   private readonly settledCallbacks: Array<(outcome: FlightOutcome) => void> = [];
+  private readonly createdAt = performance.now();
 
   constructor(private readonly options: FlightOptions) {
     this.leader = options.leader;
@@ -177,7 +179,8 @@ export class Flight {
     if (this.outcome || !this.head) return;
     const { judge, writer } = this.options;
     const recorder = this.recorder;
-    const verdict = judge && recorder ? judge(this.head, recorder) : NOT_RECORDED;
+    const verdict =
+      judge && recorder ? judge(this.head, recorder, performance.now() - this.createdAt) : NOT_RECORDED;
     const body = recorder && !recorder.dropped ? recorder.bytes() : undefined;
     if (writer) {
       if (verdict.storable) this.committed = writer.commit(verdict.entry);

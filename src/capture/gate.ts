@@ -13,6 +13,8 @@ export interface EntryMeta {
   ttlMs: number;
   namespace: string;
   tags: string[];
+  /** Upstream duration of this answer (see CacheEntry.upstreamMs). */
+  upstreamMs?: number | undefined;
 }
 
 export type GateVerdict = { storable: true; entry: CacheEntry } | { storable: false; reason: string };
@@ -42,6 +44,7 @@ export function judgeAnswer(
     namespace: meta.namespace,
     tags: meta.tags,
     body,
+    ...(meta.upstreamMs === undefined ? {} : { upstreamMs: Math.round(meta.upstreamMs) }),
   } as const;
 
   const framing = framingForContentType(head.contentType);

@@ -181,7 +181,7 @@ export class Engine {
     const key = keyInput ? deriveCacheKey(keyInput) : '';
     const query = keyInput && this.#semantic && call.semantic ? call.semantic(keyInput) : undefined;
     let shadow: number | undefined;
-    const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read };
+    const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read, write: plan.write };
     if (call.signal.aborted) return { outcome: 'ABANDONED', key };
     let stale = false;
     if (plan.read) {
@@ -315,7 +315,7 @@ export class Engine {
   ): void {
     const { config } = this;
     const { protocol, request, controls } = call;
-    const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read };
+    const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read, write: plan.write };
     const hooks = this.#hooks;
     const ttlSeconds = Math.min(controls.ttlSeconds ?? config.ttlSeconds, config.maxTtlSeconds);
     const meta = { ttlMs: ttlSeconds * 1000, namespace: controls.namespace, tags: controls.tags };
@@ -332,7 +332,10 @@ export class Engine {
       completeOnDisconnect: config.completeOnDisconnect && plan.write,
       leader: sent,
       // Nothing to store and nobody to share with: pass the bytes through without recording them.
-      judge: plan.write || plan.coalesce ? (head, recorder) => judgeAnswer(protocol, sent, head, recorder, meta) : undefined,
+      judge:
+        plan.write || plan.coalesce
+          ? (head, recorder, upstreamMs) => judgeAnswer(protocol, sent, head, recorder, { ...meta, upstreamMs })
+          : undefined,
       writer,
     });
     if (plan.coalesce) this.flights.register(key, flight);

@@ -33,6 +33,8 @@ export interface HookCall {
   key: string;
   /** Whether the call looked in the cache (a refresh, a bypass or a write-only call did not). */
   read: boolean;
+  /** Whether the call's answer was meant to be stored (not a bypass, not read-only). */
+  write: boolean;
 }
 
 /** Hooks in order: each hook of each set is called (a gateway's metrics plus a dashboard feed...). */

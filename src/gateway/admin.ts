@@ -3,11 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EntryMeta, entryMeta } from '../cache/entry.js';
 import { type PurgeFilter, StoreError } from '../cache/store.js';
 import type { GatewayContext } from './context.js';
+import { dashboardStats } from './dashboard/stats-view.js';
+import { CSRF_HEADER, csrfValid, isStateChanging, requestSession } from './dashboard/session.js';
 import { BodyTooLargeError, discardRestOfBody, readBody, sendError, sendJson } from './http.js';
 
 const ADMIN_BODY_LIMIT = 64 * 1024;
 
-/** /admin/*: stats, inspect and purge, behind the bearer token SLUICE_ADMIN_TOKEN. */
+/** /admin/*: stats, inspect and purge, behind the bearer token SLUICE_ADMIN_TOKEN or a dashboard session. */
 export async function handleAdmin(
   ctx: GatewayContext,
   req: IncomingMessage,
@@ -25,15 +27,30 @@ export async function handleAdmin(
     );
     return;
   }
-  if (!authorized(req.headers.authorization, token)) {
+  const method = req.method ?? 'GET';
+  const bearer = authorized(req.headers.authorization, token);
+  const session = bearer ? undefined : requestSession(req, ctx.sessions);
+  if (!bearer && !session) {
     sendError(res, 'openai', 401, 'missing or wrong admin bearer token', 'admin_unauthorized', {
       'www-authenticate': 'Bearer realm="sluice-admin"',
     });
     return;
   }
-  const method = req.method ?? 'GET';
+  // A cookie rides along with any request the browser makes, including one another site starts:
+  // changes made with it need the token only the dashboard page knows (CSRF).
+  if (session && isStateChanging(method) && !csrfValid(req, session)) {
+    discardRestOfBody(req);
+    sendError(
+      res,
+      'openai',
+      403,
+      `a state-changing admin call with the dashboard session needs the ${CSRF_HEADER} header of the page`,
+      'csrf_required',
+    );
+    return;
+  }
   if (method === 'GET' && path === '/admin/stats') {
-    sendJson(res, 200, stats(ctx));
+    sendJson(res, 200, { ...stats(ctx), ...dashboardStats(ctx) });
     return;
   }
   if (method === 'GET' && path === '/admin/entries') {
@@ -141,6 +158,7 @@ function describeEntry(key: string, meta: EntryMeta) {
     bodyBytes: meta.bodyBytes,
     events: meta.events,
     usage: meta.usage ?? null,
+    upstreamMs: meta.upstreamMs ?? null,
   };
 }
 

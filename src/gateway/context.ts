@@ -2,6 +2,7 @@ import type { Agent } from 'undici';
 import type { CredentialSource } from '../cache/credentials.js';
 import type { FailOpenStore } from '../cache/fail-open-store.js';
 import type { MemoryStore } from '../cache/memory-store.js';
+import type { RedisStore } from '../cache/redis-store.js';
 import type { TieredStore } from '../cache/tiered-store.js';
 import type { FlightRegistry } from '../capture/flight.js';
 import type { SluiceConfig } from '../config.js';
@@ -9,6 +10,8 @@ import type { Engine } from '../engine/engine.js';
 import type { EngineCounters } from '../engine/hooks.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import type { SemanticLayer } from '../semantic/layer.js';
+import type { StatsRecorder } from './dashboard/recorder.js';
+import type { SessionStore } from './dashboard/session.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Lifecycle } from './shutdown.js';
@@ -30,12 +33,18 @@ export interface GatewayContext {
   store: TieredStore;
   l1: MemoryStore;
   l2: FailOpenStore | undefined;
+  /** The Redis behind l2, for its connection state on the dashboard. */
+  redis: RedisStore | undefined;
   /** The engine's flights in progress. */
   flights: FlightRegistry;
   /** What the engine counted, for /admin/stats. */
   counters: EngineCounters;
   agent: Agent;
   metrics: Metrics;
+  /** Outcomes, savings and skipped writes for the dashboard and /admin/stats. */
+  stats: StatsRecorder;
+  /** Dashboard login sessions (the admin API accepts their cookie). */
+  sessions: SessionStore;
   logger: Logger;
   upstreams: Record<ProtocolFamily, Upstream>;
   /** config.cache.credentialSources, parsed once. */

@@ -1,4 +1,5 @@
 import type { EngineHooks, LookupResult } from '../engine/hooks.js';
+import type { StatsRecorder } from './dashboard/recorder.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -14,11 +15,7 @@ export function gatewayHooks(metrics: Metrics, logger: Logger): EngineHooks {
       const outcome = LOOKUP_OUTCOME[result];
       if (outcome) metrics.lookupOutcomes.inc({ outcome: outcome === 'HIT' && layer.startsWith('semantic') ? 'SEMANTIC-HIT' : outcome });
     },
-    onHit: (entry) => {
-      if (!entry.usage) return;
-      metrics.tokensSaved.inc({ kind: 'input' }, entry.usage.inputTokens);
-      metrics.tokensSaved.inc({ kind: 'output' }, entry.usage.outputTokens);
-    },
+    // Tokens, money and time saved are counted by the dashboard's recorder once a hit is delivered.
     onWrite: (result) => metrics.cacheWrites.inc({ result }),
     onUpstreamHeaders: (seconds, call) => metrics.upstreamTtfb.observe({ route: call.route }, seconds),
     onUpstreamEnd: (seconds, call) => metrics.upstreamDuration.observe({ route: call.route }, seconds),
@@ -30,5 +27,19 @@ export function gatewayHooks(metrics: Metrics, logger: Logger): EngineHooks {
     },
     onNotStored: (reason, call) =>
       logger.warn({ requestId: call.requestId, route: call.route, reason }, 'answer not stored'),
+  };
+}
+
+/**
+ * The dashboard's write figures: stored against not stored by reason, counting only answers that
+ * were meant to be stored (a bypass or a read-only call is not a skipped write).
+ */
+export function dashboardHooks(stats: StatsRecorder): EngineHooks {
+  return {
+    onWrite: (result, call) => {
+      if (result === 'stored') stats.record({ type: 'write', stored: true });
+      else if (result === 'skipped_by_store') stats.record({ type: 'write', stored: false, reason: 'refused_by_store' });
+      else if (call.write) stats.record({ type: 'write', stored: false, reason: result.replace(/^skipped:/, '') });
+    },
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errorBody, errorHeaders } from '../protocols/error-body.js';
 import type { ProtocolFamily } from '../protocols/types.js';
+import { SESSION_COOKIE } from './dashboard/session.js';
 
 /** Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -40,6 +41,14 @@ function connectionTokens(
   );
 }
 
+function withoutSessionCookie(cookie: string): string {
+  return cookie
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0 && !part.startsWith(`${SESSION_COOKIE}=`))
+    .join('; ');
+}
+
 /** The client's headers as they should reach the upstream; x-sluice-* and hop-by-hop removed. */
 export function upstreamRequestHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const listed = connectionTokens(headers);
@@ -54,6 +63,12 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders): Record<str
       name.startsWith('x-sluice-')
     )
       continue;
+    if (name === 'cookie') {
+      // The dashboard session is Sluice's own credential: it never goes to a provider.
+      const kept = withoutSessionCookie(Array.isArray(value) ? value.join('; ') : value);
+      if (kept) out.cookie = kept;
+      continue;
+    }
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   // Recorded bytes must be parseable: ask the upstream not to compress.

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { noteRequest } from './access-log.js';
 import type { GatewayContext } from './context.js';
+import { responseOutcome } from './dashboard/recorder.js';
 import { downstreamResponseHeaders, sendError, upstreamRequestHeaders } from './http.js';
 import { applyUpstreamCredential, type Upstream, upstreamPath } from './upstream.js';
 
@@ -65,7 +66,8 @@ export async function handlePassthrough(
   });
   response.body.once('end', () => res.end());
   response.body.once('error', () => res.destroy());
-  res.once('finish', () =>
-    ctx.metrics.requests.inc({ route: 'passthrough', status: String(response.statusCode), cache: 'BYPASS' }),
-  );
+  res.once('finish', () => {
+    ctx.metrics.requests.inc({ route: 'passthrough', status: String(response.statusCode), cache: 'BYPASS' });
+    ctx.stats.record({ type: 'response', outcome: responseOutcome('BYPASS', response.statusCode) });
+  });
 }

@@ -11,6 +11,7 @@ import { noteRequest } from './access-log.js';
 import { ClientResponse, sendFollowerAnswer, sendReplay } from './client-response.js';
 import type { GatewayContext } from './context.js';
 import { parseJsonBody } from '../protocols/json-body.js';
+import { responseOutcome } from './dashboard/recorder.js';
 import {
   BodyTooLargeError,
   discardRestOfBody,
@@ -45,6 +46,7 @@ export async function handleProtocolRoute(
   search: string,
   route?: RouteParams,
 ): Promise<void> {
+  const arrivedAt = performance.now();
   const arrival = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) arrival.abort();
@@ -91,7 +93,7 @@ export async function handleProtocolRoute(
     ),
   };
   noteRequest(res, { model: request.model, namespace: controls.namespace });
-  await ctx.engine.run(call, new HttpPort(ctx, protocol, res, requestId));
+  await ctx.engine.run(call, new HttpPort(ctx, protocol, res, requestId, request.model, arrivedAt));
 }
 
 /** The engine's answers, written to one node:http response. */
@@ -101,10 +103,25 @@ class HttpPort implements CallPort {
     private readonly protocol: Protocol,
     private readonly res: ServerResponse,
     private readonly requestId: string,
+    private readonly requestModel: string,
+    private readonly arrivedAt: number,
   ) {}
 
-  replay(plan: ReplayPlan, _found: Found, headers: OutcomeHeaders): boolean {
+  replay(plan: ReplayPlan, found: Found, headers: OutcomeHeaders): boolean {
     this.note(headers);
+    // Savings (tokens, money, time) count once the answer was delivered, like the response itself.
+    const key = headers['x-sluice-key'];
+    if (key) {
+      this.res.once('finish', () =>
+        this.ctx.stats.record({
+          type: 'hit',
+          key,
+          entry: found.entry,
+          requestModel: this.requestModel,
+          replayMs: performance.now() - this.arrivedAt,
+        }),
+      );
+    }
     sendReplay(this.res, plan, { 'x-request-id': this.requestId, ...headers }, this.bytes('cache'));
     return true;
   }
@@ -201,10 +218,8 @@ function countResponse(
   res.once('finish', () => {
     const label = responseLabels.get(res);
     if (!label) return;
-    ctx.metrics.requests.inc({
-      route: label.route,
-      status: String(label.status ?? res.statusCode),
-      cache: label.cache,
-    });
+    const status = label.status ?? res.statusCode;
+    ctx.metrics.requests.inc({ route: label.route, status: String(status), cache: label.cache });
+    ctx.stats.record({ type: 'response', outcome: responseOutcome(label.cache, status) });
   });
 }

@@ -13,11 +13,15 @@ import { BEDROCK_ROUTE_PREFIX, matchRoute } from '../protocols/index.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { logAccess } from './access-log.js';
 import { createSemanticLayer } from '../semantic/index.js';
+import { createPriceTable } from '../stats/prices.js';
 import { handleAdmin } from './admin.js';
 import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
-import { gatewayHooks } from './engine-hooks.js';
+import { dashboardHooks, gatewayHooks } from './engine-hooks.js';
 import type { GatewayContext, SemanticCounts } from './context.js';
+import { createStatsRecorder } from './dashboard/recorder.js';
+import { handleDashboard } from './dashboard/routes.js';
+import { SessionStore } from './dashboard/session.js';
 import { sendError, sendJson } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { acceptCleartextHttp2 } from './h2c.js';
@@ -45,6 +49,8 @@ export interface Gateway {
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** The clock of the dashboard's per-minute and per-hour series (default Date.now): for tests and demos. */
+  now?: () => number;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -63,6 +69,12 @@ function familyForPath(path: string): ProtocolFamily {
 export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
+  const stats = createStatsRecorder({
+    metrics,
+    prices: createPriceTable(config.prices),
+    priceOverrides: Object.keys(config.prices).length,
+    now: options.now,
+  });
   const l1 = new MemoryStore({
     maxBytes: config.cache.memoryMaxBytes,
     maxEntryBytes: config.cache.maxEntryBytes,
@@ -81,6 +93,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         timeoutMs: config.redis?.timeoutMs ?? DEFAULTS.storeTimeoutMs,
         onError: (op, err) => {
           metrics.storeErrors.inc({ store: 'redis', op });
+          stats.record({ type: 'store_error', store: 'redis', code: err.code });
           logger.debug({ op, code: err.code }, 'redis store error (served as a miss)');
         },
         onStateChange: (state, store) => {
@@ -120,7 +133,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     store,
     semantic,
     // The shutdown drain flushes entry writes still on their way to L2.
-    hooks: composeHooks(gatewayHooks(metrics, logger), counters, { onCommit: (write) => lifecycle.trackWrite(write) }),
+    hooks: composeHooks(gatewayHooks(metrics, logger), dashboardHooks(stats), counters, { onCommit: (write) => lifecycle.trackWrite(write) }),
   });
   const context: GatewayContext = {
     config,
@@ -128,10 +141,13 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     store,
     l1,
     l2,
+    redis,
     flights: engine.flights,
     counters,
     agent: createUpstreamAgent(config.limits),
     metrics,
+    stats,
+    sessions: new SessionStore(),
     logger,
     upstreams: {
       openai: makeUpstream('openai', config.upstream, config.upstreamApiKey),
@@ -265,6 +281,10 @@ async function route(
     const body = await ctx.metrics.registry.metrics();
     res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
     res.end(body);
+    return;
+  }
+  if (path === '/dashboard' || path.startsWith('/dashboard/')) {
+    await handleDashboard(ctx, req, res, path);
     return;
   }
   if (path.startsWith('/admin/')) {

@@ -5,13 +5,10 @@ import type { CacheStore } from '../cache/store.js';
 import { type CallLimits, DEFAULTS } from '../defaults.js';
 import { cacheShape, callLimitsShape, describeIssues, type ReplayPacing } from '../options-schema.js';
 import { type SemanticConfig, type SemanticConfigInput, semanticSchema } from '../semantic/options.js';
+import { type ModelPrice, priceTableSchema } from '../stats/prices.js';
 import { LibraryError } from './errors.js';
 
-/** USD per million tokens, as providers publish them. */
-export interface ModelPrice {
-  inputPerMTok: number;
-  outputPerMTok: number;
-}
+export type { ModelPrice };
 
 /** Options of a ResponseCache. Names, defaults and rules are the gateway's (`cache.*`, `limits.*`). */
 export interface ResponseCacheOptions {
@@ -34,7 +31,11 @@ export interface ResponseCacheOptions {
   credentialSources?: string[];
   /** Pacing of replayed streams: instant (default), realtime (recorded gaps) or N chunks per second. */
   replay?: ReplayPacing;
-  /** Per-model prices for `stats().estimatedCostSaved`. A model without a price counts 0. */
+  /**
+   * USD per million tokens for `stats().estimatedCostSaved`, by model name or prefix; they override
+   * the built-in table of common OpenAI and Anthropic models (dated: BUILTIN_PRICES_DATE).
+   * A model no price matches counts 0 and is reported in `stats().unpriced`.
+   */
   prices?: Record<string, ModelPrice>;
   /** on (default), off, read-only or write-only: the gateway's cache modes. */
   mode?: CacheMode;
@@ -77,9 +78,6 @@ export interface ResolvedOptions {
   semantic: SemanticConfig;
 }
 
-const priceSchema = z
-  .object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })
-  .strict();
 
 const optionsSchema = z
   .object({
@@ -92,7 +90,7 @@ const optionsSchema = z
       .string()
       .regex(NAME_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -')
       .default(DEFAULTS.namespace),
-    prices: z.record(z.string(), priceSchema).default({}),
+    prices: priceTableSchema.default({}),
     limits: z.object(callLimitsShape).strict().prefault({}),
     semantic: semanticSchema.prefault({}),
   })

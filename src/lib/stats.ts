@@ -1,7 +1,9 @@
 import type { CacheEntry } from '../cache/entry.js';
 import type { EngineHooks, LookupResult } from '../engine/hooks.js';
 import type { RequestInfo } from '../protocols/types.js';
-import type { ModelPrice } from './options.js';
+import type { ModelPrice } from '../stats/prices.js';
+import { createPriceTable } from '../stats/prices.js';
+import { SavingsTally } from '../stats/savings.js';
 
 export interface CacheStats {
   /** Calls answered from the cache (semantic hits included). */
@@ -20,24 +22,30 @@ export interface CacheStats {
   bypassed: number;
   /** Tokens the hits did not spend, from the usage recorded with each entry. */
   tokensSaved: { input: number; output: number };
-  /** USD, from the price table; hits on models without a price add 0. */
+  /** USD, from `prices` over the built-in table; hits on models without a price add 0 (see `unpriced`). */
   estimatedCostSaved: number;
+  /** Hits on entries recorded without usage: counted here, never estimated. */
+  usageUnknown: number;
+  /** Hits with usage on a model no price matched: tokens counted, cost not. */
+  unpriced: number;
 }
 
-/** Counters of one ResponseCache, fed by the engine's hooks: each call is counted once. */
+/**
+ * Counters of one ResponseCache, fed by the engine's hooks: each call is counted once. Savings
+ * are counted by the shared SavingsTally, as in the gateway.
+ */
 export class StatsCounter implements EngineHooks {
-  #hits = 0;
   #semanticHits = 0;
   #shadowMatches = 0;
   #semanticErrors = 0;
   #misses = 0;
   #coalesced = 0;
   #bypassed = 0;
-  #input = 0;
-  #output = 0;
-  #cost = 0;
+  readonly #savings: SavingsTally;
 
-  constructor(private readonly prices: Record<string, ModelPrice>) {}
+  constructor(prices: Record<string, ModelPrice>) {
+    this.#savings = new SavingsTally(createPriceTable(prices));
+  }
 
   onLookup(_layer: string, result: LookupResult): void {
     if (result === 'miss' || result === 'refresh') this.#misses++;
@@ -47,16 +55,8 @@ export class StatsCounter implements EngineHooks {
 
   /** Prices: the entry's recorded model first, then the requested one (a dated snapshot vs its alias). */
   onHit(entry: CacheEntry, request: RequestInfo, layer: string): void {
-    this.#hits++;
     if (layer === 'semantic') this.#semanticHits++;
-    const usage = entry.usage;
-    if (!usage) return;
-    this.#input += usage.inputTokens;
-    this.#output += usage.outputTokens;
-    const price = [entry.model, request.model].map((m) => this.prices[m]).find((p) => p !== undefined);
-    if (price) {
-      this.#cost += (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6;
-    }
+    this.#savings.hit({ usage: entry.usage, models: [entry.model, request.model] });
   }
 
   shadowMatch(): void {
@@ -73,16 +73,19 @@ export class StatsCounter implements EngineHooks {
   }
 
   snapshot(): CacheStats {
+    const saved = this.#savings.snapshot();
     return {
-      hits: this.#hits,
+      hits: saved.hits,
       semanticHits: this.#semanticHits,
       semanticShadowMatches: this.#shadowMatches,
       semanticErrors: this.#semanticErrors,
       misses: this.#misses,
       coalesced: this.#coalesced,
       bypassed: this.#bypassed,
-      tokensSaved: { input: this.#input, output: this.#output },
-      estimatedCostSaved: this.#cost,
+      tokensSaved: saved.tokens,
+      estimatedCostSaved: saved.usd,
+      usageUnknown: saved.usageUnknown,
+      unpriced: saved.unpriced,
     };
   }
 }

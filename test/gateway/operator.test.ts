@@ -161,6 +161,8 @@ describe('GET /admin/entries', () => {
         'protocol',
         'tags',
         'ttlSeconds',
+        // How long the upstream took (for the dashboard's time saved): metadata, not content.
+        'upstreamMs',
         'usage',
       ].sort(),
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LibraryError, MemoryStore, ResponseCache } from '../../src/index.js';
+import { BUILTIN_PRICES, LibraryError, MemoryStore, ResponseCache } from '../../src/index.js';
 
 const messages = [{ role: 'user', content: 'tell me a story' }];
 
@@ -222,6 +222,22 @@ describe('invalidate and stats', () => {
     const stats = cache.stats();
     expect(stats).toMatchObject({ hits: 3, misses: 2, tokensSaved: { input: 2007, output: 1003 } });
     expect(stats.estimatedCostSaved).toBeCloseTo((2 * (1000 * 2.5 + 500 * 10)) / 1e6, 10);
+  });
+
+  it('prices hits from the built-in table without configuration, and says what it could not price', async () => {
+    const cache = new ResponseCache();
+    const usage = { usage: { input_tokens: 2000, output_tokens: 400 } };
+    await cache.getOrCreate(['a'], async () => usage, { model: 'claude-3-5-haiku-20241022' });
+    await cache.getOrCreate(['a'], async () => usage, { model: 'claude-3-5-haiku-20241022' });
+    await cache.getOrCreate(['b'], async () => usage, { model: 'a-model-from-next-year' });
+    await cache.getOrCreate(['b'], async () => usage, { model: 'a-model-from-next-year' });
+    await cache.getOrCreate(['c'], async () => ({ text: 'no usage' }), { model: 'gpt-4o' });
+    await cache.getOrCreate(['c'], async () => ({ text: 'no usage' }), { model: 'gpt-4o' });
+    const price = BUILTIN_PRICES['claude-3-5-haiku'];
+    if (!price) throw new Error('claude-3-5-haiku is in the built-in table');
+    const stats = cache.stats();
+    expect(stats).toMatchObject({ hits: 3, unpriced: 1, usageUnknown: 1, tokensSaved: { input: 4000, output: 800 } });
+    expect(stats.estimatedCostSaved).toBeCloseTo((2000 * price.inputPerMTok + 400 * price.outputPerMTok) / 1e6, 12);
   });
 });
 

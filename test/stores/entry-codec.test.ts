@@ -35,6 +35,13 @@ describe('entry codec', () => {
     expect('usage' in decoded).toBe(false);
     expect('eventEnds' in decoded).toBe(false);
     expect('usageEventIndex' in decoded).toBe(false);
+    expect('upstreamMs' in decoded).toBe(false);
+  });
+
+  it('round-trips the recorded upstream duration, and refuses a bad one', () => {
+    const entry = sseEntry({ upstreamMs: 1234 });
+    expect(decodeEntry(encodeEntry(entry)).upstreamMs).toBe(1234);
+    expectCorrupt(encodeEntry({ ...entry, upstreamMs: -1 }));
   });
 
   it('distinguishes empty typed arrays from absent ones, and handles an empty body', () => {
