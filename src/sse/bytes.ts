@@ -1,4 +1,4 @@
-/** Byte constants and small helpers shared by the SSE decoder and the boundary scanner (internal). */
+/** Byte constants and small helpers of the SSE frame scanner, decoder and boundary scanner (internal). */
 import { SseOptionError } from './errors.js';
 
 export const LF = 0x0a;
