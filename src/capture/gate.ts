@@ -1,6 +1,7 @@
 import { type CacheEntry, ENTRY_VERSION } from '../cache/entry.js';
-import type { EngineProtocol, JsonVerdict, RequestInfo } from '../protocols/types.js';
-import { framingForContentType } from '../sse/framing.js';
+import type { EngineProtocol, JsonVerdict, RequestInfo, StreamVerdict } from '../protocols/types.js';
+import { framingForContentType, type StreamFraming } from '../sse/framing.js';
+import { readRecordedEvents } from '../sse/recorded-events.js';
 import type { SseEvent } from '../sse/types.js';
 import type { Recorder } from './recorder.js';
 
@@ -49,19 +50,9 @@ export function judgeAnswer(
 
   const framing = framingForContentType(head.contentType);
   if (framing) {
-    let events: SseEvent[];
-    try {
-      // What counts as a whole frame is the framing's rule (a bad event-stream CRC throws here).
-      events = framing.decode(body);
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      return { storable: false, reason: `${framing.name}_undecodable: ${typeof code === 'string' ? code : 'error'}` };
-    }
-    const verdict = protocol.inspectStream(events);
-    if (!verdict.complete) {
-      return { storable: false, reason: `${verdict.code ?? 'incomplete_stream'}: ${verdict.reason}` };
-    }
-    const eventEnds = events.map((e) => e.end);
+    const judged = judgeStream(protocol, framing, body, recorder);
+    if (!judged.complete) return { storable: false, reason: judged.reason };
+    const { verdict, eventEnds } = judged;
     return {
       storable: true,
       entry: {
@@ -93,4 +84,43 @@ export function judgeAnswer(
     storable: true,
     entry: { ...base, format: 'json', model: verdict.model ?? request.model, usage: verdict.usage },
   };
+}
+
+type StreamJudgement =
+  | { complete: true; verdict: Extract<StreamVerdict, { complete: true }>; eventEnds: number[] }
+  | { complete: false; reason: string };
+
+/**
+ * A stream's verdict, decoding it at most once. An SSE answer of a protocol with an in-place
+ * reader is first read from the frame ends the Recorder's scanner already found, without
+ * decoding it (protocol.inspectRecording). Only when that reader cannot prove the stream
+ * complete (an error, a truncation, a malformed event: answers that are not stored) is the body
+ * decoded, and inspectStream gives the verdict and its reason.
+ */
+function judgeStream(
+  protocol: EngineProtocol,
+  framing: StreamFraming,
+  body: Buffer,
+  recorder: Recorder,
+): StreamJudgement {
+  if (framing.name === 'sse' && recorder.framing === 'sse' && protocol.inspectRecording) {
+    const events = readRecordedEvents(body, recorder.frameEnds);
+    const verdict = protocol.inspectRecording(events);
+    if (verdict?.complete) {
+      const eventEnds = new Array<number>(events.length);
+      for (let i = 0; i < events.length; i++) eventEnds[i] = events.end(i);
+      return { complete: true, verdict, eventEnds };
+    }
+  }
+  let events: SseEvent[];
+  try {
+    // What counts as a whole frame is the framing's rule (a bad event-stream CRC throws here).
+    events = framing.decode(body);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return { complete: false, reason: `${framing.name}_undecodable: ${typeof code === 'string' ? code : 'error'}` };
+  }
+  const verdict = protocol.inspectStream(events);
+  if (!verdict.complete) return { complete: false, reason: `${verdict.code ?? 'incomplete_stream'}: ${verdict.reason}` };
+  return { complete: true, verdict, eventEnds: events.map((e) => e.end) };
 }

@@ -1,4 +1,4 @@
-import type { StreamFraming } from '../sse/framing.js';
+import type { FramingName, StreamFraming } from '../sse/framing.js';
 
 /**
  * Keeps the bytes of one upstream answer as they pass, with the arrival time of each frame
@@ -14,6 +14,8 @@ export class Recorder {
   private firstByteAt = -1;
   /** Why the recording was abandoned, when it was. */
   dropped: string | undefined;
+  /** The framing the boundaries were found with; undefined for a JSON answer. */
+  readonly framing: FramingName | undefined;
 
   constructor(
     private readonly maxBytes: number,
@@ -21,6 +23,16 @@ export class Recorder {
   ) {
     // A frame can be as large as the entry may be (a Responses `response.completed` carries the whole answer).
     this.scanner = framing?.createScanner(maxBytes);
+    this.framing = framing?.name;
+  }
+
+  /**
+   * Absolute end offset of every whole frame recorded so far, ascending (a superset of the event
+   * ends: SSE comment-only frames count). The gate reads events back from these instead of
+   * decoding the stream again.
+   */
+  get frameEnds(): readonly number[] {
+    return this.boundaryEnds;
   }
 
   get byteLength(): number {

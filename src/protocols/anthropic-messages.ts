@@ -1,10 +1,11 @@
 import type { SseEvent, SseEventInit } from '../sse/types.js';
-import { anthropicUsage, isJsonObject, mergeAnthropicUsage } from './anthropic-shared.js';
+import { inspectMessageRecording, inspectMessageStream, parseEventData } from './anthropic-gate.js';
+import { isJsonObject, mergeAnthropicUsage, modelAndUsage } from './anthropic-shared.js';
 import { chunkFixed, chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
 import { withoutExcludedFields } from './key-exclusions.js';
 import { dataTypeIs, eventsAfterTerminal, throughTerminal } from './terminal.js';
-import type { JsonObject, JsonValue, Protocol, RequestCheck, StreamVerdict, Usage } from './types.js';
+import type { JsonObject, JsonValue, Protocol, RequestCheck } from './types.js';
 
 /**
  * Anthropic Messages (`POST /v1/messages`). A stream is `message_start`, then for each content
@@ -65,6 +66,8 @@ export const anthropicMessagesProtocol: Protocol = {
     return inspectMessageStream(events);
   },
 
+  inspectRecording: inspectMessageRecording,
+
   inspectJson(body) {
     if (!isJsonObject(body)) return { ok: false, reason: 'body is not a JSON object' };
     if (body.type === 'error') return { ok: false, reason: 'body is an error object' };
@@ -94,72 +97,6 @@ function describe(value: JsonValue | undefined): string {
   return value === undefined ? 'missing' : JSON.stringify(value);
 }
 
-/** The verdict's optional `model` and `usage`, read from a Message. */
-function modelAndUsage(message: JsonObject): { model?: string; usage?: Usage } {
-  const usage = anthropicUsage(message.usage);
-  return {
-    ...(typeof message.model === 'string' ? { model: message.model } : {}),
-    ...(usage === undefined ? {} : { usage }),
-  };
-}
-
-/** The event's JSON payload, or undefined when it is not a JSON object. */
-function parseEventData(event: SseEvent): JsonObject | undefined {
-  try {
-    const data: unknown = JSON.parse(event.data);
-    return isJsonObject(data) ? data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function inspectMessageStream(events: readonly SseEvent[]): StreamVerdict {
-  let start: JsonObject | undefined;
-  let stopReason = false;
-  let stopped = false;
-  let usage: JsonObject = {};
-  const openBlocks = new Set<number>();
-  // Every event is checked, even after message_stop: an error anywhere disqualifies the recording.
-  for (const [i, event] of events.entries()) {
-    if (event.event === 'error') return { complete: false, reason: `error event at index ${i}` };
-    const data = parseEventData(event);
-    if (data === undefined)
-      return { complete: false, reason: `event ${i} (${event.event}) is not a JSON object` };
-    if (stopped) continue;
-    switch (data.type) {
-      case 'error':
-        return { complete: false, reason: `error event at index ${i}` };
-      case 'message_start':
-        if (!isJsonObject(data.message))
-          return { complete: false, reason: 'message_start carries no message' };
-        start = data.message;
-        usage = mergeAnthropicUsage(start.usage, undefined);
-        break;
-      case 'content_block_start':
-        if (typeof data.index === 'number') openBlocks.add(data.index);
-        break;
-      case 'content_block_stop':
-        if (typeof data.index === 'number') openBlocks.delete(data.index);
-        break;
-      case 'message_delta':
-        if (isJsonObject(data.delta) && typeof data.delta.stop_reason === 'string') stopReason = true;
-        usage = mergeAnthropicUsage(usage, data.usage);
-        break;
-      case 'message_stop':
-        if (start === undefined) return { complete: false, reason: 'message_stop without message_start' };
-        if (!stopReason)
-          return { complete: false, reason: 'message_stop without a message_delta stop_reason' };
-        if (openBlocks.size > 0)
-          return { complete: false, reason: 'message_stop with a content block still open' };
-        stopped = true;
-        break;
-    }
-  }
-  if (stopped && start !== undefined) return { complete: true, ...modelAndUsage({ ...start, usage }) };
-  if (start === undefined) return { complete: false, reason: 'no message_start event' };
-  if (!stopReason) return { complete: false, reason: 'no message_delta with a stop_reason' };
-  return { complete: false, reason: 'no message_stop event' };
-}
 
 /**
  * The non-stream Message the stream stands for, accumulated as the SDK's MessageStream does:

@@ -60,3 +60,12 @@ export function mergeAnthropicUsage(start: JsonValue | undefined, delta: JsonVal
 function countOrZero(value: JsonValue | undefined): number {
   return typeof value === 'number' ? value : 0;
 }
+
+/** The verdict's optional `model` and `usage`, read from a Message. */
+export function modelAndUsage(message: JsonObject): { model?: string; usage?: Usage } {
+  const usage = anthropicUsage(message.usage);
+  return {
+    ...(typeof message.model === 'string' ? { model: message.model } : {}),
+    ...(usage === undefined ? {} : { usage }),
+  };
+}

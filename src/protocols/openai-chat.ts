@@ -1,4 +1,5 @@
 import type { SseEvent, SseEventInit } from '../sse/types.js';
+import { inspectChoiceRecording } from './choice-recording.js';
 import { chunkFixed, chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
 import { withoutExcludedFields } from './key-exclusions.js';
@@ -344,6 +345,7 @@ export const openaiChatProtocol: Protocol = {
 
   isTerminal: isOpenAiDone,
   inspectStream: inspectChoiceStream,
+  inspectRecording: inspectChoiceRecording,
 
   inspectJson: (body) => inspectChoiceJson(body, 'chat.completion'),
 

@@ -1,4 +1,5 @@
 import type { SseEvent, SseEventInit } from '../sse/types.js';
+import { inspectChoiceRecording } from './choice-recording.js';
 import { chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
 import { withoutExcludedFields } from './key-exclusions.js';
@@ -185,6 +186,7 @@ export const openaiCompletionsProtocol: Protocol = {
 
   isTerminal: isOpenAiDone,
   inspectStream: inspectChoiceStream,
+  inspectRecording: inspectChoiceRecording,
 
   inspectJson: (body) => inspectChoiceJson(body, 'text_completion'),
 

@@ -120,19 +120,68 @@ export function isOpenAiDone(event: SseEvent): boolean {
   return event.data === OPENAI_DONE;
 }
 
-/** The completeness gate for choice streams (chat and legacy completions). */
+/**
+ * What the choice-stream verdict accumulates, whichever way the chunks were read: parsed whole
+ * (inspectChoiceStream) or scanned in place (choice-recording.ts). One tally, so the two readers
+ * can differ only in how they read a chunk's facts, never in what the facts mean.
+ */
+export class ChoiceStreamTally {
+  done = false;
+  private chunks = 0;
+  private model: string | undefined;
+  private usage: Usage | undefined;
+  private usageEventIndex: number | undefined;
+  private readonly finished = new Map<number, boolean>();
+
+  /** Whether a chunk's model was taken already (later ones do not count). */
+  get hasModel(): boolean {
+    return this.model !== undefined;
+  }
+
+  /** A choice of the current chunk: its numeric `index`, and whether `finish_reason` is a string. */
+  choice(index: number, hasFinish: boolean): void {
+    this.finished.set(index, (this.finished.get(index) ?? false) || hasFinish);
+  }
+
+  /**
+   * The rest of chunk `i`: its `model` when a string, its mapped `usage`, and whether its
+   * `choices` is an empty array (only such a chunk carries nothing but usage, so only it may be
+   * dropped at replay).
+   */
+  chunk(i: number, model: string | undefined, usage: Usage | undefined, emptyChoices: boolean): void {
+    this.chunks++;
+    if (this.model === undefined && model !== undefined) this.model = model;
+    if (usage) {
+      this.usage = usage;
+      if (emptyChoices) this.usageEventIndex = i;
+    }
+  }
+
+  verdict(): StreamVerdict {
+    if (!this.done) return { complete: false, reason: 'stream ended without the terminal `data: [DONE]` event' };
+    if (this.chunks === 0) return { complete: false, reason: 'stream had no chunks before `data: [DONE]`' };
+    if (this.finished.size === 0) return { complete: false, reason: 'stream had no choices' };
+    for (const [index, hasFinish] of this.finished) {
+      if (!hasFinish) return { complete: false, reason: `choice ${index} never got a finish_reason` };
+    }
+    const { model, usage, usageEventIndex } = this;
+    return {
+      complete: true,
+      ...(model !== undefined ? { model } : {}),
+      ...(usage ? { usage } : {}),
+      ...(usageEventIndex !== undefined ? { usageEventIndex } : {}),
+    };
+  }
+}
+
+/** The completeness gate for choice streams (chat and legacy completions), on decoded events. */
 export function inspectChoiceStream(events: readonly SseEvent[]): StreamVerdict {
   const trailing = eventsAfterTerminal(events, isOpenAiDone);
   if (trailing !== undefined) return { complete: false, reason: trailing };
-  let done = false;
-  let chunks = 0;
-  let model: string | undefined;
-  let usage: Usage | undefined;
-  let usageEventIndex: number | undefined;
-  const finished = new Map<number, boolean>();
+  const tally = new ChoiceStreamTally();
   for (const [i, event] of events.entries()) {
     if (event.data === OPENAI_DONE) {
-      done = true;
+      tally.done = true;
       continue;
     }
     if (event.event === 'error') return { complete: false, reason: `error event at index ${i}` };
@@ -140,32 +189,14 @@ export function inspectChoiceStream(events: readonly SseEvent[]): StreamVerdict 
     if (!chunk) return { complete: false, reason: `event ${i} is not a JSON object` };
     const error = errorReason(chunk);
     if (error !== undefined) return { complete: false, reason: `error in event ${i}: ${error}` };
-    chunks++;
-    if (model === undefined && typeof chunk.model === 'string') model = chunk.model;
     for (const choice of objectsIn(chunk.choices)) {
-      if (typeof choice.index !== 'number') continue;
-      const hasFinish = typeof choice.finish_reason === 'string';
-      finished.set(choice.index, (finished.get(choice.index) ?? false) || hasFinish);
+      if (typeof choice.index === 'number') tally.choice(choice.index, typeof choice.finish_reason === 'string');
     }
-    const chunkUsage = mapOpenAiUsage(chunk.usage);
-    if (chunkUsage) {
-      usage = chunkUsage;
-      // Only a chunk that carries nothing but usage may be dropped at replay.
-      if (Array.isArray(chunk.choices) && chunk.choices.length === 0) usageEventIndex = i;
-    }
+    const model = typeof chunk.model === 'string' ? chunk.model : undefined;
+    const emptyChoices = Array.isArray(chunk.choices) && chunk.choices.length === 0;
+    tally.chunk(i, model, mapOpenAiUsage(chunk.usage), emptyChoices);
   }
-  if (!done) return { complete: false, reason: 'stream ended without the terminal `data: [DONE]` event' };
-  if (chunks === 0) return { complete: false, reason: 'stream had no chunks before `data: [DONE]`' };
-  if (finished.size === 0) return { complete: false, reason: 'stream had no choices' };
-  for (const [index, hasFinish] of finished) {
-    if (!hasFinish) return { complete: false, reason: `choice ${index} never got a finish_reason` };
-  }
-  return {
-    complete: true,
-    ...(model !== undefined ? { model } : {}),
-    ...(usage ? { usage } : {}),
-    ...(usageEventIndex !== undefined ? { usageEventIndex } : {}),
-  };
+  return tally.verdict();
 }
 
 /** Whether a 200 body is a real choice answer with the given `object` (`chat.completion`, `text_completion`). */

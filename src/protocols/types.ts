@@ -1,4 +1,5 @@
 import type { FramingName } from '../sse/framing.js';
+import type { SseRecordedEvents } from '../sse/recorded-events.js';
 import type { SseEvent, SseEventInit } from '../sse/types.js';
 
 /** Every wire protocol the gateway serves. The name is part of the cache key. */
@@ -123,6 +124,15 @@ export interface EngineProtocol {
    * whose terminal event is not its last event is refused (src/protocols/terminal.ts).
    */
   inspectStream(events: readonly SseEvent[]): StreamVerdict;
+
+  /**
+   * Optional fast form of inspectStream for an SSE recording, read in place from the frame
+   * boundaries the Recorder found (no decoded events, no full JSON parse of content deltas).
+   * Returns a verdict only when it proves the stream complete, and then exactly the verdict
+   * inspectStream gives the decoded events; undefined otherwise, and the gate falls back to
+   * decoding and inspectStream (which also words every refusal).
+   */
+  inspectRecording?(events: SseRecordedEvents): StreamVerdict | undefined;
 
   /** Decide whether a 200 JSON body is a real answer (not an error body, not truncated). */
   inspectJson(body: unknown): JsonVerdict;
