@@ -36,9 +36,10 @@ export const CLOSED = 0;
 export const BROKEN = -1;
 export type Step = typeof NEXT | typeof CLOSED | typeof BROKEN;
 
-/** Per string byte: 0 plain, 1 ends the string, 2 starts an escape, 3 not allowed raw (control). */
+/** Per string byte: 0 plain ASCII, 1 ends the string, 2 starts an escape, 3 not allowed raw (control), 4 non-ASCII. */
 const STRING_BYTE = new Uint8Array(256);
 for (let b = 0; b < 0x20; b++) STRING_BYTE[b] = 3;
+for (let b = 0x80; b < 0x100; b++) STRING_BYTE[b] = 4;
 STRING_BYTE[QUOTE] = 1;
 STRING_BYTE[BACKSLASH] = 2;
 
@@ -80,15 +81,12 @@ function scanString(bytes: Buffer, pos: number, end: number): number {
   pos++;
   for (;;) {
     if (pos >= end) return -1;
-    const b = bytes[pos++] as number;
-    const type = STRING_BYTE[b] as number;
-    if (type === 0) {
-      if (b >= 0x80) plain = false;
-      continue;
-    }
+    const type = STRING_BYTE[bytes[pos++] as number] as number;
+    if (type === 0) continue;
     if (type === 1) break;
-    if (type === 3 || pos >= end) return -1;
     plain = false;
+    if (type === 4) continue;
+    if (type === 3 || pos >= end) return -1;
     const escaped = bytes[pos++] as number;
     if (SIMPLE_ESCAPE[escaped] === 1) continue;
     if (escaped !== 0x75 || pos + 4 > end) return -1;
@@ -316,7 +314,18 @@ export class JsonCursor {
 
   /** Checks and skips one value of any kind, nested to any depth. */
   skipValue(): boolean {
-    const after = skipAny(this.bytes, this.pos, this.end);
+    const { bytes, end } = this;
+    const pos = skipWs(bytes, this.pos, end);
+    // Most skipped values are scalars: no container walk for them.
+    const b = bytes[pos];
+    const after =
+      b === QUOTE
+        ? scanString(bytes, pos, end)
+        : b === 0x6e
+          ? scanLiteral(bytes, pos, end, LITERAL_NULL)
+          : b !== undefined && isDigit(b)
+            ? scanNumber(bytes, pos, end)
+            : skipAny(bytes, pos, end);
     if (after < 0) return false;
     this.pos = after;
     return true;
