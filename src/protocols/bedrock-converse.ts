@@ -1,9 +1,8 @@
 import type { SseEvent, SseEventInit } from '../sse/types.js';
 import { isJsonObject } from './anthropic-shared.js';
-import { checkBedrockRequest, matchBedrockRoute } from './bedrock-shared.js';
+import { bedrockRequest, bedrockRoute, checkBedrockRequest } from './bedrock-shared.js';
 import { chunkFixed, chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
-import { withoutExcludedFields } from './key-exclusions.js';
 import { eventsAfterTerminal, throughTerminal } from './terminal.js';
 import type { JsonObject, JsonValue, Protocol, StreamVerdict, Usage } from './types.js';
 
@@ -20,12 +19,8 @@ const TOOL_INPUT_FRAGMENT = 32;
 function converseRoute(stream: boolean): Protocol {
   const operation = stream ? 'converse-stream' : 'converse';
   return {
-    name: 'bedrock.converse',
-    family: 'bedrock',
-    path: `/model/{modelId}/${operation}`,
+    ...bedrockRoute('bedrock.converse', operation),
     keyPath: '/model/{modelId}/converse',
-    streamFraming: 'eventstream',
-    matchPath: (rawPath) => matchBedrockRoute(rawPath, operation),
 
     validate(body, route) {
       const check = checkBedrockRequest(body, route);
@@ -39,24 +34,8 @@ function converseRoute(stream: boolean): Protocol {
           param: 'messages',
         };
       }
-      return {
-        ok: true,
-        request: {
-          body: check.body,
-          model: check.route.modelId,
-          stream,
-          wantsStreamUsage: false,
-          routeKey: { ':modelId': check.route.modelId },
-        },
-      };
+      return bedrockRequest(check, stream, { ':modelId': check.route.modelId });
     },
-
-    cacheability: () => ({ cacheable: true }),
-
-    keyMaterial: (request) => ({
-      ...withoutExcludedFields('bedrock.converse', request.body),
-      ...request.routeKey,
-    }),
 
     isTerminal: isMetadata,
 

@@ -1,9 +1,8 @@
 import type { SseEvent, SseEventInit } from '../sse/types.js';
 import { anthropicMessagesProtocol } from './anthropic-messages.js';
 import { isJsonObject } from './anthropic-shared.js';
-import { answerHeaders, checkBedrockRequest, matchBedrockRoute } from './bedrock-shared.js';
+import { answerHeaders, bedrockRequest, bedrockRoute, checkBedrockRequest } from './bedrock-shared.js';
 import { ProtocolError } from './errors.js';
-import { withoutExcludedFields } from './key-exclusions.js';
 import type { JsonVerdict, Protocol, StreamVerdict } from './types.js';
 
 /**
@@ -23,37 +22,17 @@ import type { JsonVerdict, Protocol, StreamVerdict } from './types.js';
 function invokeRoute(stream: boolean): Protocol {
   const operation = stream ? 'invoke-with-response-stream' : 'invoke';
   return {
-    name: 'bedrock.invoke',
-    family: 'bedrock',
-    path: `/model/{modelId}/${operation}`,
-    streamFraming: 'eventstream',
-    matchPath: (rawPath) => matchBedrockRoute(rawPath, operation),
+    ...bedrockRoute('bedrock.invoke', operation),
 
     validate(body, route) {
       const check = checkBedrockRequest(body, route);
       if (!check.ok) return check;
-      return {
-        ok: true,
-        request: {
-          body: check.body,
-          model: check.route.modelId,
-          stream,
-          wantsStreamUsage: false,
-          routeKey: {
-            ':modelId': check.route.modelId,
-            ':stream': stream,
-            ':headers': answerHeaders(check.route),
-          },
-        },
-      };
+      return bedrockRequest(check, stream, {
+        ':modelId': check.route.modelId,
+        ':stream': stream,
+        ':headers': answerHeaders(check.route),
+      });
     },
-
-    cacheability: () => ({ cacheable: true }),
-
-    keyMaterial: (request) => ({
-      ...withoutExcludedFields('bedrock.invoke', request.body),
-      ...request.routeKey,
-    }),
 
     isTerminal: (event) => {
       if (event.event !== 'chunk') return false;

@@ -1,5 +1,6 @@
 import { isJsonObject } from './anthropic-shared.js';
-import type { JsonObject, RequestCheck, RouteParams } from './types.js';
+import { withoutExcludedFields } from './key-exclusions.js';
+import type { JsonObject, Protocol, RequestCheck, RouteParams } from './types.js';
 
 /**
  * Pieces of Bedrock Runtime's REST protocol shared by the Converse and InvokeModel routes:
@@ -27,6 +28,27 @@ export function matchBedrockRoute(
     modelId = '';
   }
   return { modelId, rawPath };
+}
+
+/**
+ * What every Bedrock route is, whatever its operation: a templated `/model/{modelId}/...` path,
+ * event-stream framing for synthesized streams, always cacheable, and keyed on the body minus
+ * the exclusions listed for the protocol plus the route key its validate() put on the request
+ * (the path's model id, and for InvokeModel the stream flag and answer-changing headers).
+ */
+export function bedrockRoute(
+  name: 'bedrock.converse' | 'bedrock.invoke',
+  operation: BedrockOperation,
+): Pick<Protocol, 'name' | 'family' | 'path' | 'streamFraming' | 'matchPath' | 'cacheability' | 'keyMaterial'> {
+  return {
+    name,
+    family: 'bedrock',
+    path: `/model/{modelId}/${operation}`,
+    streamFraming: 'eventstream',
+    matchPath: (rawPath) => matchBedrockRoute(rawPath, operation),
+    cacheability: () => ({ cacheable: true }),
+    keyMaterial: (request) => ({ ...withoutExcludedFields(name, request.body), ...request.routeKey }),
+  };
 }
 
 /**
@@ -71,6 +93,21 @@ export function checkBedrockRequest(
   if (!isJsonObject(body))
     return { ok: false, status: 400, message: 'The request body must be a JSON object.' };
   return { ok: true, body, route };
+}
+
+/**
+ * The accepted request of a Bedrock route: the model is the path's model id (the body names
+ * none), usage is never asked for, and `routeKey` carries the key material from outside the body.
+ */
+export function bedrockRequest(
+  check: { body: JsonObject; route: RouteParams },
+  stream: boolean,
+  routeKey: JsonObject,
+): RequestCheck {
+  return {
+    ok: true,
+    request: { body: check.body, model: check.route.modelId, stream, wantsStreamUsage: false, routeKey },
+  };
 }
 
 /** The AWS exception name (x-amzn-ErrorType) for an error Sluice raises on a Bedrock route. */

@@ -1,25 +1,18 @@
-import type { SseEvent, SseEventInit } from '../sse/types.js';
-import { inspectChoiceRecording } from './choice-recording.js';
+import type { SseEvent } from '../sse/types.js';
+import { choiceProtocolRules } from './choice-stream.js';
 import { chunkFixed, chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
-import { withoutExcludedFields } from './key-exclusions.js';
 import {
   badRequest,
   checkOpenAiBody,
-  choiceStreamFrames,
-  errorReason,
-  inspectChoiceJson,
-  inspectChoiceStream,
-  isOpenAiDone,
+  choiceAnswer,
+  choiceRequest,
+  foldChoiceChunks,
   isJsonObject,
-  OPENAI_DONE,
   objectsIn,
-  parseJsonObject,
-  wantsStreamUsage,
+  synthesizeChoices,
 } from './openai-shared.js';
-import { openAiStreamUsage } from './stream-usage.js';
-import { throughTerminal } from './terminal.js';
-import type { JsonObject, JsonValue, Protocol, RequestInfo } from './types.js';
+import type { JsonObject, JsonValue, Protocol } from './types.js';
 
 /**
  * OpenAI Chat Completions (`POST /v1/chat/completions`).
@@ -164,38 +157,22 @@ function finishChoice(state: ChoiceState): JsonObject {
 }
 
 function assemble(events: readonly SseEvent[]): JsonObject {
-  let top: JsonObject | undefined;
   const states = new Map<number, ChoiceState>();
-  for (const event of throughTerminal(events, isOpenAiDone)) {
-    if (event.data === OPENAI_DONE) continue;
-    const chunk = parseJsonObject(event.data);
-    if (!chunk || errorReason(chunk) !== undefined) continue;
-    // `obfuscation` is stream-only padding against length side channels; it is not part of the answer.
-    const { choices, object: _object, obfuscation: _obfuscation, usage, ...rest } = chunk;
-    top = top ? Object.assign(top, rest) : { ...rest };
-    if (usage !== undefined && usage !== null) top.usage = usage;
-    for (const { index, delta, finish_reason, logprobs, ...other } of objectsIn(choices)) {
-      if (typeof index !== 'number') continue;
-      let state = states.get(index);
-      if (!state) {
-        state = newChoiceState(index);
-        states.set(index, state);
-      }
-      Object.assign(state.extra, other);
-      if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
-      if (typeof finish_reason === 'string' && finish_reason) state.finishReason = finish_reason;
-      if (isJsonObject(delta)) appendDelta(state, delta);
+  const top = foldChoiceChunks(events, (choice, index) => {
+    const { index: _index, delta, finish_reason, logprobs, ...other } = choice;
+    let state = states.get(index);
+    if (!state) {
+      state = newChoiceState(index);
+      states.set(index, state);
     }
-  }
+    Object.assign(state.extra, other);
+    if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
+    if (typeof finish_reason === 'string' && finish_reason) state.finishReason = finish_reason;
+    if (isJsonObject(delta)) appendDelta(state, delta);
+  });
   if (!top) throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', 'chat stream holds no parseable chunk');
-  const { usage, ...fields } = top;
   const sorted = [...states.values()].sort((a, b) => a.index - b.index);
-  return {
-    ...fields,
-    object: 'chat.completion',
-    choices: sorted.map(finishChoice),
-    ...(usage !== undefined ? { usage } : {}),
-  };
+  return choiceAnswer(top, 'chat.completion', sorted.map(finishChoice));
 }
 
 /** Text as delta pieces; an empty string stays one empty piece so that it survives the round trip. */
@@ -302,13 +279,8 @@ function choiceChunks(choice: JsonObject): JsonObject[] {
   return out;
 }
 
-function synthesize(answer: JsonObject, request: RequestInfo): SseEventInit[] {
-  if (!Array.isArray(answer.choices)) {
-    throw new ProtocolError('PROTOCOL_MALFORMED_ANSWER', 'chat completion has no `choices` array');
-  }
-  const chunks = objectsIn(answer.choices).flatMap(choiceChunks);
-  return choiceStreamFrames(answer, 'chat.completion.chunk', chunks, request.wantsStreamUsage);
-}
+/** How error messages and synthesized chunks name this endpoint's answers. */
+const CHAT_NAMES = { answer: 'chat completion', chunkObject: 'chat.completion.chunk' };
 
 export const openaiChatProtocol: Protocol = {
   name: 'openai.chat',
@@ -327,29 +299,10 @@ export const openaiChatProtocol: Protocol = {
         return badRequest(`\`messages[${i}]\` must be an object with a string \`role\`.`, `messages[${i}]`);
       }
     }
-    return {
-      ok: true,
-      request: {
-        body: common.body,
-        model: common.model,
-        stream: common.stream,
-        wantsStreamUsage: wantsStreamUsage(common.body),
-      },
-    };
+    return choiceRequest(common);
   },
 
-  // Every choice of an `n > 1` answer is recorded and replayed by index, so nothing here is uncacheable.
-  cacheability: () => ({ cacheable: true }),
-
-  keyMaterial: (request) => withoutExcludedFields('openai.chat', request.body),
-
-  isTerminal: isOpenAiDone,
-  inspectStream: inspectChoiceStream,
-  inspectRecording: inspectChoiceRecording,
-
-  inspectJson: (body) => inspectChoiceJson(body, 'chat.completion'),
-
+  ...choiceProtocolRules('openai.chat', 'chat.completion'),
   assemble,
-  synthesize,
-  streamUsage: openAiStreamUsage,
+  synthesize: (answer, request) => synthesizeChoices(answer, request, CHAT_NAMES, choiceChunks),
 };

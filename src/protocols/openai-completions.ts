@@ -1,25 +1,17 @@
-import type { SseEvent, SseEventInit } from '../sse/types.js';
-import { inspectChoiceRecording } from './choice-recording.js';
+import type { SseEvent } from '../sse/types.js';
+import { choiceProtocolRules } from './choice-stream.js';
 import { chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
-import { withoutExcludedFields } from './key-exclusions.js';
 import {
   badRequest,
   checkOpenAiBody,
-  choiceStreamFrames,
-  errorReason,
-  inspectChoiceJson,
-  inspectChoiceStream,
-  isOpenAiDone,
+  choiceAnswer,
+  choiceRequest,
+  foldChoiceChunks,
   isJsonObject,
-  OPENAI_DONE,
-  objectsIn,
-  parseJsonObject,
-  wantsStreamUsage,
+  synthesizeChoices,
 } from './openai-shared.js';
-import { openAiStreamUsage } from './stream-usage.js';
-import { throughTerminal } from './terminal.js';
-import type { JsonObject, JsonValue, Protocol, RequestInfo } from './types.js';
+import type { JsonObject, JsonValue, Protocol } from './types.js';
 
 /**
  * OpenAI legacy Completions (`POST /v1/completions`): `text_completion` chunks whose choices carry
@@ -65,31 +57,20 @@ function appendLogprobs(state: ChoiceState, logprobs: JsonObject): void {
 }
 
 function assemble(events: readonly SseEvent[]): JsonObject {
-  let top: JsonObject | undefined;
   const states = new Map<number, ChoiceState>();
-  for (const event of throughTerminal(events, isOpenAiDone)) {
-    if (event.data === OPENAI_DONE) continue;
-    const chunk = parseJsonObject(event.data);
-    if (!chunk || errorReason(chunk) !== undefined) continue;
-    const { choices, object: _object, obfuscation: _obfuscation, usage, ...rest } = chunk;
-    top = top ? Object.assign(top, rest) : { ...rest };
-    if (usage !== undefined && usage !== null) top.usage = usage;
-    for (const { index, text, finish_reason, logprobs, ...other } of objectsIn(choices)) {
-      if (typeof index !== 'number') continue;
-      let state = states.get(index);
-      if (!state) {
-        state = { index, text: '', finishReason: null, logprobs: null, extra: {} };
-        states.set(index, state);
-      }
-      Object.assign(state.extra, other);
-      if (typeof text === 'string') state.text += text;
-      if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
-      if (typeof finish_reason === 'string' && finish_reason) state.finishReason = finish_reason;
+  const top = foldChoiceChunks(events, (choice, index) => {
+    const { index: _index, text, finish_reason, logprobs, ...other } = choice;
+    let state = states.get(index);
+    if (!state) {
+      state = { index, text: '', finishReason: null, logprobs: null, extra: {} };
+      states.set(index, state);
     }
-  }
-  if (!top)
-    throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', 'completions stream holds no parseable chunk');
-  const { usage, ...fields } = top;
+    Object.assign(state.extra, other);
+    if (typeof text === 'string') state.text += text;
+    if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
+    if (typeof finish_reason === 'string' && finish_reason) state.finishReason = finish_reason;
+  });
+  if (!top) throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', 'completions stream holds no parseable chunk');
   const choices = [...states.values()]
     .sort((a, b) => a.index - b.index)
     .map((state) => ({
@@ -99,7 +80,7 @@ function assemble(events: readonly SseEvent[]): JsonObject {
       logprobs: state.logprobs,
       finish_reason: state.finishReason,
     }));
-  return { ...fields, object: 'text_completion', choices, ...(usage !== undefined ? { usage } : {}) };
+  return choiceAnswer(top, 'text_completion', choices);
 }
 
 /** The logprobs for token `i`: element `i` of every array that runs parallel to `tokens`. */
@@ -147,13 +128,8 @@ function choiceChunks(choice: JsonObject): JsonObject[] {
   ];
 }
 
-function synthesize(answer: JsonObject, request: RequestInfo): SseEventInit[] {
-  if (!Array.isArray(answer.choices)) {
-    throw new ProtocolError('PROTOCOL_MALFORMED_ANSWER', 'text completion has no `choices` array');
-  }
-  const chunks = objectsIn(answer.choices).flatMap(choiceChunks);
-  return choiceStreamFrames(answer, 'text_completion', chunks, request.wantsStreamUsage);
-}
+/** How error messages and synthesized chunks name this endpoint's answers. */
+const COMPLETION_NAMES = { answer: 'text completion', chunkObject: 'text_completion' };
 
 export const openaiCompletionsProtocol: Protocol = {
   name: 'openai.completions',
@@ -169,28 +145,10 @@ export const openaiCompletionsProtocol: Protocol = {
         'prompt',
       );
     }
-    return {
-      ok: true,
-      request: {
-        body: common.body,
-        model: common.model,
-        stream: common.stream,
-        wantsStreamUsage: wantsStreamUsage(common.body),
-      },
-    };
+    return choiceRequest(common);
   },
 
-  cacheability: () => ({ cacheable: true }),
-
-  keyMaterial: (request) => withoutExcludedFields('openai.completions', request.body),
-
-  isTerminal: isOpenAiDone,
-  inspectStream: inspectChoiceStream,
-  inspectRecording: inspectChoiceRecording,
-
-  inspectJson: (body) => inspectChoiceJson(body, 'text_completion'),
-
+  ...choiceProtocolRules('openai.completions', 'text_completion'),
   assemble,
-  synthesize,
-  streamUsage: openAiStreamUsage,
+  synthesize: (answer, request) => synthesizeChoices(answer, request, COMPLETION_NAMES, choiceChunks),
 };

@@ -1,6 +1,7 @@
 import type { SseEvent, SseEventInit } from '../sse/types.js';
-import { eventsAfterTerminal } from './terminal.js';
-import type { JsonObject, JsonValue, JsonVerdict, RequestCheck, StreamVerdict, Usage } from './types.js';
+import { ProtocolError } from './errors.js';
+import { eventsAfterTerminal, throughTerminal } from './terminal.js';
+import type { JsonObject, JsonValue, JsonVerdict, RequestCheck, RequestInfo, StreamVerdict, Usage } from './types.js';
 
 /**
  * Helpers shared by the OpenAI protocols (chat, legacy completions, embeddings, responses):
@@ -90,6 +91,19 @@ export function wantsStreamUsage(body: JsonObject): boolean {
   return isJsonObject(options) && options.include_usage === true;
 }
 
+/** The accepted request of a choice endpoint (chat, legacy completions), once its own fields passed. */
+export function choiceRequest(common: Extract<OpenAiBodyCheck, { ok: true }>): RequestCheck {
+  return {
+    ok: true,
+    request: {
+      body: common.body,
+      model: common.model,
+      stream: common.stream,
+      wantsStreamUsage: wantsStreamUsage(common.body),
+    },
+  };
+}
+
 /**
  * The message of an error object found in a stream or body (`{"error": {...}}`), for verdict reasons.
  * Returns undefined when there is no error (a `null` error field, as some providers send, is no error).
@@ -122,7 +136,7 @@ export function isOpenAiDone(event: SseEvent): boolean {
 
 /**
  * What the choice-stream verdict accumulates, whichever way the chunks were read: parsed whole
- * (inspectChoiceStream) or scanned in place (choice-recording.ts). One tally, so the two readers
+ * (inspectChoiceStream) or scanned in place (choice-stream.ts). One tally, so the two readers
  * can differ only in how they read a chunk's facts, never in what the facts mean.
  */
 export class ChoiceStreamTally {
@@ -243,4 +257,51 @@ export function choiceStreamFrames(
   if (includeUsage && usage !== undefined) events.push(frame([], usage));
   events.push({ data: OPENAI_DONE });
   return events;
+}
+
+/**
+ * The answer-level fields of a choice stream, folded the way both choice endpoints fold them:
+ * every parseable, error-free chunk up to `data: [DONE]`, the last value of each top-level field
+ * winning, `usage` only where it is not null (the `usage: null` include_usage puts on every
+ * chunk is not the answer's usage), and without the stream-only `object` and `obfuscation`.
+ * `onChoice` receives each choice that has a numeric `index`. Undefined when no chunk parsed.
+ */
+export function foldChoiceChunks(
+  events: readonly SseEvent[],
+  onChoice: (choice: JsonObject, index: number) => void,
+): JsonObject | undefined {
+  let top: JsonObject | undefined;
+  for (const event of throughTerminal(events, isOpenAiDone)) {
+    if (event.data === OPENAI_DONE) continue;
+    const chunk = parseJsonObject(event.data);
+    if (!chunk || errorReason(chunk) !== undefined) continue;
+    // `obfuscation` is stream-only padding against length side channels; it is not part of the answer.
+    const { choices, object: _object, obfuscation: _obfuscation, usage, ...rest } = chunk;
+    top = top ? Object.assign(top, rest) : { ...rest };
+    if (usage !== undefined && usage !== null) top.usage = usage;
+    for (const choice of objectsIn(choices)) {
+      if (typeof choice.index === 'number') onChoice(choice, choice.index);
+    }
+  }
+  return top;
+}
+
+/** The non-stream answer from the folded fields and the finished choices, `usage` last as the API sends it. */
+export function choiceAnswer(top: JsonObject, object: string, choices: JsonObject[]): JsonObject {
+  const { usage, ...fields } = top;
+  return { ...fields, object, choices, ...(usage !== undefined ? { usage } : {}) };
+}
+
+/** A synthesized choice stream: each answer choice as chunks (`choiceChunks`), then usage and `[DONE]`. */
+export function synthesizeChoices(
+  answer: JsonObject,
+  request: RequestInfo,
+  names: { answer: string; chunkObject: string },
+  choiceChunks: (choice: JsonObject) => JsonObject[],
+): SseEventInit[] {
+  if (!Array.isArray(answer.choices)) {
+    throw new ProtocolError('PROTOCOL_MALFORMED_ANSWER', `${names.answer} has no \`choices\` array`);
+  }
+  const chunks = objectsIn(answer.choices).flatMap(choiceChunks);
+  return choiceStreamFrames(answer, names.chunkObject, chunks, request.wantsStreamUsage);
 }

@@ -84,25 +84,26 @@ describe('JsonCursor', () => {
         const text = JSON.stringify(object);
         const bytes = Buffer.from(text, 'utf8');
         const cursor = new JsonCursor(bytes, 0, bytes.length);
-        const seen: Record<string, unknown> = {};
+        // A Map, not an object: `__proto__` is an ordinary member name to JSON.parse.
+        const seen = new Map<string, unknown>();
         let step = cursor.firstMember();
         for (; step === NEXT; step = cursor.nextMember()) {
           const name = JSON.parse(`"${bytes.toString('utf8', cursor.stringStart, cursor.stringEnd)}"`) as string;
           const kind = cursor.kind();
-          if (kind === 'number') seen[name] = cursor.number();
+          if (kind === 'number') seen.set(name, cursor.number());
           else if (kind === 'string') {
             expect(cursor.string()).toBe(true);
             const raw = bytes.toString('utf8', cursor.stringStart, cursor.stringEnd);
             // A plain string is its bytes; only escapes or non-ASCII need decoding.
-            seen[name] = cursor.stringPlain ? bytes.toString('latin1', cursor.stringStart, cursor.stringEnd) : JSON.parse(`"${raw}"`);
+            seen.set(name, cursor.stringPlain ? bytes.toString('latin1', cursor.stringStart, cursor.stringEnd) : JSON.parse(`"${raw}"`));
           } else {
             expect(cursor.skipValue()).toBe(true);
-            seen[name] = JSON.parse(text)[name];
+            seen.set(name, new Map(Object.entries(JSON.parse(text) as object)).get(name));
           }
         }
         expect(step).toBe(CLOSED);
         expect(cursor.atEnd()).toBe(true);
-        expect(seen).toEqual(JSON.parse(text));
+        expect(seen).toEqual(new Map(Object.entries(JSON.parse(text) as object)));
       }),
       { numRuns: 500 },
     );

@@ -1,7 +1,41 @@
 import type { SseRecordedEvents } from '../sse/recorded-events.js';
 import { BROKEN, CLOSED, JsonCursor, NEXT, type Step } from './json-scan.js';
-import { ChoiceStreamTally, mapOpenAiUsage, OPENAI_DONE } from './openai-shared.js';
-import type { StreamVerdict, Usage } from './types.js';
+import { withoutExcludedFields } from './key-exclusions.js';
+import {
+  ChoiceStreamTally,
+  inspectChoiceJson,
+  inspectChoiceStream,
+  isOpenAiDone,
+  mapOpenAiUsage,
+  OPENAI_DONE,
+} from './openai-shared.js';
+import { openAiStreamUsage } from './stream-usage.js';
+import type { Protocol, StreamVerdict, Usage } from './types.js';
+
+/**
+ * What chat and legacy completions share as protocols: one stream shape (choice chunks, an
+ * optional usage chunk, `data: [DONE]`), so one completeness rule, read decoded or in place, and
+ * one way to ask for usage; the same key rule (the body minus the exclusions listed for the
+ * endpoint); and every answer is cacheable, because every choice of an `n > 1` answer is
+ * recorded and replayed by index. Their JSON answers differ only in `object`.
+ */
+export function choiceProtocolRules(
+  name: 'openai.chat' | 'openai.completions',
+  object: 'chat.completion' | 'text_completion',
+): Pick<
+  Protocol,
+  'cacheability' | 'keyMaterial' | 'isTerminal' | 'inspectStream' | 'inspectRecording' | 'inspectJson' | 'streamUsage'
+> {
+  return {
+    cacheability: () => ({ cacheable: true }),
+    keyMaterial: (request) => withoutExcludedFields(name, request.body),
+    isTerminal: isOpenAiDone,
+    inspectStream: inspectChoiceStream,
+    inspectRecording: inspectChoiceRecording,
+    inspectJson: (body) => inspectChoiceJson(body, object),
+    streamUsage: openAiStreamUsage,
+  };
+}
 
 /**
  * The choice-stream gate (chat and legacy completions) on a recording read in place: each
