@@ -39,22 +39,27 @@ export interface CacheEntry {
   upstreamMs?: number | undefined;
 }
 
-/** What an operator may see of an entry: everything but the recorded bytes. */
-export interface EntryMeta {
-  format: EntryFormat;
-  protocol: ProtocolName;
-  contentType: string;
-  createdAt: number;
-  ttlMs: number;
-  model: string;
-  usage?: Usage | undefined;
-  namespace: string;
-  tags: string[];
+/** The metadata fields an operator sees as stored (everything of an entry but its bytes and spans). */
+type MetaFields =
+  | 'format'
+  | 'protocol'
+  | 'contentType'
+  | 'createdAt'
+  | 'ttlMs'
+  | 'model'
+  | 'usage'
+  | 'namespace'
+  | 'tags'
+  | 'upstreamMs';
+
+/**
+ * What an operator may see of an entry: its metadata fields (picked from CacheEntry, so a field
+ * cannot be spelled or typed two ways) and the sizes of what it recorded.
+ */
+export interface EntryMeta extends Pick<CacheEntry, MetaFields> {
   bodyBytes: number;
   /** Recorded SSE events (0 for JSON). */
   events: number;
-  /** See CacheEntry.upstreamMs. */
-  upstreamMs?: number | undefined;
 }
 
 export function entryMeta(entry: CacheEntry): EntryMeta {
