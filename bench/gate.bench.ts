@@ -165,7 +165,8 @@ for (const recording of recordings) {
     `${recording.label}: ${recording.events} events, ${bytes} bytes in ${recording.chunks.length} network chunks`,
   );
   console.log(row('(a) baseline: eventsource-parser + JSON.parse', results.baseline.medianMs));
-  console.log(row('(b) Recorder.push of every chunk', results.recorder.medianMs));
+  const perChunk = (results.recorder.medianMs * 1e6) / REPEAT / recording.chunks.length;
+  console.log(`${row('(b) Recorder.push of every chunk', results.recorder.medianMs)}  (${perChunk.toFixed(0)} ns/chunk)`);
   console.log(row('(c) capture: Recorder + judgeAnswer', results.capture.medianMs));
   console.log(row('    of which the gate (c - b)', results.capture.medianMs - results.recorder.medianMs));
   console.log('');
