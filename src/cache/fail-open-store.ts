@@ -31,6 +31,11 @@ export class FailOpenStore implements CacheStore {
   readonly #timeoutMs: number;
   readonly #breaker: CircuitBreaker;
   readonly #onError: ((op: StoreOperation, err: StoreError) => void) | undefined;
+  /**
+   * Present only when the inner store has a synchronous `peek` (one in process memory): then the
+   * time bound holds by construction, and an error is still a miss that feeds the breaker.
+   */
+  readonly peek: ((key: string) => CacheEntry | undefined) | undefined;
 
   constructor(inner: CacheStore, options: FailOpenStoreOptions = {}) {
     this.#inner = inner;
@@ -44,6 +49,8 @@ export class FailOpenStore implements CacheStore {
       );
     }
     this.#onError = options.onError;
+    const innerPeek = inner.peek;
+    this.peek = innerPeek && ((key) => this.#peekInner(innerPeek, key));
     const onStateChange = options.onStateChange;
     this.#breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold ?? DEFAULTS.breakerFailureThreshold,
@@ -57,8 +64,22 @@ export class FailOpenStore implements CacheStore {
   }
 
   async get(key: string): Promise<CacheEntry | undefined> {
+    if (this.peek) return this.peek(key);
     const outcome = await this.#call('get', () => this.#inner.get(key));
     return outcome.ok ? outcome.value : undefined;
+  }
+
+  #peekInner(peek: (key: string) => CacheEntry | undefined, key: string): CacheEntry | undefined {
+    if (!this.#breaker.tryAcquire()) return undefined;
+    try {
+      const entry = peek.call(this.#inner, key);
+      this.#breaker.onSuccess();
+      return entry;
+    } catch (err) {
+      this.#breaker.onFailure();
+      this.#onError?.('get', new StoreError('STORE_FAILED', `${this.name} get failed: ${String(err)}`, { cause: err }));
+      return undefined;
+    }
   }
 
   async set(key: string, entry: CacheEntry): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { JsonObject, JsonValue, ProtocolName } from '../protocols/types.js';
 
 /** Bumped whenever key material or canonicalization changes, so old entries are simply never found. */
@@ -39,10 +40,51 @@ export function deriveCacheKey(input: KeyInput): string {
   return `${KEY_VERSION}:${hash.digest('hex')}`;
 }
 
+/** Everything a key is derived from but the request's own material. */
+export type KeyFields = Omit<KeyInput, 'material'>;
+
+/** Identities remembered per request object; past this the request's memo starts over. */
+const MAX_IDENTITIES_PER_REQUEST = 8;
+
+/**
+ * deriveCacheKey, remembered for request objects shared between requests (the RequestMemo's,
+ * which are frozen): a repeated request then skips building its key material, the canonical JSON
+ * and the SHA-256. The memo slot is the request object AND every other key input (protocol,
+ * upstream, scope, namespace, path, query, key headers), so two requests that must not share an
+ * entry never share a slot; it lives as long as the request object does (a WeakMap), and holds
+ * at most MAX_IDENTITIES_PER_REQUEST keys per object. Unfrozen requests are derived every time.
+ */
+export class KeyMemo {
+  readonly #byRequest = new WeakMap<object, Map<string, string>>();
+
+  derive(request: object, fields: KeyFields, material: () => JsonObject): string {
+    if (!Object.isFrozen(request)) return deriveCacheKey({ ...fields, material: material() });
+    // Destructured so that a new KeyInput field is a compile error here until it is in the slot id.
+    const { protocol, upstream, scope, namespace, target } = fields satisfies Required<KeyFields>;
+    const id = JSON.stringify([protocol, upstream, scope, namespace, target.path, target.query, target.headers]);
+    let keys = this.#byRequest.get(request);
+    const known = keys?.get(id);
+    if (known !== undefined) return known;
+    const key = deriveCacheKey({ ...fields, material: material() });
+    if (!keys) this.#byRequest.set(request, (keys = new Map()));
+    else if (keys.size >= MAX_IDENTITIES_PER_REQUEST) keys.clear();
+    keys.set(id, key);
+    return key;
+  }
+}
+
+/** Credentials hashed so far (a bounded map: a client sends the same key on every request). */
+const scopeOfCredential = new LRUCache<string, string>({ max: 4096 });
+
 /** A credential as a scope: hashed, never stored or logged in clear. */
 export function credentialScope(credential: string | undefined): string {
   if (!credential) return 'anonymous';
-  return `cred:${createHash('sha256').update(credential).digest('hex').slice(0, 32)}`;
+  let scope = scopeOfCredential.get(credential);
+  if (scope === undefined) {
+    scope = `cred:${createHash('sha256').update(credential).digest('hex').slice(0, 32)}`;
+    scopeOfCredential.set(credential, scope);
+  }
+  return scope;
 }
 
 type Frame =

@@ -26,6 +26,12 @@ export interface EntryPage {
 export interface CacheStore {
   readonly name: string;
   get(key: string): Promise<CacheEntry | undefined>;
+  /**
+   * A synchronous get, for a store that holds its entries in process memory (MemoryStore). Such a
+   * store cannot stall, so the fail-open wrapper reads it without a timer, and a hit in it is
+   * answered without waiting for the event loop. Leave it out for any store that does I/O.
+   */
+  peek?(key: string): CacheEntry | undefined;
   /** Store with the entry's remaining TTL. Entries over the store's size bound are skipped (returns false). */
   set(key: string, entry: CacheEntry): Promise<boolean>;
   /** Number of entries removed. */

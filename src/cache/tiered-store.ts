@@ -33,6 +33,15 @@ export class TieredStore implements CacheStore {
     this.name = this.#l2 === undefined ? this.#l1.name : `${this.#l1.name}+${this.#l2.name}`;
   }
 
+  /**
+   * A hit in L1 when L1 answers synchronously (a MemoryStore): the hot path's lookup, with no
+   * promise. Undefined when L1 missed or cannot answer synchronously: then `lookup`.
+   */
+  lookupNow(key: string): TieredLookup | undefined {
+    const entry = this.#l1.peek?.(key);
+    return entry === undefined ? undefined : { entry, layer: 'l1' };
+  }
+
   /** Like get, and says which tier answered (for the x-sluice-cache / metrics labels). */
   async lookup(key: string): Promise<TieredLookup | undefined> {
     const local = await this.#l1.get(key);

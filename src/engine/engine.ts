@@ -10,7 +10,7 @@ import {
 } from '../cache/cache-status.js';
 import { type CachePlan, type CacheMode, planCache, type RequestControls } from '../cache/controls.js';
 import type { CacheEntry } from '../cache/entry.js';
-import { deriveCacheKey, type KeyInput } from '../cache/key.js';
+import { type KeyFields, type KeyInput, KeyMemo } from '../cache/key.js';
 import { NullStore } from '../cache/null-store.js';
 import type { RequestIdentity } from '../cache/scope.js';
 import { TieredStore, type TieredLookup } from '../cache/tiered-store.js';
@@ -30,6 +30,7 @@ import type { EngineProtocol, RequestInfo } from '../protocols/types.js';
 import { checkHit, entryServes, planReplay, type ReplayPlan, sameFraming } from '../replay/replay.js';
 import { stripperFor, type UsageStripper, withStreamUsage } from '../replay/usage-strip.js';
 import type { SemanticLayer, SemanticQuery } from '../semantic/layer.js';
+import { semanticActive } from '../semantic/options.js';
 import { driveFlight, type UpstreamSource } from './drive.js';
 import type { EngineHooks, HookCall } from './hooks.js';
 
@@ -49,6 +50,8 @@ export interface EngineConfig {
 
 /** The store as the engine reaches it: fail-open and bounded (see engine/stores.ts), tier-aware. */
 export interface EngineStore {
+  /** An L1 hit, synchronously, when L1 can answer so (TieredStore.lookupNow); else undefined. */
+  lookupNow?(key: string): TieredLookup | undefined;
   lookup(key: string): Promise<TieredLookup | undefined>;
   set(key: string, entry: CacheEntry): Promise<boolean>;
 }
@@ -79,8 +82,8 @@ export interface EngineCall {
    * headers): computed only when a key is needed (a bypass derives none).
    */
   identity(): RequestIdentity;
-  /** Aborted when the caller leaves, from the moment the call arrived (DESIGN.md rule 9). */
-  signal: AbortSignal;
+  /** The caller's lifetime, from the moment the call arrived (DESIGN.md rule 9). */
+  caller: CallerLifetime;
   source: UpstreamSource;
   /** For hooks and logs: a route or the library call kind. */
   route: string;
@@ -90,6 +93,25 @@ export interface EngineCall {
    * (the adapter knows its protocol); absent: the call is exact-only.
    */
   semantic?: ((keyInput: KeyInput) => SemanticQuery | undefined) | undefined;
+}
+
+/**
+ * Whether the caller has left, read after every await, and a signal aborted when it leaves, asked
+ * for only when the call attaches to a flight: Node 20 takes microseconds to make an AbortSignal,
+ * and a hit needs none. `lifetimeOf(signal)` makes one from a caller's own signal.
+ */
+export interface CallerLifetime {
+  readonly left: boolean;
+  readonly signal: AbortSignal;
+}
+
+export function lifetimeOf(signal: AbortSignal): CallerLifetime {
+  return {
+    get left() {
+      return signal.aborted;
+    },
+    signal,
+  };
 }
 
 /** What a converting follower receives when the shared answer ended. */
@@ -141,6 +163,7 @@ export class Engine {
   readonly #hooks: EngineHooks;
   readonly #steps: LookupStep[];
   readonly #semantic: SemanticLayer | undefined;
+  readonly #keys = new KeyMemo();
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -148,26 +171,24 @@ export class Engine {
     this.#store = options.config.mode === 'off' ? OFF_STORE : options.store;
     this.#hooks = options.hooks ?? {};
     this.#steps = [(key) => this.#exact(key), ...(options.lookups ?? [])];
-    this.#semantic = options.semantic;
+    // A layer that is neither on nor in shadow mode is not asked at all (its key material would be built for nothing).
+    this.#semantic = options.semantic && semanticActive(options.semantic.config) ? options.semantic : undefined;
   }
 
   /** The key a call would use (for callers that report it); '' when the call bypasses the cache. */
   keyOf(call: EngineCall, plan: CachePlan = this.plan(call)): string {
-    const input = this.#keyInput(call, plan);
-    return input ? deriveCacheKey(input) : '';
+    const fields = this.#keyFields(call, plan);
+    return fields ? this.#key(call, fields) : '';
   }
 
-  #keyInput(call: EngineCall, plan: CachePlan): KeyInput | undefined {
+  #keyFields(call: EngineCall, plan: CachePlan): KeyFields | undefined {
     if (plan.forwardOutcome === 'BYPASS') return undefined;
     const { scope, target } = call.identity();
-    return {
-      protocol: call.protocol.name,
-      upstream: call.upstream,
-      scope,
-      target,
-      namespace: call.controls.namespace,
-      material: call.protocol.keyMaterial(call.request),
-    };
+    return { protocol: call.protocol.name, upstream: call.upstream, scope, target, namespace: call.controls.namespace };
+  }
+
+  #key(call: EngineCall, fields: KeyFields): string {
+    return this.#keys.derive(call.request, fields, () => call.protocol.keyMaterial(call.request));
   }
 
   plan(call: EngineCall): CachePlan {
@@ -177,17 +198,21 @@ export class Engine {
   async run(call: EngineCall, port: CallPort): Promise<CallResult> {
     const plan = this.plan(call);
     // A bypassed request never touches the cache, so it needs no key.
-    const keyInput = this.#keyInput(call, plan);
-    const key = keyInput ? deriveCacheKey(keyInput) : '';
-    const query = keyInput && this.#semantic && call.semantic ? call.semantic(keyInput) : undefined;
+    const fields = this.#keyFields(call, plan);
+    const key = fields ? this.#key(call, fields) : '';
+    const query =
+      fields && this.#semantic && call.semantic
+        ? call.semantic({ ...fields, material: call.protocol.keyMaterial(call.request) })
+        : undefined;
     let shadow: number | undefined;
     const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read, write: plan.write };
-    if (call.signal.aborted) return { outcome: 'ABANDONED', key };
+    if (call.caller.left) return { outcome: 'ABANDONED', key };
     let stale = false;
     if (plan.read) {
-      const found = await this.#lookup(key, call);
+      // An L1 hit is answered in this turn of the event loop; anything else awaits the lookup steps.
+      const found: Found | undefined = this.#store.lookupNow?.(key) ?? (await this.#lookup(key, call));
       // The caller may have left while the store answered: then nobody wants an upstream call.
-      if (call.signal.aborted) return { outcome: 'ABANDONED', key };
+      if (call.caller.left) return { outcome: 'ABANDONED', key };
       if (found) {
         const { entry } = found;
         const hit = checkHit(entry, call.request, call.controls.maxAgeSeconds);
@@ -215,7 +240,7 @@ export class Engine {
           async (k) => (await this.#store.lookup(k))?.entry,
           (entry) => checkHit(entry, call.request, call.controls.maxAgeSeconds),
         );
-        if (call.signal.aborted) return { outcome: 'ABANDONED', key };
+        if (call.caller.left) return { outcome: 'ABANDONED', key };
         if (outcome.kind === 'shadow') shadow = outcome.similarity;
         if (outcome.kind === 'hit') {
           const { entry } = outcome;
@@ -252,7 +277,7 @@ export class Engine {
   async #lookup(key: string, call: EngineCall): Promise<Found | undefined> {
     for (const step of this.#steps) {
       const found = await step(key, call);
-      if (found || call.signal.aborted) return found;
+      if (found || call.caller.left) return found;
     }
     return undefined;
   }
@@ -264,7 +289,7 @@ export class Engine {
     // A stream follower that did not ask for the usage the leader's call asked for takes the live bytes, stripped.
     const stripper = stripperFor(call.protocol, flight.leader, call.request, this.config.maxEntryBytes);
     if (stripper || sameFraming(flight.leader, call.request)) {
-      flight.attach(port.stream(headers, stripper), call.signal);
+      flight.attach(port.stream(headers, stripper), call.caller.signal);
       return;
     }
     const converting: FlightListener = {
@@ -280,7 +305,7 @@ export class Engine {
         else this.#forward(call, port, { ...plan, coalesce: false }, key, false);
       },
     };
-    flight.attach(converting, call.signal);
+    flight.attach(converting, call.caller.signal);
   }
 
   /** The leader's end, as a follower with another framing must see it; undefined: not servable. */
@@ -366,7 +391,7 @@ export class Engine {
       ...shadowHeaders(shadow),
     };
     const stripper = stripperFor(protocol, sent, request, config.maxEntryBytes);
-    if (!flight.attach(port.stream(headers, stripper), call.signal)) return;
+    if (!flight.attach(port.stream(headers, stripper), call.caller.signal)) return;
     void driveFlight(flight, call.source, sent, config.limits, {
       onHeaders: (s) => hooks.onUpstreamHeaders?.(s, labels),
       onEnd: (s) => hooks.onUpstreamEnd?.(s, labels),

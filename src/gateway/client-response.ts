@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FlightHead, FlightListener, FlightOutcome } from '../capture/flight.js';
 import type { FollowerAnswer } from '../engine/engine.js';
 import type { ProtocolFamily } from '../protocols/types.js';
-import { isStreamContentType, type ReplayPlan, streamResponseHeaders } from '../replay/replay.js';
+import { isStreamContentType, type ReplayPlan, STREAM_RESPONSE_HEADERS, streamResponseHeaders } from '../replay/replay.js';
 import type { UsageStripper } from '../replay/usage-strip.js';
 import { sendError } from './http.js';
 
@@ -108,7 +108,11 @@ export function sendFollowerAnswer(
   }
 }
 
-/** Send a replay plan: one write when instant, paced writes otherwise (stopped if the client leaves). */
+/**
+ * Send a replay plan: one write when instant, paced writes otherwise (stopped if the client leaves).
+ * The header object is built once, in the order a client sees them: `headers` (x-request-id and
+ * the outcome), then the stream or length headers.
+ */
 export function sendReplay(
   res: ServerResponse,
   plan: ReplayPlan,
@@ -116,11 +120,15 @@ export function sendReplay(
   onBytes: (count: number) => void,
 ): void {
   const { frames, delaysMs } = plan;
+  const answerHeaders: OutgoingHttpHeaders = {};
+  for (const name in headers) if (headers[name] !== undefined) answerHeaders[name] = headers[name];
   const stream = isStreamContentType(plan.contentType);
-  const answerHeaders = { ...headers, ...streamResponseHeaders(plan.contentType), 'content-type': plan.contentType };
+  if (stream) Object.assign(answerHeaders, STREAM_RESPONSE_HEADERS);
+  answerHeaders['content-type'] = plan.contentType;
   if (!delaysMs) {
     const body = frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames);
-    res.writeHead(200, stream ? answerHeaders : { ...answerHeaders, 'content-length': body.byteLength });
+    if (!stream) answerHeaders['content-length'] = body.byteLength;
+    res.writeHead(200, answerHeaders);
     res.end(body);
     onBytes(body.byteLength);
     return;

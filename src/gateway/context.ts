@@ -8,6 +8,7 @@ import type { FlightRegistry } from '../capture/flight.js';
 import type { SluiceConfig } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import type { EngineCounters } from '../engine/hooks.js';
+import type { RequestMemo } from '../protocols/request-memo.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import type { SemanticLayer } from '../semantic/layer.js';
 import type { StatsRecorder } from './dashboard/recorder.js';
@@ -47,6 +48,8 @@ export interface GatewayContext {
   sessions: SessionStore;
   logger: Logger;
   upstreams: Record<ProtocolFamily, Upstream>;
+  /** Request bodies parsed and validated once each. */
+  requests: RequestMemo;
   /** config.cache.credentialSources, parsed once. */
   credentialSources: readonly CredentialSource[];
   /** In-flight requests and pending L2 writes, for the shutdown drain. */

@@ -9,11 +9,11 @@ const LOOKUP_OUTCOME: Partial<Record<LookupResult, string>> = { hit: 'HIT', coal
 export function gatewayHooks(metrics: Metrics, logger: Logger): EngineHooks {
   return {
     onLookup: (layer, result, call) => {
-      metrics.cacheLookups.inc({ layer, result });
+      metrics.cacheLookups.inc(1, layer, result);
       // The hit ratio's denominator: calls that looked (refreshes and bypasses did not).
       if (!call.read) return;
       const outcome = LOOKUP_OUTCOME[result];
-      if (outcome) metrics.lookupOutcomes.inc({ outcome: outcome === 'HIT' && layer.startsWith('semantic') ? 'SEMANTIC-HIT' : outcome });
+      if (outcome) metrics.lookupOutcomes.inc(1, outcome === 'HIT' && layer.startsWith('semantic') ? 'SEMANTIC-HIT' : outcome);
     },
     // Tokens, money and time saved are counted by the dashboard's recorder once a hit is delivered.
     onWrite: (result) => metrics.cacheWrites.inc({ result }),

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { noteRequest } from './access-log.js';
 import type { GatewayContext } from './context.js';
-import { responseOutcome } from './dashboard/recorder.js';
+import type { Exchange } from './exchange.js';
 import { downstreamResponseHeaders, sendError, upstreamRequestHeaders } from './http.js';
 import { applyUpstreamCredential, type Upstream, upstreamPath } from './upstream.js';
 
@@ -14,20 +13,17 @@ export async function handlePassthrough(
   ctx: GatewayContext,
   req: IncomingMessage,
   res: ServerResponse,
-  requestId: string,
+  exchange: Exchange,
   path: string,
   search: string,
 ): Promise<void> {
+  const { requestId } = exchange;
   const toAnthropic = path.startsWith('/v1/messages/') || req.headers['anthropic-version'] !== undefined;
   const upstream: Upstream = toAnthropic ? ctx.upstreams.anthropic : ctx.upstreams.openai;
   const headers = upstreamRequestHeaders(req.headers);
   headers['x-request-id'] = requestId;
   applyUpstreamCredential(headers, upstream);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
   let response: Dispatcher.ResponseData;
   try {
     response = await ctx.agent.request({
@@ -36,10 +32,10 @@ export async function handlePassthrough(
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       headers,
       body: hasBody ? req : null,
-      signal: controller.signal,
+      signal: exchange.signal,
     });
   } catch (err) {
-    if (controller.signal.aborted) return;
+    if (exchange.left) return;
     ctx.logger.warn({ requestId, path, err: (err as Error).message }, 'pass-through upstream call failed');
     sendError(
       res,
@@ -53,21 +49,24 @@ export async function handlePassthrough(
     );
     return;
   }
-  noteRequest(res, { route: 'passthrough', cache: 'BYPASS' });
+  exchange.label('passthrough', 'BYPASS');
   res.writeHead(response.statusCode, {
     ...downstreamResponseHeaders(response.headers),
     'x-request-id': requestId,
     'x-sluice-cache': 'BYPASS',
     'cache-status': 'sluice; fwd=bypass',
   });
+  let bytes = 0;
   response.body.on('data', (chunk: Buffer) => {
-    ctx.metrics.bytesStreamed.inc({ source: 'upstream' }, chunk.length);
+    bytes += chunk.length;
     res.write(chunk);
   });
-  response.body.once('end', () => res.end());
-  response.body.once('error', () => res.destroy());
-  res.once('finish', () => {
-    ctx.metrics.requests.inc({ route: 'passthrough', status: String(response.statusCode), cache: 'BYPASS' });
-    ctx.stats.record({ type: 'response', outcome: responseOutcome('BYPASS', response.statusCode) });
+  response.body.once('end', () => {
+    res.end();
+    ctx.metrics.bytesStreamed.inc(bytes, 'upstream');
+  });
+  response.body.once('error', () => {
+    ctx.metrics.bytesStreamed.inc(bytes, 'upstream');
+    res.destroy();
   });
 }

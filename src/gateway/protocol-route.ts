@@ -7,11 +7,9 @@ import type { CallPort, EngineCall, FollowerAnswer, Found } from '../engine/engi
 import type { Protocol, RequestInfo, RouteParams } from '../protocols/types.js';
 import type { ReplayPlan } from '../replay/replay.js';
 import type { UsageStripper } from '../replay/usage-strip.js';
-import { noteRequest } from './access-log.js';
 import { ClientResponse, sendFollowerAnswer, sendReplay } from './client-response.js';
 import type { GatewayContext } from './context.js';
-import { parseJsonBody } from '../protocols/json-body.js';
-import { responseOutcome } from './dashboard/recorder.js';
+import type { Exchange } from './exchange.js';
 import {
   BodyTooLargeError,
   discardRestOfBody,
@@ -34,24 +32,20 @@ interface Admitted {
 /**
  * POST on a protocol route: the HTTP adapter over the engine. It admits the request (media type,
  * body, JSON, protocol validation, cache controls), then the engine answers it from the cache, a
- * flight in progress, or upstream. The abort signal exists from arrival, so a client that leaves
- * while the body is read or the store is slow is seen leaving.
+ * flight in progress, or upstream. The caller's lifetime is the Exchange's, from arrival, so a
+ * client that leaves while the body is read or the store is slow is seen leaving.
  */
 export async function handleProtocolRoute(
   ctx: GatewayContext,
   protocol: Protocol,
   req: IncomingMessage,
   res: ServerResponse,
-  requestId: string,
+  exchange: Exchange,
   search: string,
   route?: RouteParams,
 ): Promise<void> {
-  const arrivedAt = performance.now();
-  const arrival = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) arrival.abort();
-  });
-  const admitted = await admit(ctx, protocol, req, res, requestId, search, route);
+  const { requestId } = exchange;
+  const admitted = await admit(ctx, protocol, req, res, exchange, search, route);
   if (!admitted) return;
   const { request, controls, rawBody } = admitted;
   // The request's path as the client encoded it (a templated route's), forwarded as is.
@@ -75,7 +69,7 @@ export async function handleProtocolRoute(
       // A protocol family that authenticates its clients itself (Bedrock's SigV4) decides the scope.
       return { scope: admitted.tenantScope ?? identity.scope, target: identity.target };
     },
-    signal: arrival.signal,
+    caller: exchange,
     route: protocol.path,
     requestId,
     semantic: (keyInput) => ctx.semantic.prepare({ protocol, request, keyInput, controls }),
@@ -92,8 +86,9 @@ export async function handleProtocolRoute(
       ctx.config.limits,
     ),
   };
-  noteRequest(res, { model: request.model, namespace: controls.namespace });
-  await ctx.engine.run(call, new HttpPort(ctx, protocol, res, requestId, request.model, arrivedAt));
+  exchange.model = request.model;
+  exchange.namespace = controls.namespace;
+  await ctx.engine.run(call, new HttpPort(ctx, protocol, res, exchange, request.model));
 }
 
 /** The engine's answers, written to one node:http response. */
@@ -102,9 +97,8 @@ class HttpPort implements CallPort {
     private readonly ctx: GatewayContext,
     private readonly protocol: Protocol,
     private readonly res: ServerResponse,
-    private readonly requestId: string,
+    private readonly exchange: Exchange,
     private readonly requestModel: string,
-    private readonly arrivedAt: number,
   ) {}
 
   replay(plan: ReplayPlan, found: Found, headers: OutcomeHeaders): boolean {
@@ -112,17 +106,18 @@ class HttpPort implements CallPort {
     // Savings (tokens, money, time) count once the answer was delivered, like the response itself.
     const key = headers['x-sluice-key'];
     if (key) {
-      this.res.once('finish', () =>
+      const { exchange, requestModel } = this;
+      exchange.whenDelivered(() =>
         this.ctx.stats.record({
           type: 'hit',
           key,
           entry: found.entry,
-          requestModel: this.requestModel,
-          replayMs: performance.now() - this.arrivedAt,
+          requestModel,
+          replayMs: performance.now() - exchange.arrivedAt,
         }),
       );
     }
-    sendReplay(this.res, plan, { 'x-request-id': this.requestId, ...headers }, this.bytes('cache'));
+    sendReplay(this.res, plan, { 'x-request-id': this.exchange.requestId, ...headers }, this.bytes('cache'));
     return true;
   }
 
@@ -132,7 +127,7 @@ class HttpPort implements CallPort {
       stripper,
       family: this.protocol.family,
       flushIntervalMs: this.ctx.config.flushIntervalMs,
-      headers: { 'x-request-id': this.requestId, ...headers },
+      headers: { 'x-request-id': this.exchange.requestId, ...headers },
       onBytes: this.bytes('upstream'),
     });
   }
@@ -140,18 +135,18 @@ class HttpPort implements CallPort {
   answer(answer: FollowerAnswer, headers: OutcomeHeaders): void {
     this.note(headers);
     const source = answer.kind === 'replay' ? 'cache' : 'upstream';
-    sendFollowerAnswer(this.res, this.protocol.family, answer, { 'x-request-id': this.requestId, ...headers }, this.bytes(source));
+    sendFollowerAnswer(this.res, this.protocol.family, answer, { 'x-request-id': this.exchange.requestId, ...headers }, this.bytes(source));
   }
 
   /** The outcome for the request counter and the access log (the key is the one the engine used). */
   private note(headers: OutcomeHeaders): void {
-    countResponse(this.ctx, this.protocol, this.res, headers['x-sluice-cache']);
+    this.exchange.label(this.protocol.path, headers['x-sluice-cache']);
     const key = headers['x-sluice-key'];
-    if (key) noteRequest(this.res, { key });
+    if (key) this.exchange.key = key;
   }
 
   private bytes(source: 'cache' | 'upstream'): (n: number) => void {
-    return (n) => this.ctx.metrics.bytesStreamed.inc({ source }, n);
+    return (n) => this.ctx.metrics.bytesStreamed.inc(n, source);
   }
 }
 
@@ -161,13 +156,13 @@ async function admit(
   protocol: Protocol,
   req: IncomingMessage,
   res: ServerResponse,
-  requestId: string,
+  exchange: Exchange,
   search: string,
   route: RouteParams | undefined,
 ): Promise<Admitted | undefined> {
-  const idHeader = { 'x-request-id': requestId };
+  const idHeader = { 'x-request-id': exchange.requestId };
   const reject = (status: number, message: string, code: string, param?: string) => {
-    countResponse(ctx, protocol, res, 'NONE', status);
+    exchange.label(protocol.path, 'NONE', status);
     sendError(res, protocol.family, status, message, code, idHeader, param);
     return undefined;
   };
@@ -190,36 +185,16 @@ async function admit(
     }
     return reject(400, 'the request body could not be read', 'invalid_body');
   }
-  const parsed = parseJsonBody(rawBody, ctx.config.limits.maxJsonDepth);
-  if (!parsed.ok) return reject(400, parsed.message, parsed.code);
-  const check = protocol.validate(parsed.value, route);
-  if (!check.ok) return reject(400, check.message, 'invalid_request', check.param);
+  const check = ctx.requests.check(protocol, rawBody, route);
+  if (!check.ok) {
+    return check.stage === 'parse'
+      ? reject(400, check.message, check.code)
+      : reject(400, check.message, 'invalid_request', check.param);
+  }
   const controls = parseControls(req.headers);
   if (!controls.ok) return reject(400, controls.message, 'invalid_cache_control', controls.header);
-  const tenant = await tenantScope(ctx, protocol, req, route, rawBody, search);
+  const pending = tenantScope(ctx, protocol, req, route, rawBody, search);
+  const tenant = pending instanceof Promise ? await pending : pending;
   if (!tenant.ok) return reject(tenant.status, tenant.message, tenant.code);
   return { request: check.request, controls: controls.controls, rawBody, tenantScope: tenant.scope };
-}
-
-const responseLabels = new WeakMap<ServerResponse, { route: string; cache: string; status: number | undefined }>();
-
-/** Count the response once, when it finishes, with the last outcome assigned to it. */
-function countResponse(
-  ctx: GatewayContext,
-  protocol: Protocol,
-  res: ServerResponse,
-  cache: string | undefined,
-  status?: number,
-): void {
-  const known = responseLabels.has(res);
-  responseLabels.set(res, { route: protocol.path, cache: cache ?? 'NONE', status });
-  noteRequest(res, { route: protocol.path, cache: cache ?? 'NONE' });
-  if (known) return;
-  res.once('finish', () => {
-    const label = responseLabels.get(res);
-    if (!label) return;
-    const status = label.status ?? res.statusCode;
-    ctx.metrics.requests.inc({ route: label.route, status: String(status), cache: label.cache });
-    ctx.stats.record({ type: 'response', outcome: responseOutcome(label.cache, status) });
-  });
 }

@@ -10,8 +10,10 @@ import { Engine } from '../engine/engine.js';
 import { composeHooks, EngineCounters } from '../engine/hooks.js';
 import { failOpen, failOpenTiers } from '../engine/stores.js';
 import { BEDROCK_ROUTE_PREFIX, matchRoute } from '../protocols/index.js';
+import { RequestMemo } from '../protocols/request-memo.js';
 import type { ProtocolFamily } from '../protocols/types.js';
-import { logAccess } from './access-log.js';
+import { startAccessLine } from './access-log.js';
+import { Exchange } from './exchange.js';
 import { createSemanticLayer } from '../semantic/index.js';
 import { createPriceTable } from '../stats/prices.js';
 import { handleAdmin } from './admin.js';
@@ -19,7 +21,7 @@ import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
 import { dashboardHooks, gatewayHooks } from './engine-hooks.js';
 import type { GatewayContext, SemanticCounts } from './context.js';
-import { createStatsRecorder } from './dashboard/recorder.js';
+import { createStatsRecorder, responseOutcome } from './dashboard/recorder.js';
 import { handleDashboard } from './dashboard/routes.js';
 import { SessionStore } from './dashboard/session.js';
 import { sendError, sendJson } from './http.js';
@@ -154,6 +156,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       anthropic: makeUpstream('anthropic', config.anthropicUpstream, config.anthropicApiKey),
       bedrock: makeUpstream('bedrock', bedrockUpstreamUrl(config), undefined, bedrockUpstreamSigner(config)),
     },
+    requests: new RequestMemo(config.limits.maxJsonDepth),
     credentialSources: parseCredentialSources(config.cache.credentialSources),
     lifecycle,
     semantic,
@@ -161,10 +164,18 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    context.lifecycle.track(req, res);
-    const requestId = requestIdOf(req);
-    if (config.accessLog) logAccess(logger, req, res, requestId, pathOf(req));
-    route(context, req, res, requestId).catch((err: unknown) => {
+    const exchange = new Exchange(requestIdOf(req));
+    lifecycle.opened();
+    const accessLine =
+      config.accessLog && logger.isLevelEnabled('info') ? startAccessLine(logger, req, res, exchange, pathOf(req)) : undefined;
+    // The one listener per request: the drain's count, the caller's lifetime, the counters, the log line.
+    res.once('close', () => {
+      lifecycle.closed();
+      exchange.closed(res);
+      countResponse(context, exchange, res);
+      accessLine?.();
+    });
+    route(context, req, res, exchange).catch((err: unknown) => {
       logger.error(
         { err: (err as Error).message, url: redactUrl(req.url, context.credentialSources) },
         'unhandled error in request handler',
@@ -249,12 +260,20 @@ function pathOf(req: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
-async function route(
-  ctx: GatewayContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  requestId: string,
-): Promise<void> {
+/**
+ * A labelled response (a protocol route's or a pass-through's) counts once, when it finished, with
+ * the last outcome assigned to it.
+ */
+function countResponse(ctx: GatewayContext, exchange: Exchange, res: ServerResponse): void {
+  const { route, cache } = exchange;
+  if (route === undefined || cache === undefined || !res.writableFinished) return;
+  const status = exchange.status ?? res.statusCode;
+  ctx.metrics.countRequest(route, status, cache);
+  ctx.stats.record({ type: 'response', outcome: responseOutcome(cache, status) });
+}
+
+async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
+  const { requestId } = exchange;
   const url = new URL(req.url ?? '/', 'http://sluice.local');
   const path = url.pathname;
 
@@ -296,7 +315,7 @@ async function route(
   const match = matchRoute(rawPath, req.headers);
   const protocol = match?.protocol;
   if (match && req.method === 'POST') {
-    await handleProtocolRoute(ctx, match.protocol, req, res, requestId, url.search, match.route);
+    await handleProtocolRoute(ctx, match.protocol, req, res, exchange, url.search, match.route);
     return;
   }
   if (protocol) {
@@ -306,7 +325,7 @@ async function route(
     return;
   }
   if (path.startsWith('/v1/')) {
-    await handlePassthrough(ctx, req, res, requestId, path, url.search);
+    await handlePassthrough(ctx, req, res, exchange, path, url.search);
     return;
   }
   if (path.startsWith(BEDROCK_ROUTE_PREFIX)) {

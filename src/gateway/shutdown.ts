@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 
 /**
  * Graceful shutdown (DESIGN.md: "shutdown drain"). On the first signal the gateway drains: the
@@ -21,13 +21,14 @@ export class Lifecycle {
     return this.#inFlight;
   }
 
-  /** Count a request from its arrival until its response closed (finished or cut). */
-  track(_req: IncomingMessage, res: ServerResponse): void {
+  /** A request arrived; `closed()` when its response closed (finished or cut). */
+  opened(): void {
     this.#inFlight++;
-    res.once('close', () => {
-      this.#inFlight--;
-      if (this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
-    });
+  }
+
+  closed(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
   }
 
   /** An L2 write that must be flushed before the process exits. */

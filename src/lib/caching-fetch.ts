@@ -2,15 +2,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseControls } from '../cache/controls.js';
 import { parseCredentialSources } from '../cache/credentials.js';
 import { type BaseUrl, normalizeBaseUrl, requestIdentity } from '../cache/scope.js';
-import type { EngineCall } from '../engine/engine.js';
+import { type EngineCall, lifetimeOf } from '../engine/engine.js';
 import { errorBody } from '../protocols/error-body.js';
 import { protocolForPath } from '../protocols/index.js';
-import { parseJsonBody } from '../protocols/json-body.js';
 import type { Protocol, ProtocolFamily } from '../protocols/types.js';
 import type { LibraryCore } from './core.js';
 import { type FetchFunction, FetchPort, fetchSource } from './fetch-port.js';
 
-const NEVER = new AbortController().signal;
+/** A caller without a signal never leaves. */
+const FOREVER = lifetimeOf(new AbortController().signal);
 
 /**
  * A fetch that does at the HTTP level what the gateway does, through the same engine: POSTs on a
@@ -38,14 +38,8 @@ export function createCachingFetch(
     const protocol = route?.protocol;
     const bodyText = typeof init.body === 'string' ? init.body : undefined;
     if (!route || !protocol || bodyText === undefined) return realFetch(url, forwardInit);
-    // Not JSON, or nested past the depth limit: the upstream's to refuse, in its own words.
-    const parsed = parseJsonBody(bodyText);
-    if (!parsed.ok) {
-      core.stats.bypass();
-      return realFetch(url, forwardInit);
-    }
-    // An invalid request is the upstream's to refuse, in its own words.
-    const check = protocol.validate(parsed.value);
+    // Not JSON, nested past the depth limit, or not a valid request: the upstream's to refuse, in its own words.
+    const check = core.requests.check(protocol, bodyText);
     if (!check.ok) {
       core.stats.bypass();
       return realFetch(url, forwardInit);
@@ -68,7 +62,7 @@ export function createCachingFetch(
           credentialSources,
           shareAcrossCredentials: share,
         }),
-      signal: signal ?? NEVER,
+      caller: signal ? lifetimeOf(signal) : FOREVER,
       route: protocol.path,
       semantic: (keyInput) => core.semantic.prepare({ protocol, request: check.request, keyInput, controls: call.controls }),
       source: fetchSource(realFetch, url, forwardInit, check.request),

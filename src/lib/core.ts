@@ -1,5 +1,6 @@
 import type { CacheStore } from '../cache/store.js';
 import type { Engine } from '../engine/engine.js';
+import type { RequestMemo } from '../protocols/request-memo.js';
 import type { SemanticLayer } from '../semantic/layer.js';
 import type { ResolvedOptions } from './options.js';
 import type { StatsCounter } from './stats.js';
@@ -13,4 +14,6 @@ export interface LibraryCore {
   readonly stats: StatsCounter;
   /** Asked after every exact miss (through the engine); does nothing unless `semantic.enabled`. */
   readonly semantic: SemanticLayer;
+  /** Request bodies parsed and validated once each (the caching fetches'). */
+  readonly requests: RequestMemo;
 }

@@ -1,6 +1,6 @@
 import { NAME_PATTERN, type RequestControls } from '../cache/controls.js';
 import type { UpstreamSource } from '../engine/drive.js';
-import type { EngineCall } from '../engine/engine.js';
+import { type EngineCall, lifetimeOf } from '../engine/engine.js';
 import type { ReplayPacing } from '../options-schema.js';
 import {
   CHUNKS_CONTENT_TYPE,
@@ -60,11 +60,12 @@ const JSON_SERIALIZER: Serializer<never> = {
 };
 
 const EMPTY = new Uint8Array(0);
-const NEVER = new AbortController().signal;
+/** getOrCreate's caller waits for its value: it never leaves. */
+const FOREVER = lifetimeOf(new AbortController().signal);
 
 /** A validated library call: everything but the abort signal and the source. */
 export interface LibraryCall<T> {
-  base: Omit<EngineCall, 'signal' | 'source'>;
+  base: Omit<EngineCall, 'caller' | 'source'>;
   serializer: Serializer<T>;
 }
 
@@ -142,7 +143,7 @@ export async function* streamThroughCache<T>(
   let done = false;
   try {
     await core.engine.run(
-      { ...call.base, signal: lifetime.signal, source: producerSource(streamFn, messages, call.serializer) },
+      { ...call.base, caller: lifetimeOf(lifetime.signal), source: producerSource(streamFn, messages, call.serializer) },
       port,
     );
     yield* queue.drain();
@@ -160,7 +161,7 @@ export async function createThroughCache<T>(
   messages: unknown,
 ): Promise<T> {
   const port = new ValuePort<T>(call.serializer);
-  await core.engine.run({ ...call.base, signal: NEVER, source: valueSource(createFn, messages, call.serializer) }, port);
+  await core.engine.run({ ...call.base, caller: FOREVER, source: valueSource(createFn, messages, call.serializer) }, port);
   return port.result;
 }
 

@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_JSON_DEPTH } from '../protocols/json-body.js';
+import { RequestMemo } from '../protocols/request-memo.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
 import type { CacheStore, PurgeFilter } from '../cache/store.js';
@@ -45,7 +47,7 @@ export class ResponseCache {
       store: failOpenTiers(chosen, undefined, { l1: { timeoutMs: resolved.storeTimeoutMs } }),
       hooks: stats,
     });
-    this.#core = { engine, store: chosen, options: resolved, stats, semantic };
+    this.#core = { engine, store: chosen, options: resolved, stats, semantic, requests: new RequestMemo(DEFAULT_MAX_JSON_DEPTH) };
   }
 
   /** The validated options in effect. */

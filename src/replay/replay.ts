@@ -12,7 +12,7 @@ const JSON_CONTENT_TYPE = 'application/json';
  * proxies neither buffer nor transform it whatever its source. Framing headers are not in it:
  * every stream answer is chunked, with no content-length.
  */
-const STREAM_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
+export const STREAM_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-cache',
   'x-accel-buffering': 'no',
 };

@@ -90,12 +90,12 @@ export function createStatsRecorder(options: {
           replayMs: event.replayMs,
         });
         if (saved.tokens) {
-          metrics.tokensSaved.inc({ kind: 'input' }, saved.tokens.inputTokens);
-          metrics.tokensSaved.inc({ kind: 'output' }, saved.tokens.outputTokens);
-          if (saved.usd !== undefined) prom.costSaved.inc({ model: saved.priceKey }, saved.usd);
-          else prom.hitsWithoutEstimate.inc({ reason: 'unpriced' });
+          metrics.tokensSaved.inc(saved.tokens.inputTokens, 'input');
+          metrics.tokensSaved.inc(saved.tokens.outputTokens, 'output');
+          if (saved.usd !== undefined) prom.costSaved.inc(saved.usd, saved.priceKey ?? '');
+          else prom.hitsWithoutEstimate.inc(1, 'unpriced');
         } else {
-          prom.hitsWithoutEstimate.inc({ reason: 'usage_unknown' });
+          prom.hitsWithoutEstimate.inc(1, 'usage_unknown');
         }
         if (saved.ms !== undefined) prom.timeSaved.inc(saved.ms / 1000);
         models.add(entry.model, undefined);
