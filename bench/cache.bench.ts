@@ -1,21 +1,24 @@
 /**
- * Cache costs, each against a baseline measured in the same run:
- *  - hit throughput and latency (JSON entry, 200-event SSE entry) against a bare node:http server
- *    in its own process writing the very bytes Sluice replays;
+ * Cache costs, each against a baseline measured in the same run, BENCH_REPS times (default 3)
+ * alternating which side goes first; the ratios reported are medians, with their range:
+ *  - hit throughput (JSON entry, 200-event SSE entry) against a bare node:http server in its own
+ *    process writing the very bytes Sluice replays, and the gateway's CPU per JSON hit against
+ *    the raw server's CPU per request;
  *  - time to first byte of a stream hit, same baseline;
  *  - capture overhead: every request a recorded miss that is judged and stored
- *    (`cache-control: no-cache`, x-sluice-cache: REFRESH) against a gateway with cache mode off;
+ *    (`cache-control: no-cache`, x-sluice-cache: REFRESH) against the same requests with
+ *    `cache-control: no-store` (BYPASS: nothing recorded, judged or stored), same gateway;
  *  - L1 memory per entry against payload bytes (child process with --expose-gc).
  *
- * Processes: this script is the load generator; mock upstream, gateways and raw servers each run
+ * Processes: this script is the load generator; mock upstream, gateway and raw servers each run
  * in their own process. Nothing is pinned to a core.
- *   npm run bench:cache            (BENCH_SECONDS=N to change the 10 s per case)
+ *   npm run bench:cache            (BENCH_SECONDS=N per measurement, default 5; BENCH_REPS=N)
  */
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LoadResult, runLoad } from './harness/load.js';
+import { type Comparison, compare, printSummary } from './harness/compare.js';
 import {
   repoPath,
   runBench,
@@ -25,12 +28,13 @@ import {
   startMockProcess,
   startServerProcess,
 } from './harness/processes.js';
-import { goal, heading, machineLine, printLoadTable, printTtfbTable } from './harness/report.js';
+import { heading, machineLine, printTtfbTable } from './harness/report.js';
 import { CHAT_PATH, chatBody, countSseEvents, JSON_HEADERS, probe } from './harness/requests.js';
 import { measureTtfb } from './harness/ttfb.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WARMUP_SECONDS = 3;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const WARMUP_SECONDS = 2;
 const CONNECTIONS = 32;
 const SSE_EVENTS = 200;
 const MEMORY_ENTRIES = 1000;
@@ -47,16 +51,11 @@ await runBench(async () => {
 
 async function benchmark(dir: string): Promise<void> {
   const mock = await startMockProcess();
-  const cacheOn = await startGatewayProcess('sluice (cache on)', {
+  const cacheOn = await startGatewayProcess('sluice', {
     upstream: `${mock.url}/v1`,
   });
-  const cacheOff = await startGatewayProcess('sluice (cache off)', {
-    upstream: `${mock.url}/v1`,
-    cache: { mode: 'off' },
-  });
-  console.log(
-    `mock pid ${mock.pid}, sluice on pid ${cacheOn.pid}, sluice off pid ${cacheOff.pid}, load generator pid ${process.pid}`,
-  );
+  console.log(`mock pid ${mock.pid}, sluice pid ${cacheOn.pid}, load generator pid ${process.pid}`);
+  const options = { repetitions: REPS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS };
 
   // Words per answer so the SSE entry holds exactly SSE_EVENTS events (role, content..., finish, [DONE]).
   const sample = await probe(`${mock.url}${CHAT_PATH}`, chatBody({ stream: true }), {
@@ -77,7 +76,7 @@ async function benchmark(dir: string): Promise<void> {
     },
   ];
   let sseHit: { raw: ServerProcess; body: string; headers: Record<string, string> } | undefined;
-  const hitRatios: number[] = [];
+  const hits: Comparison[] = [];
   for (const { label, body, words } of hitCases) {
     const headers = { ...JSON_HEADERS, 'x-mock-words': words };
     const first = await probe(`${cacheOn.url}${CHAT_PATH}`, body, headers);
@@ -92,25 +91,21 @@ async function benchmark(dir: string): Promise<void> {
     );
     const events = contentType.startsWith('text/event-stream') ? `, ${countSseEvents(hit.body)} events` : '';
     heading(
-      `hit, ${label}: ${hit.body.byteLength} bytes${events}; first ${first.headers['x-sluice-cache']}, then ${hit.headers['x-sluice-cache']}; ${CONNECTIONS} connections, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up`,
+      `hit, ${label}: ${hit.body.byteLength} bytes${events}; first ${first.headers['x-sluice-cache']}, then ${hit.headers['x-sluice-cache']}; ${CONNECTIONS} connections, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up, ${REPS} repetitions`,
     );
-    const load = (url: string, pid: number): Promise<LoadResult> =>
-      runLoad({
-        url: `${url}${CHAT_PATH}`,
-        body,
-        headers,
-        connections: CONNECTIONS,
-        warmupSeconds: WARMUP_SECONDS,
-        seconds: SECONDS,
-        cpuOf: { 'load gen': process.pid, server: pid },
-      });
-    const baseline = await load(raw.url, raw.pid);
-    const sluice = await load(cacheOn.url, cacheOn.pid);
-    printLoadTable([
-      { name: 'raw node:http, same bytes', result: baseline },
-      { name: 'sluice L1 hit', result: sluice },
-    ]);
-    hitRatios.push(sluice.requestsPerSecond / baseline.requestsPerSecond);
+    const side = (name: string, url: string, pid: number) => ({
+      name,
+      serverName: 'server',
+      load: { url: `${url}${CHAT_PATH}`, body, headers, cpuOf: { 'load gen': process.pid, server: pid } },
+    });
+    hits.push(
+      await compare(
+        `${label} hit, ÷ raw node:http`,
+        side('raw node:http, same bytes', raw.url, raw.pid),
+        side('sluice L1 hit', cacheOn.url, cacheOn.pid),
+        options,
+      ),
+    );
     if (contentType.startsWith('text/event-stream')) sseHit = { raw, body, headers };
     else await raw.stop();
   }
@@ -141,48 +136,39 @@ async function benchmark(dir: string): Promise<void> {
     await sseHit.raw.stop();
   }
 
-  const captureRatios: number[] = [];
+  const captures: Comparison[] = [];
   for (const { label, stream } of [
     { label: '50-chunk stream', stream: true },
     { label: 'JSON answer (50 words)', stream: false },
   ]) {
     const body = chatBody({ stream, label: 'capture' });
-    const onHeaders = {
-      ...JSON_HEADERS,
-      'x-mock-words': '50',
-      'cache-control': 'no-cache',
-    };
-    const offHeaders = { ...JSON_HEADERS, 'x-mock-words': '50' };
-    const onProbe = await probe(`${cacheOn.url}${CHAT_PATH}`, body, onHeaders);
-    const offProbe = await probe(`${cacheOff.url}${CHAT_PATH}`, body, offHeaders);
+    const stored = { ...JSON_HEADERS, 'x-mock-words': '50', 'cache-control': 'no-cache' };
+    const bypassed = { ...JSON_HEADERS, 'x-mock-words': '50', 'cache-control': 'no-store' };
+    const storedProbe = await probe(`${cacheOn.url}${CHAT_PATH}`, body, stored);
+    const bypassProbe = await probe(`${cacheOn.url}${CHAT_PATH}`, body, bypassed);
     heading(
-      `capture overhead, ${label}: cache on + no-cache (${onProbe.headers['x-sluice-cache']}, ${onProbe.headers['cache-status']}) vs cache mode off (${offProbe.headers['x-sluice-cache']}); ${CONNECTIONS} connections, ${SECONDS} s`,
+      `capture overhead, ${label}: every request recorded, judged and stored (${storedProbe.headers['x-sluice-cache']}, ${storedProbe.headers['cache-status']}) vs the same with no-store (${bypassProbe.headers['x-sluice-cache']}); ${CONNECTIONS} connections, ${SECONDS} s, ${REPS} repetitions`,
     );
-    const off = await runLoad({
-      url: `${cacheOff.url}${CHAT_PATH}`,
-      body,
-      headers: offHeaders,
-      connections: CONNECTIONS,
-      warmupSeconds: WARMUP_SECONDS,
-      seconds: SECONDS,
-      cpuOf: { 'load gen': process.pid, mock: mock.pid, sluice: cacheOff.pid },
+    const side = (name: string, headers: Record<string, string>) => ({
+      name,
+      serverName: 'sluice',
+      load: {
+        url: `${cacheOn.url}${CHAT_PATH}`,
+        body,
+        headers,
+        cpuOf: { 'load gen': process.pid, mock: mock.pid, sluice: cacheOn.pid },
+      },
     });
-    const on = await runLoad({
-      url: `${cacheOn.url}${CHAT_PATH}`,
-      body,
-      headers: onHeaders,
-      connections: CONNECTIONS,
-      warmupSeconds: WARMUP_SECONDS,
-      seconds: SECONDS,
-      cpuOf: { 'load gen': process.pid, mock: mock.pid, sluice: cacheOn.pid },
-    });
-    printLoadTable([
-      { name: 'cache off', result: off },
-      { name: 'cache on, every request stored', result: on },
-    ]);
-    captureRatios.push(on.requestsPerSecond / off.requestsPerSecond);
+    captures.push(
+      await compare(
+        `${label} miss, stored ÷ no-store`,
+        side('no-store (BYPASS)', bypassed),
+        side('stored (REFRESH)', stored),
+        options,
+      ),
+    );
   }
-  await Promise.all([cacheOn.stop(), cacheOff.stop(), mock.stop()]);
+  await Promise.all([cacheOn.stop(), mock.stop()]);
 
   heading(
     `L1 memory: ${MEMORY_ENTRIES} recorded ${SSE_EVENTS}-event SSE entries in a MemoryStore (child, --expose-gc)`,
@@ -207,15 +193,15 @@ async function benchmark(dir: string): Promise<void> {
     `  backing ArrayBuffers     ${memory.backingBytes}  ${(memory.backingBytes! / payload).toFixed(3)}x  (bodies that are views of larger buffers would show here)`,
   );
 
-  heading('goals');
-  goal('JSON hit throughput >= 0.8x raw', (hitRatios[0] ?? 0) >= 0.8, `${hitRatios[0]?.toFixed(2)}x`);
-  goal('SSE hit throughput >= 0.8x raw', (hitRatios[1] ?? 0) >= 0.8, `${hitRatios[1]?.toFixed(2)}x`);
-  goal(
-    'stream capture >= 0.9x cache off',
-    (captureRatios[0] ?? 0) >= 0.9,
-    `${captureRatios[0]?.toFixed(2)}x`,
-  );
-  goal('JSON capture >= 0.9x cache off', (captureRatios[1] ?? 0) >= 0.9, `${captureRatios[1]?.toFixed(2)}x`);
+  const [jsonHit, sseHitRow] = hits as [Comparison, Comparison];
+  const [streamCapture, jsonCapture] = captures as [Comparison, Comparison];
+  printSummary([
+    { comparison: jsonHit, goal: 0.8 },
+    { comparison: sseHitRow, goal: 0.9 },
+    { comparison: { ...jsonHit, label: 'gateway CPU per JSON hit ÷ raw CPU per request' }, goal: 1.5, measure: 'cpu' },
+    { comparison: streamCapture, goal: 0.9 },
+    { comparison: jsonCapture, goal: 0.9 },
+  ]);
   const memoryRatio = memory.totalGrowth! / payload;
-  goal('L1 memory <= 1.3x payload', memoryRatio <= 1.3, `${memoryRatio.toFixed(3)}x`);
+  console.log(`  ${'L1 memory ÷ payload'.padEnd(58)} ${memoryRatio.toFixed(3)}x  goal <= 1.3x: ${memoryRatio <= 1.3 ? 'REACHED' : 'NOT reached'}`);
 }

@@ -3,19 +3,23 @@
  * with the cache bypassed (`cache-control: no-store`, x-sluice-cache: BYPASS, so every request
  * goes upstream and nothing is stored). Same requests, same connections, same run.
  *
+ * Throughput is measured BENCH_REPS times (default 3) alternating which side goes first; the
+ * ratios reported are medians, with their range.
+ *
  * Processes: this script is the load generator (autocannon, undici for TTFB); the mock
  * upstream and the gateway each run in their own process. Nothing is pinned to a core.
- *   npm run bench:gateway          (BENCH_SECONDS=N to change the 10 s per case)
+ *   npm run bench:gateway          (BENCH_SECONDS=N per measurement, default 5; BENCH_REPS=N)
  */
 
-import { type LoadResult, runLoad } from './harness/load.js';
+import { type Comparison, compare, printSummary } from './harness/compare.js';
 import { runBench, startGatewayProcess, startMockProcess } from './harness/processes.js';
-import { goal, heading, machineLine, printLoadTable, printTtfbTable } from './harness/report.js';
+import { goal, heading, machineLine, printTtfbTable } from './harness/report.js';
 import { CHAT_PATH, chatBody, JSON_HEADERS, probe } from './harness/requests.js';
 import { measureTtfb } from './harness/ttfb.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WARMUP_SECONDS = 3;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const WARMUP_SECONDS = 2;
 const CONNECTIONS = 32;
 
 await runBench(async () => {
@@ -43,31 +47,29 @@ await runBench(async () => {
     `probe through sluice: status ${check.status}, x-sluice-cache ${check.headers['x-sluice-cache']}, ${check.body.byteLength} bytes`,
   );
 
-  const streamResults: Record<string, LoadResult> = {};
+  const rows: Comparison[] = [];
   for (const { label, body } of cases) {
     heading(
-      `${label}: throughput, ${CONNECTIONS} connections, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up`,
+      `${label}: throughput, ${CONNECTIONS} connections, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up, ${REPS} repetitions`,
     );
-    const load = (url: string) =>
-      runLoad({
+    const side = (name: string, url: string, serverName: string) => ({
+      name,
+      serverName,
+      load: {
         url: `${url}${CHAT_PATH}`,
         body,
         headers: bypass,
-        connections: CONNECTIONS,
-        warmupSeconds: WARMUP_SECONDS,
-        seconds: SECONDS,
         cpuOf: { 'load gen': process.pid, mock: mock.pid, sluice: gateway.pid },
-      });
-    const direct = await load(mock.url);
-    const through = await load(gateway.url);
-    printLoadTable([
-      { name: 'direct to mock', result: direct },
-      { name: 'through sluice (BYPASS)', result: through },
-    ]);
-    if (label.includes('stream')) {
-      streamResults.direct = direct;
-      streamResults.through = through;
-    }
+      },
+    });
+    rows.push(
+      await compare(
+        `${label} pass-through, ÷ direct to the upstream`,
+        side('direct to mock', mock.url, 'mock'),
+        side('through sluice (BYPASS)', gateway.url, 'sluice'),
+        { repetitions: REPS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS },
+      ),
+    );
   }
 
   const ttfbCases = [
@@ -109,9 +111,10 @@ await runBench(async () => {
     if (label.startsWith('paced')) streamTtfbAdded = through.p50Ms - direct.p50Ms;
   }
 
-  heading('goals');
-  const streamRatio = streamResults.through!.requestsPerSecond / streamResults.direct!.requestsPerSecond;
-  goal('stream throughput through sluice >= 0.5x direct', streamRatio >= 0.5, `${streamRatio.toFixed(2)}x`);
+  printSummary([
+    { comparison: rows[0] as Comparison, goal: 0.75 },
+    { comparison: rows[1] as Comparison, goal: 0.75 },
+  ]);
   goal(
     'p50 time to first byte added <= 1 ms (paced stream)',
     streamTtfbAdded <= 1,

@@ -164,13 +164,15 @@ export function startMockProcess(): Promise<ServerProcess> {
 /**
  * Start a Sluice gateway in its own process; `config` is merged over bench defaults (port 0,
  * silent). With BENCH_PROFILE_DIR set, the gateway writes a V8 CPU profile there when stopped.
+ * With BENCH_SLUICE_TREE set to another checkout (with its node_modules), the gateway is that
+ * checkout's: the same bench, against an earlier version, for before/after figures.
  */
 export function startGatewayProcess(name: string, config: Record<string, unknown>): Promise<ServerProcess> {
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  return startServerProcess(name, repoPath('bench/harness/gateway-process.ts'), [JSON.stringify(config)], {
-    nodeArgs,
-  });
+  const tree = process.env.BENCH_SLUICE_TREE;
+  const script = tree ? `${tree.replace(/\/$/, '')}/bench/harness/gateway-process.ts` : repoPath('bench/harness/gateway-process.ts');
+  return startServerProcess(tree ? `${name} [${tree}]` : name, script, [JSON.stringify(config)], { nodeArgs });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { CallerLifetime } from '../engine/engine.js';
 import type { FailureCode } from '../errors.js';
 import type { RequestInfo } from '../protocols/types.js';
 import type { EntryWriter } from './entry-writer.js';
@@ -107,22 +108,17 @@ export class Flight {
   }
 
   /**
-   * Attach a client for as long as its signal is not aborted: attaching with an aborted signal
-   * is a detach (returns false), and an abort later detaches it. A joiner first receives
+   * Attach a client for as long as its caller is there: attaching for a caller that already left
+   * is a detach (returns false), and its leaving later detaches it. A joiner first receives
    * everything recorded so far.
    */
-  attach(listener: FlightListener, signal?: AbortSignal): boolean {
-    if (signal?.aborted) {
+  attach(listener: FlightListener, caller?: CallerLifetime): boolean {
+    if (caller?.left) {
       this.leave();
       return false;
     }
-    let unsubscribe: (() => void) | undefined;
-    if (signal) {
-      // Removed again on detach or settle: a caller's signal may outlive many calls.
-      const onAbort = () => this.detach(listener);
-      signal.addEventListener('abort', onAbort, { once: true });
-      unsubscribe = () => signal.removeEventListener('abort', onAbort);
-    }
+    // Removed again on detach or settle: a caller (a library signal) may outlive many calls.
+    const unsubscribe = caller?.onLeave(() => this.detach(listener));
     this.listeners.set(listener, unsubscribe);
     listener.onAttach?.(this);
     if (this.head) {

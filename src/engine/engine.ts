@@ -96,13 +96,15 @@ export interface EngineCall {
 }
 
 /**
- * Whether the caller has left, read after every await, and a signal aborted when it leaves, asked
- * for only when the call attaches to a flight: Node 20 takes microseconds to make an AbortSignal,
- * and a hit needs none. `lifetimeOf(signal)` makes one from a caller's own signal.
+ * The caller's lifetime as the engine needs it: whether it has left (read after every await), and
+ * a way to hear when it leaves (a flight detaches it). Not an AbortSignal: Node 20 takes several
+ * microseconds to make one, and a cache hit or a forward needs none. `lifetimeOf(signal)` makes
+ * one from a caller's own signal.
  */
 export interface CallerLifetime {
   readonly left: boolean;
-  readonly signal: AbortSignal;
+  /** Call `listener` once when the caller leaves; returns what undoes the subscription. */
+  onLeave(listener: () => void): () => void;
 }
 
 export function lifetimeOf(signal: AbortSignal): CallerLifetime {
@@ -110,7 +112,10 @@ export function lifetimeOf(signal: AbortSignal): CallerLifetime {
     get left() {
       return signal.aborted;
     },
-    signal,
+    onLeave(listener) {
+      signal.addEventListener('abort', listener, { once: true });
+      return () => signal.removeEventListener('abort', listener);
+    },
   };
 }
 
@@ -289,7 +294,7 @@ export class Engine {
     // A stream follower that did not ask for the usage the leader's call asked for takes the live bytes, stripped.
     const stripper = stripperFor(call.protocol, flight.leader, call.request, this.config.maxEntryBytes);
     if (stripper || sameFraming(flight.leader, call.request)) {
-      flight.attach(port.stream(headers, stripper), call.caller.signal);
+      flight.attach(port.stream(headers, stripper), call.caller);
       return;
     }
     const converting: FlightListener = {
@@ -305,7 +310,7 @@ export class Engine {
         else this.#forward(call, port, { ...plan, coalesce: false }, key, false);
       },
     };
-    flight.attach(converting, call.caller.signal);
+    flight.attach(converting, call.caller);
   }
 
   /** The leader's end, as a follower with another framing must see it; undefined: not servable. */
@@ -377,7 +382,8 @@ export class Engine {
           });
         }
       }
-      if (outcome.kind === 'ended' && !outcome.verdict.storable && outcome.head.status === 200) {
+      // Worth a warning only for an answer that was meant to be stored: a bypass is never recorded, by intent.
+      if (writer && outcome.kind === 'ended' && !outcome.verdict.storable && outcome.head.status === 200) {
         hooks.onNotStored?.(outcome.verdict.reason, labels);
       }
       if (writer) return;
@@ -391,7 +397,7 @@ export class Engine {
       ...shadowHeaders(shadow),
     };
     const stripper = stripperFor(protocol, sent, request, config.maxEntryBytes);
-    if (!flight.attach(port.stream(headers, stripper), call.caller.signal)) return;
+    if (!flight.attach(port.stream(headers, stripper), call.caller)) return;
     void driveFlight(flight, call.source, sent, config.limits, {
       onHeaders: (s) => hooks.onUpstreamHeaders?.(s, labels),
       onEnd: (s) => hooks.onUpstreamEnd?.(s, labels),

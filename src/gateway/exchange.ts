@@ -24,6 +24,7 @@ export class Exchange implements CallerLifetime {
   bytes = 0;
   #left = false;
   #controller: AbortController | undefined;
+  #onLeave: Array<() => void> | undefined;
   #delivered: Array<() => void> | undefined;
 
   constructor(readonly requestId: string) {}
@@ -34,8 +35,8 @@ export class Exchange implements CallerLifetime {
   }
 
   /**
-   * Aborted when the client leaves, however early: made on first use, since Node 20 takes several
-   * microseconds to make an AbortSignal and a cache hit never needs one.
+   * Aborted when the client leaves, however early (for an undici call made outside the engine):
+   * made on first use, since Node 20 takes several microseconds to make an AbortSignal.
    */
   get signal(): AbortSignal {
     if (!this.#controller) {
@@ -43,6 +44,15 @@ export class Exchange implements CallerLifetime {
       if (this.#left) this.#controller.abort();
     }
     return this.#controller.signal;
+  }
+
+  onLeave(listener: () => void): () => void {
+    (this.#onLeave ??= []).push(listener);
+    return () => {
+      const listeners = this.#onLeave;
+      const at = listeners ? listeners.indexOf(listener) : -1;
+      if (listeners && at >= 0) listeners.splice(at, 1);
+    };
   }
 
   /** The labels the response is counted with once it finished (the last call wins). */
@@ -62,6 +72,7 @@ export class Exchange implements CallerLifetime {
     if (!res.writableFinished) {
       this.#left = true;
       this.#controller?.abort();
+      for (const listener of this.#onLeave?.splice(0) ?? []) listener();
       return;
     }
     if (this.#delivered) for (const task of this.#delivered) task();
