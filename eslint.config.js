@@ -14,4 +14,9 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  // Plain-JavaScript entry points run by plain node (bench children that load the build).
+  {
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
+  },
 );

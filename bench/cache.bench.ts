@@ -86,7 +86,7 @@ async function benchmark(dir: string): Promise<void> {
     const contentType = hit.headers['content-type'] ?? 'application/octet-stream';
     const raw = await startServerProcess(
       `raw server (${label})`,
-      repoPath('bench/harness/raw-server-process.ts'),
+      repoPath('bench/harness/raw-server-process.mjs'),
       [file, contentType],
     );
     const events = contentType.startsWith('text/event-stream') ? `, ${countSseEvents(hit.body)} events` : '';

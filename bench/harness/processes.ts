@@ -30,14 +30,16 @@ export function repoPath(relative: string): string {
 export interface StartOptions {
   /** Extra node flags, e.g. --expose-gc. */
   nodeArgs?: string[];
+  /** Extra environment variables for the child. */
+  env?: Record<string, string>;
   /** Give up waiting for the `{"url"}` line after this long. Default 20 s. */
   startTimeoutMs?: number;
 }
 
 /**
- * Run a TypeScript entry point with `node --import tsx` (not the tsx CLI, which would put a
- * second process between us and the server and make the PID the wrong one to signal), and
- * wait for the JSON line it prints once ready.
+ * Run an entry point in its own node process: a .ts one with `node --import tsx` (not the tsx
+ * CLI, which would put a second process between us and the server and make the PID the wrong
+ * one to signal), a .mjs one with plain node. Waits for the JSON line it prints once ready.
  */
 export async function startServerProcess(
   name: string,
@@ -46,9 +48,12 @@ export async function startServerProcess(
   options: StartOptions = {},
 ): Promise<ServerProcess> {
   installExitHook();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
+  // A .mjs entry is plain JavaScript for plain node; a .ts one needs the tsx loader.
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, script, ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...options.env },
   });
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${script}`);
   const pid = child.pid;
@@ -162,17 +167,20 @@ export function startMockProcess(): Promise<ServerProcess> {
 }
 
 /**
- * Start a Sluice gateway in its own process; `config` is merged over bench defaults (port 0,
- * silent). With BENCH_PROFILE_DIR set, the gateway writes a V8 CPU profile there when stopped.
- * With BENCH_SLUICE_TREE set to another checkout (with its node_modules), the gateway is that
- * checkout's: the same bench, against an earlier version, for before/after figures.
+ * Start a Sluice gateway in its own process, from the build (dist/: the npm bench scripts build
+ * first); `config` is merged over bench defaults (port 0, silent). With BENCH_PROFILE_DIR set,
+ * the gateway writes a V8 CPU profile there when stopped. With BENCH_SLUICE_DIST set to another
+ * build (another checkout's dist/, built with `npm run build` there), the gateway is that build:
+ * the same bench against an earlier version, for before/after figures.
  */
 export function startGatewayProcess(name: string, config: Record<string, unknown>): Promise<ServerProcess> {
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const tree = process.env.BENCH_SLUICE_TREE;
-  const script = tree ? `${tree.replace(/\/$/, '')}/bench/harness/gateway-process.ts` : repoPath('bench/harness/gateway-process.ts');
-  return startServerProcess(tree ? `${name} [${tree}]` : name, script, [JSON.stringify(config)], { nodeArgs });
+  const dist = process.env.BENCH_SLUICE_DIST;
+  return startServerProcess(dist ? `${name} [${dist}]` : name, repoPath('bench/harness/gateway-process.mjs'), [JSON.stringify(config)], {
+    nodeArgs,
+    env: dist ? { SLUICE_DIST: dist } : {},
+  });
 }
 
 /**

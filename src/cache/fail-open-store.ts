@@ -33,7 +33,8 @@ export class FailOpenStore implements CacheStore {
   readonly #onError: ((op: StoreOperation, err: StoreError) => void) | undefined;
   /**
    * Present only when the inner store has a synchronous `peek` (one in process memory): then the
-   * time bound holds by construction, and an error is still a miss that feeds the breaker.
+   * time bound holds by construction (for its other calls too), and an error is still a miss
+   * that feeds the breaker.
    */
   readonly peek: ((key: string) => CacheEntry | undefined) | undefined;
 
@@ -115,7 +116,8 @@ export class FailOpenStore implements CacheStore {
       };
     }
     try {
-      const value = await withTimeout(run, this.#timeoutMs, `${this.name} ${op}`);
+      // A store in process memory (one that can peek) cannot stall: its calls need no timer.
+      const value = this.peek ? await run() : await withTimeout(run, this.#timeoutMs, `${this.name} ${op}`);
       this.#breaker.onSuccess();
       return { ok: true, value };
     } catch (err) {

@@ -61,7 +61,12 @@ export class KeyMemo {
     if (!Object.isFrozen(request)) return deriveCacheKey({ ...fields, material: material() });
     // Destructured so that a new KeyInput field is a compile error here until it is in the slot id.
     const { protocol, upstream, scope, namespace, target } = fields satisfies Required<KeyFields>;
-    const id = JSON.stringify([protocol, upstream, scope, namespace, target.path, target.query, target.headers]);
+    // Protocol, scope, namespace (a validated name) and path (a URL's, percent-encoded) cannot hold a
+    // NUL; only the query and the key headers need an encoding, and they are mostly absent.
+    const plain = target.query.length === 0 && Object.keys(target.headers).length === 0;
+    const id = plain
+      ? `${protocol}\u0000${upstream}\u0000${scope}\u0000${namespace}\u0000${target.path}`
+      : JSON.stringify([protocol, upstream, scope, namespace, target.path, target.query, target.headers]);
     let keys = this.#byRequest.get(request);
     const known = keys?.get(id);
     if (known !== undefined) return known;

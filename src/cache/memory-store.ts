@@ -45,6 +45,11 @@ export class MemoryStore implements CacheStore {
   }
 
   async get(key: string): Promise<CacheEntry | undefined> {
+    return this.peek(key);
+  }
+
+  /** The entry, synchronously: this store is process memory, so it can answer in the same turn. */
+  peek(key: string): CacheEntry | undefined {
     const entry = this.#cache.get(key);
     // lru-cache's clock and Date.now() can disagree by a millisecond; the entry's own
     // expiry is the one users see, so it has the last word.

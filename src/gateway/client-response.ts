@@ -11,6 +11,7 @@ export interface ClientResponseOptions {
   flushIntervalMs: number;
   /** x-request-id, x-sluice-cache, Cache-Status: added to whatever is sent. */
   headers: OutgoingHttpHeaders;
+  /** The body bytes sent, once, when the answer is over (a counter per chunk costs every chunk). */
   onBytes(count: number): void;
   /** Fed a stream with usage this client did not ask for (cache.requestStreamUsage): strip it. */
   stripper?: UsageStripper | undefined;
@@ -22,6 +23,7 @@ export class ClientResponse implements FlightListener {
   private pendingHead: FlightHead | undefined;
   private buffered: Uint8Array[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  private sent = 0;
 
   constructor(
     private readonly res: ServerResponse,
@@ -39,7 +41,7 @@ export class ClientResponse implements FlightListener {
     // An event still incomplete: nothing to send yet (headers go out with the first bytes).
     if (chunk.byteLength === 0) return;
     this.writeHeadIfPending();
-    this.options.onBytes(chunk.byteLength);
+    this.sent += chunk.byteLength;
     if (this.options.flushIntervalMs === 0) {
       this.res.write(chunk);
       return;
@@ -49,6 +51,7 @@ export class ClientResponse implements FlightListener {
   }
 
   onSettled(outcome: FlightOutcome): void {
+    this.options.onBytes(this.sent);
     if (this.res.destroyed) return;
     if (outcome.kind === 'ended') {
       this.writeHeadIfPending();
@@ -110,17 +113,18 @@ export function sendFollowerAnswer(
 
 /**
  * Send a replay plan: one write when instant, paced writes otherwise (stopped if the client leaves).
- * The header object is built once, in the order a client sees them: `headers` (x-request-id and
- * the outcome), then the stream or length headers.
+ * The header object is built once, in the order a client sees them: x-request-id, `headers`
+ * (the outcome), then the stream or length headers.
  */
 export function sendReplay(
   res: ServerResponse,
   plan: ReplayPlan,
   headers: OutgoingHttpHeaders,
   onBytes: (count: number) => void,
+  requestId?: string,
 ): void {
   const { frames, delaysMs } = plan;
-  const answerHeaders: OutgoingHttpHeaders = {};
+  const answerHeaders: OutgoingHttpHeaders = requestId === undefined ? {} : { 'x-request-id': requestId };
   for (const name in headers) if (headers[name] !== undefined) answerHeaders[name] = headers[name];
   const stream = isStreamContentType(plan.contentType);
   if (stream) Object.assign(answerHeaders, STREAM_RESPONSE_HEADERS);

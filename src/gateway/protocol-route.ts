@@ -117,7 +117,7 @@ class HttpPort implements CallPort {
         }),
       );
     }
-    sendReplay(this.res, plan, { 'x-request-id': this.exchange.requestId, ...headers }, this.bytes('cache'));
+    sendReplay(this.res, plan, headers, this.bytes('cache'), this.exchange.requestId);
     return true;
   }
 

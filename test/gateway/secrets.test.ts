@@ -127,9 +127,15 @@ test('no planted secret appears in any log line, /metrics or /admin/* at log lev
   // An unexpected failure inside a handler: the error path logs the URL.
   const store = gateway.context.store;
   const lookup = store.lookup.bind(store);
+  const lookupNow = store.lookupNow.bind(store);
+  // Both ways in: the entry is in L1, so the synchronous lookup would answer first.
   store.lookup = () => Promise.reject(new Error('planted failure'));
+  store.lookupNow = () => {
+    throw new Error('planted failure');
+  };
   await post(`/v1/chat/completions${queries[1]}`, chat, credentialHeaders[0] as Record<string, string>);
   store.lookup = lookup;
+  store.lookupNow = lookupNow;
   await sleep(100);
 
   const admin = { authorization: `Bearer ${SECRETS.adminToken}` };

@@ -2,15 +2,15 @@
  * Child-process entry point: the baseline for cache hits. A bare node:http server that reads
  * the request body (as any real server must) and answers every request with the same bytes
  * and Content-Type, with Content-Length, as Sluice does for an instant replay.
- *   node --import tsx bench/harness/raw-server-process.ts FILE CONTENT_TYPE
+ * Plain JavaScript run by plain node, like the gateway it is compared with.
+ *   node bench/harness/raw-server-process.mjs FILE CONTENT_TYPE
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 const [file, contentType] = process.argv.slice(2);
 if (!file || !contentType) {
-  process.stderr.write('usage: raw-server-process.ts FILE CONTENT_TYPE\n');
+  process.stderr.write('usage: raw-server-process.mjs FILE CONTENT_TYPE\n');
   process.exit(2);
 }
 const body = readFileSync(file);
@@ -27,10 +27,10 @@ const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
   });
 });
 server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
+  const { port } = server.address();
   process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     server.close(() => process.exit(0));
     server.closeAllConnections();
