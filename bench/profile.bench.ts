@@ -6,6 +6,7 @@
  *   npm run bench:profile                       (JSON L1 hit)
  *   npm run bench:profile -- sse-hit            (200-event SSE hit)
  *   npm run bench:profile -- passthrough        (50-chunk stream, cache-control: no-store)
+ *   npm run bench:profile -- passthrough-json   (JSON answer of 50 words, cache-control: no-store)
  *   npm run bench:profile -- capture            (50-chunk stream miss, stored: cache-control: no-cache)
  *   BENCH_SECONDS=N (default 10), BENCH_TOP=N (default 30); the profile is kept under bench/profiles/.
  *   BENCH_VIEW=total prints inclusive time (the function and what it called) instead of self time.
@@ -27,6 +28,11 @@ const CASES: Record<string, { body: string; headers: Record<string, string>; pri
   'sse-hit': { body: chatBody({ stream: true, label: 'profile-sse' }), headers: { 'x-mock-words': '197' }, prime: true },
   passthrough: {
     body: chatBody({ stream: true, label: 'profile-pass' }),
+    headers: { 'x-mock-words': '50', 'cache-control': 'no-store' },
+    prime: false,
+  },
+  'passthrough-json': {
+    body: chatBody({ stream: false, label: 'profile-pass-json' }),
     headers: { 'x-mock-words': '50', 'cache-control': 'no-store' },
     prime: false,
   },

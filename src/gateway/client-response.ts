@@ -24,6 +24,7 @@ export class ClientResponse implements FlightListener {
   private buffered: Uint8Array[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private sent = 0;
+  private corked = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -43,6 +44,7 @@ export class ClientResponse implements FlightListener {
     this.writeHeadIfPending();
     this.sent += chunk.byteLength;
     if (this.options.flushIntervalMs === 0) {
+      this.corkForThisTurn();
       this.res.write(chunk);
       return;
     }
@@ -68,6 +70,21 @@ export class ClientResponse implements FlightListener {
     }
     const { failure } = outcome;
     sendError(this.res, this.options.family, failure.status, failure.message, failure.code, this.options.headers);
+  }
+
+  /**
+   * Everything written during one turn of the event loop goes out in one write: the upstream
+   * pieces read in one poll phase, and the end when it came with them, leave together right after
+   * it (setImmediate), instead of one syscall each. It adds no wait beyond the current turn.
+   */
+  private corkForThisTurn(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.res.cork();
+    setImmediate(() => {
+      this.corked = false;
+      this.res.uncork();
+    });
   }
 
   private writeHeadIfPending(): void {
