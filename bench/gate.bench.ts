@@ -1,10 +1,13 @@
 /**
  * Capture cost per recorded stream miss, in process: the Recorder fed the upstream's own network
  * chunks, then the completeness gate (judgeAnswer), on streams recorded once from the mock
- * upstream (OpenAI chat with usage, 50 and 200 content chunks; Anthropic Messages, 200 chunks).
+ * upstream (OpenAI chat with usage, 50 and 200 content chunks; Anthropic Messages and OpenAI
+ * Responses, 200 chunks each).
  *
  * Baseline, measured in the same run and interleaved: what a client library does to read such a
  * stream at all, eventsource-parser (with a streaming TextDecoder) plus JSON.parse of every event.
+ * Row (d) is the gate as it was (decode the body again, JSON.parse every event), for a
+ * before/after in the same run.
  * Prints ns per event (median of RUNS rounds after WARMUPS) and the ratio to that baseline;
  * below 1.00x means cheaper than just parsing the stream. Prints, never asserts.
  * Run: npm run bench:gate
@@ -14,7 +17,7 @@ import { createParser } from 'eventsource-parser';
 import { request } from 'undici';
 import { judgeAnswer } from '../src/capture/gate.js';
 import { Recorder } from '../src/capture/recorder.js';
-import { anthropicMessagesProtocol, openaiChatProtocol } from '../src/protocols/index.js';
+import { anthropicMessagesProtocol, openaiChatProtocol, openaiResponsesProtocol } from '../src/protocols/index.js';
 import type { EngineProtocol, RequestInfo } from '../src/protocols/types.js';
 import { sseFraming } from '../src/sse/framing.js';
 import { startMockUpstream } from '../test/mock-upstream/index.js';
@@ -95,6 +98,13 @@ const recordings = [
     },
     { 'x-mock-words': '200', 'x-mock-split': '512' },
   ),
+  await record(
+    'OpenAI responses, 200 chunks',
+    openaiResponsesProtocol,
+    '/v1/responses',
+    { model: 'gpt-4o-mini', stream: true, input: 'Explain caching gateways.' },
+    { 'x-mock-words': '200', 'x-mock-split': '512' },
+  ),
 ];
 await mock.close();
 
@@ -132,6 +142,17 @@ function capture(recording: Recording): number {
   return verdict.entry.eventEnds?.length ?? 0;
 }
 
+/**
+ * The gate as it was before it read recordings in place, for a before/after in the same run:
+ * decode the whole body again, then JSON-parse every event (protocol.inspectStream).
+ */
+function captureDecoding(recording: Recording): number {
+  const recorder = recordOnly(recording);
+  const verdict = recording.protocol.inspectStream(sseFraming.decode(recorder.bytes()));
+  if (!verdict.complete) throw new Error(`${recording.label}: not complete: ${verdict.reason}`);
+  return recorder.frameEnds.length;
+}
+
 const repeat = (work: () => number) => () => {
   let result = 0;
   for (let i = 0; i < REPEAT; i++) result = work();
@@ -152,6 +173,7 @@ for (const recording of recordings) {
       baseline: repeat(() => baseline(recording)),
       recorder: repeat(() => recordOnly(recording).byteLength),
       capture: repeat(() => capture(recording)),
+      decoding: repeat(() => captureDecoding(recording)),
     },
     { warmups: WARMUPS, runs: RUNS },
   );
@@ -169,5 +191,8 @@ for (const recording of recordings) {
   console.log(`${row('(b) Recorder.push of every chunk', results.recorder.medianMs)}  (${perChunk.toFixed(0)} ns/chunk)`);
   console.log(row('(c) capture: Recorder + judgeAnswer', results.capture.medianMs));
   console.log(row('    of which the gate (c - b)', results.capture.medianMs - results.recorder.medianMs));
+  console.log(row('(d) before: Recorder + decode + inspectStream', results.decoding.medianMs));
+  console.log(row('    of which the old gate (d - b)', results.decoding.medianMs - results.recorder.medianMs));
+  console.log(`  capture now / before: ${(results.capture.medianMs / results.decoding.medianMs).toFixed(2)}x`);
   console.log('');
 }

@@ -7,11 +7,17 @@ import {
   checkOpenAiBody,
   errorReason,
   isJsonObject,
-  mapOpenAiUsage,
   parseJsonObject,
 } from './openai-shared.js';
+import {
+  inspectResponseRecording,
+  inspectResponseStream,
+  modelAndUsage,
+  notCompleted,
+  stringOr,
+} from './responses-gate.js';
 import { dataTypeIs, eventsAfterTerminal, throughTerminal } from './terminal.js';
-import type { JsonObject, JsonValue, Protocol, StreamVerdict, Usage } from './types.js';
+import type { JsonObject, Protocol } from './types.js';
 
 /**
  * OpenAI Responses (`POST /v1/responses`). A stream is `response.created`, `response.in_progress`,
@@ -62,6 +68,8 @@ export const openaiResponsesProtocol: Protocol = {
     return inspectResponseStream(events);
   },
 
+  inspectRecording: inspectResponseRecording,
+
   inspectJson(body) {
     if (!isJsonObject(body)) return { ok: false, reason: 'body is not a JSON object' };
     const error = errorReason(body);
@@ -83,59 +91,6 @@ export const openaiResponsesProtocol: Protocol = {
     return synthesizeResponseStream(answer);
   },
 };
-
-/** Why a response object is not a finished answer, or undefined when it is one. */
-function notCompleted(response: JsonObject): string | undefined {
-  if (response.object !== 'response') return `object is ${JSON.stringify(response.object)}, not "response"`;
-  if (response.status !== 'completed') return `status is ${JSON.stringify(response.status)}, not "completed"`;
-  if (!Array.isArray(response.output)) return 'response has no output array';
-  return undefined;
-}
-
-function modelAndUsage(response: JsonObject): { model?: string; usage?: Usage } {
-  const usage = mapOpenAiUsage(response.usage);
-  return {
-    ...(typeof response.model === 'string' ? { model: response.model } : {}),
-    ...(usage === undefined ? {} : { usage }),
-  };
-}
-
-function inspectResponseStream(events: readonly SseEvent[]): StreamVerdict {
-  let completed: JsonObject | undefined;
-  // Every event is checked, even after response.completed: an error anywhere disqualifies the recording.
-  for (const [i, event] of events.entries()) {
-    const data = parseJsonObject(event.data);
-    const isError = event.event === 'error' || data?.type === 'error';
-    // The SDK throws on any event with a top-level `error`, so such a stream is never an answer either.
-    const error =
-      data === undefined ? undefined : (errorReason(data) ?? (isError ? stringOr(data.message) : undefined));
-    if (isError || error !== undefined) {
-      return { complete: false, reason: `error event at index ${i}${error ? `: ${error}` : ''}` };
-    }
-    if (data === undefined)
-      return { complete: false, reason: `event ${i} (${event.event}) is not a JSON object` };
-    if (data.type === 'response.failed' || data.type === 'response.incomplete') {
-      return { complete: false, reason: `${data.type} at index ${i}${failureDetail(data.response)}` };
-    }
-    if (data.type === 'response.completed') {
-      if (!isJsonObject(data.response))
-        return { complete: false, reason: 'response.completed carries no response' };
-      const problem = notCompleted(data.response);
-      if (problem !== undefined) return { complete: false, reason: `response.completed: ${problem}` };
-      completed = data.response;
-    }
-  }
-  if (completed === undefined) return { complete: false, reason: 'no response.completed event' };
-  return { complete: true, ...modelAndUsage(completed) };
-}
-
-function failureDetail(response: JsonValue | undefined): string {
-  if (!isJsonObject(response)) return '';
-  const error = errorReason(response);
-  if (error !== undefined) return `: ${error}`;
-  const details = response.incomplete_details;
-  return isJsonObject(details) && typeof details.reason === 'string' ? `: ${details.reason}` : '';
-}
 
 /** The `response` of the last response.completed event: the full answer, as non-stream JSON. */
 function completedResponse(events: readonly SseEvent[]): JsonObject | undefined {
@@ -275,8 +230,4 @@ function synthesizeReasoning(
     emit('response.reasoning_text.done', { ...at, content_index, text });
     emit('response.content_part.done', { ...at, content_index, part });
   }
-}
-
-function stringOr(value: JsonValue | undefined): string {
-  return typeof value === 'string' ? value : '';
 }

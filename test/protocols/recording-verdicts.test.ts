@@ -6,6 +6,7 @@ import {
   anthropicMessagesProtocol,
   openaiChatProtocol,
   openaiCompletionsProtocol,
+  openaiResponsesProtocol,
 } from '../../src/protocols/index.js';
 import type { EngineProtocol, Protocol, RequestInfo } from '../../src/protocols/types.js';
 import { sseFraming } from '../../src/sse/framing.js';
@@ -15,6 +16,7 @@ import { anthropicMessages } from '../mock-upstream/anthropic-messages.js';
 import { parseKnobs } from '../mock-upstream/knobs.js';
 import { openaiChat } from '../mock-upstream/openai-chat.js';
 import { openaiCompletions } from '../mock-upstream/openai-completions.js';
+import { openaiResponses } from '../mock-upstream/openai-responses.js';
 import type { MockProtocol, SseEvent as MockEvent } from '../mock-upstream/protocol.js';
 import { splitAt } from '../sse/reference.js';
 
@@ -72,6 +74,17 @@ const SUBJECTS: Subject[] = [
       stream: true,
       messages: [{ role: 'user', content: 'call a tool, please' }],
       tools: [{ name: 'lookup', input_schema: { type: 'object', properties: {} } }],
+    },
+  },
+  {
+    name: 'openai responses',
+    protocol: openaiResponsesProtocol,
+    mock: openaiResponses,
+    body: {
+      model: 'gpt-4o-mini',
+      stream: true,
+      input: 'call a tool, please',
+      tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object', properties: {} } }],
     },
   },
 ];
@@ -164,6 +177,9 @@ const SNIPPETS = [
   ',"fin\\u0069sh_reason":"stop"',
   ',"type":"message_stop"',
   ',"ty\\u0070e":"error"',
+  ',"type":"response.completed"',
+  ',"type":"response.failed"',
+  ',"response":{"object":"response","status":"completed","output":[]}',
   ',"type":"error"',
   ',"index":1',
   ',"index":-0',
@@ -502,5 +518,37 @@ describe('gate adversaries (Anthropic messages)', () => {
     expect(fast).toBeUndefined();
     expect(actual).toEqual(expected);
     expect(actual.storable).toBe(true);
+  });
+});
+
+describe('gate adversaries (OpenAI responses)', () => {
+  const RESPONSES = SUBJECTS[4] as Subject;
+  const response = (status: string) =>
+    `{"id":"r1","object":"response","status":"${status}","model":"gpt-4o-mini","output":[],"usage":{"input_tokens":2,"output_tokens":3}}`;
+  const stream = (middle: readonly string[]) =>
+    new TextEncoder().encode(
+      [
+        `{"type":"response.created","response":${response('in_progress')}}`,
+        ...middle,
+        `{"type":"response.completed","response":${response('completed')}}`,
+      ]
+        .map((data) => `event: ${(JSON.parse(data) as { type: string }).type}\ndata: ${data}\n\n`)
+        .join(''),
+    );
+
+  it('a delta that spells response.completed or an error is content: stored, proven in place', () => {
+    const delta = JSON.stringify('{"type":"response.completed"} "error": {"message":"x"}');
+    const { actual, expected, fast } = judgeBoth(RESPONSES, stream([`{"type":"response.output_text.delta","delta":${delta}}`]));
+    expect(actual).toEqual(expected);
+    expect(fast).toEqual({ complete: true, model: 'gpt-4o-mini', usage: { inputTokens: 2, outputTokens: 3 } });
+  });
+
+  it('a top-level error on any event refuses the stream; a null one does not', () => {
+    const refused = judgeBoth(RESPONSES, stream(['{"type":"response.output_text.delta","delta":"a","error":{"message":"boom"}}']));
+    expect(refused.actual).toEqual(refused.expected);
+    expect(refused.actual).toEqual({ storable: false, reason: 'incomplete_stream: error event at index 1: boom' });
+    const nullError = judgeBoth(RESPONSES, stream(['{"type":"response.output_text.delta","delta":"a","error":null}']));
+    expect(nullError.actual).toEqual(nullError.expected);
+    expect(nullError.actual.storable).toBe(true);
   });
 });
