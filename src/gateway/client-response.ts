@@ -54,6 +54,7 @@ export class ClientResponse implements FlightListener {
 
   onSettled(outcome: FlightOutcome): void {
     this.options.onBytes(this.sent);
+    this.uncork();
     if (this.res.destroyed) return;
     if (outcome.kind === 'ended') {
       this.writeHeadIfPending();
@@ -81,10 +82,17 @@ export class ClientResponse implements FlightListener {
     if (this.corked) return;
     this.corked = true;
     this.res.cork();
-    setImmediate(() => {
-      this.corked = false;
-      this.res.uncork();
-    });
+    setImmediate(() => this.uncork());
+  }
+
+  /**
+   * Also before the end or a cut: Node 24 drops what a corked response buffered once `end()` ran
+   * (the socket is gone by the time a later uncork would flush it).
+   */
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.res.uncork();
   }
 
   private writeHeadIfPending(): void {
