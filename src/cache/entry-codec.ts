@@ -1,4 +1,4 @@
-import type { ProtocolName } from '../protocols/types.js';
+import type { ProtocolName, Usage } from '../protocols/types.js';
 import { type CacheEntry, ENTRY_VERSION, type EntryFormat, type EntryMeta } from './entry.js';
 import { StoreError } from './store.js';
 
@@ -32,17 +32,16 @@ const KNOWN_PROTOCOLS: Record<ProtocolName, true> = {
   'sluice.value': true,
 };
 
-interface EntryHeader {
+/**
+ * The JSON header before the body and the span arrays. Its metadata fields are CacheEntry's own
+ * (picked, so a field cannot be typed two ways); what the bytes layout adds is the version under
+ * its short name, the body length, and the span counts. Changing the layout means bumping
+ * ENTRY_VERSION, whatever the type says.
+ */
+interface EntryHeader
+  extends Pick<CacheEntry, 'format' | 'protocol' | 'contentType' | 'createdAt' | 'ttlMs' | 'model' | 'namespace' | 'tags'> {
   v: number;
-  format: EntryFormat;
-  protocol: ProtocolName;
-  contentType: string;
-  createdAt: number;
-  ttlMs: number;
-  model: string;
-  usage?: { inputTokens: number; outputTokens: number };
-  namespace: string;
-  tags: string[];
+  usage?: Usage;
   usageEventIndex?: number;
   upstreamMs?: number;
   bodyBytes: number;

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EntryMeta, entryMeta } from '../cache/entry.js';
 import { type PurgeFilter, StoreError } from '../cache/store.js';
+import { adminTokenOr404 } from './admin-token.js';
 import type { GatewayContext } from './context.js';
 import { dashboardStats } from './dashboard/stats-view.js';
 import { CSRF_HEADER, csrfValid, isStateChanging, requestSession } from './dashboard/session.js';
@@ -16,17 +17,8 @@ export async function handleAdmin(
   res: ServerResponse,
   path: string,
 ): Promise<void> {
-  const token = ctx.config.adminToken;
-  if (!token) {
-    sendError(
-      res,
-      'openai',
-      404,
-      'the admin API is disabled: set SLUICE_ADMIN_TOKEN (or --admin-token) to enable it',
-      'admin_disabled',
-    );
-    return;
-  }
+  const token = adminTokenOr404(ctx, req, res, 'the admin API');
+  if (!token) return;
   const method = req.method ?? 'GET';
   const bearer = authorized(req.headers.authorization, token);
   const session = bearer ? undefined : requestSession(req, ctx.sessions);

@@ -2,31 +2,52 @@ import type { SseRecordedEvents } from '../sse/recorded-events.js';
 import { BROKEN, CLOSED, JsonCursor, NEXT, type Step } from './json-scan.js';
 import { withoutExcludedFields } from './key-exclusions.js';
 import {
+  checkOpenAiBody,
   ChoiceStreamTally,
+  choiceRequest,
   inspectChoiceJson,
   inspectChoiceStream,
   isOpenAiDone,
   mapOpenAiUsage,
   OPENAI_DONE,
+  synthesizeChoices,
 } from './openai-shared.js';
 import { openAiStreamUsage } from './stream-usage.js';
-import type { Protocol, StreamVerdict, Usage } from './types.js';
+import type { JsonObject, Protocol, RequestCheck, StreamVerdict, Usage } from './types.js';
+
+/** What differs between chat and legacy completions as protocols; the rest is `choiceProtocol`'s. */
+export interface ChoiceProtocolSpec {
+  name: 'openai.chat' | 'openai.completions';
+  path: string;
+  /** The JSON answer's `object`. */
+  object: 'chat.completion' | 'text_completion';
+  /** How error messages and synthesized chunks name this endpoint's answers. */
+  names: { answer: string; chunkObject: string };
+  /** The endpoint's own fields (`messages`, `prompt`), once the common OpenAI fields passed. */
+  checkFields(body: JsonObject): RequestCheck | undefined;
+  assemble: Protocol['assemble'];
+  /** One choice of a JSON answer as the stream chunks that carry it. */
+  choiceChunks(choice: JsonObject): JsonObject[];
+}
 
 /**
- * What chat and legacy completions share as protocols: one stream shape (choice chunks, an
- * optional usage chunk, `data: [DONE]`), so one completeness rule, read decoded or in place, and
- * one way to ask for usage; the same key rule (the body minus the exclusions listed for the
- * endpoint); and every answer is cacheable, because every choice of an `n > 1` answer is
- * recorded and replayed by index. Their JSON answers differ only in `object`.
+ * Chat and legacy completions as protocols: one stream shape (choice chunks, an optional usage
+ * chunk, `data: [DONE]`), so one completeness rule, read decoded or in place, and one way to ask
+ * for usage; the same key rule (the body minus the exclusions listed for the endpoint); the same
+ * common request fields; and every answer is cacheable, because every choice of an `n > 1`
+ * answer is recorded and replayed by index. They differ in the spec's fields only.
  */
-export function choiceProtocolRules(
-  name: 'openai.chat' | 'openai.completions',
-  object: 'chat.completion' | 'text_completion',
-): Pick<
-  Protocol,
-  'cacheability' | 'keyMaterial' | 'isTerminal' | 'inspectStream' | 'inspectRecording' | 'inspectJson' | 'streamUsage'
-> {
+export function choiceProtocol(spec: ChoiceProtocolSpec): Protocol {
+  const { name, object, names, choiceChunks } = spec;
   return {
+    name,
+    family: 'openai',
+    path: spec.path,
+    validate(body) {
+      const common = checkOpenAiBody(body);
+      if (!common.ok) return common.failure;
+      return spec.checkFields(common.body) ?? choiceRequest(common);
+    },
     cacheability: () => ({ cacheable: true }),
     keyMaterial: (request) => withoutExcludedFields(name, request.body),
     isTerminal: isOpenAiDone,
@@ -34,6 +55,8 @@ export function choiceProtocolRules(
     inspectRecording: inspectChoiceRecording,
     inspectJson: (body) => inspectChoiceJson(body, object),
     streamUsage: openAiStreamUsage,
+    assemble: spec.assemble,
+    synthesize: (answer, request) => synthesizeChoices(answer, request, names, choiceChunks),
   };
 }
 

@@ -1,16 +1,13 @@
 import type { SseEvent } from '../sse/types.js';
-import { choiceProtocolRules } from './choice-stream.js';
+import { choiceProtocol } from './choice-stream.js';
 import { chunkFixed, chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
 import {
   badRequest,
-  checkOpenAiBody,
   choiceAnswer,
-  choiceRequest,
   foldChoiceChunks,
   isJsonObject,
   objectsIn,
-  synthesizeChoices,
 } from './openai-shared.js';
 import type { JsonObject, JsonValue, Protocol } from './types.js';
 
@@ -279,18 +276,13 @@ function choiceChunks(choice: JsonObject): JsonObject[] {
   return out;
 }
 
-/** How error messages and synthesized chunks name this endpoint's answers. */
-const CHAT_NAMES = { answer: 'chat completion', chunkObject: 'chat.completion.chunk' };
-
-export const openaiChatProtocol: Protocol = {
+export const openaiChatProtocol: Protocol = choiceProtocol({
   name: 'openai.chat',
-  family: 'openai',
   path: '/v1/chat/completions',
-
-  validate(body) {
-    const common = checkOpenAiBody(body);
-    if (!common.ok) return common.failure;
-    const messages = common.body.messages;
+  object: 'chat.completion',
+  names: { answer: 'chat completion', chunkObject: 'chat.completion.chunk' },
+  checkFields(body) {
+    const messages = body.messages;
     if (!Array.isArray(messages) || messages.length === 0) {
       return badRequest('`messages` must be a non-empty array of message objects.', 'messages');
     }
@@ -299,10 +291,8 @@ export const openaiChatProtocol: Protocol = {
         return badRequest(`\`messages[${i}]\` must be an object with a string \`role\`.`, `messages[${i}]`);
       }
     }
-    return choiceRequest(common);
+    return undefined;
   },
-
-  ...choiceProtocolRules('openai.chat', 'chat.completion'),
   assemble,
-  synthesize: (answer, request) => synthesizeChoices(answer, request, CHAT_NAMES, choiceChunks),
-};
+  choiceChunks,
+});

@@ -1,15 +1,12 @@
 import type { SseEvent } from '../sse/types.js';
-import { choiceProtocolRules } from './choice-stream.js';
+import { choiceProtocol } from './choice-stream.js';
 import { chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
 import {
   badRequest,
-  checkOpenAiBody,
   choiceAnswer,
-  choiceRequest,
   foldChoiceChunks,
   isJsonObject,
-  synthesizeChoices,
 } from './openai-shared.js';
 import type { JsonObject, JsonValue, Protocol } from './types.js';
 
@@ -128,27 +125,18 @@ function choiceChunks(choice: JsonObject): JsonObject[] {
   ];
 }
 
-/** How error messages and synthesized chunks name this endpoint's answers. */
-const COMPLETION_NAMES = { answer: 'text completion', chunkObject: 'text_completion' };
-
-export const openaiCompletionsProtocol: Protocol = {
+export const openaiCompletionsProtocol: Protocol = choiceProtocol({
   name: 'openai.completions',
-  family: 'openai',
   path: '/v1/completions',
-
-  validate(body) {
-    const common = checkOpenAiBody(body);
-    if (!common.ok) return common.failure;
-    if (!isPrompt(common.body.prompt)) {
-      return badRequest(
-        '`prompt` is required: a string, an array of strings, an array of tokens, or an array of token arrays.',
-        'prompt',
-      );
-    }
-    return choiceRequest(common);
+  object: 'text_completion',
+  names: { answer: 'text completion', chunkObject: 'text_completion' },
+  checkFields(body) {
+    if (isPrompt(body.prompt)) return undefined;
+    return badRequest(
+      '`prompt` is required: a string, an array of strings, an array of tokens, or an array of token arrays.',
+      'prompt',
+    );
   },
-
-  ...choiceProtocolRules('openai.completions', 'text_completion'),
   assemble,
-  synthesize: (answer, request) => synthesizeChoices(answer, request, COMPLETION_NAMES, choiceChunks),
-};
+  choiceChunks,
+});

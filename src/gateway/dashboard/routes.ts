@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { adminTokenOr404 } from '../admin-token.js';
 import type { GatewayContext } from '../context.js';
 import { BodyTooLargeError, discardRestOfBody, readBody, sendError } from '../http.js';
 import { dashboardPage, loginPage } from './page.js';
@@ -28,18 +29,8 @@ export async function handleDashboard(
   res: ServerResponse,
   path: string,
 ): Promise<void> {
-  const token = ctx.config.adminToken;
-  if (!token) {
-    discardRestOfBody(req);
-    sendError(
-      res,
-      'openai',
-      404,
-      'the dashboard is disabled: set SLUICE_ADMIN_TOKEN (or --admin-token) to enable it',
-      'admin_disabled',
-    );
-    return;
-  }
+  const token = adminTokenOr404(ctx, req, res, 'the dashboard');
+  if (!token) return;
   const method = req.method ?? 'GET';
   if (path === '/dashboard' && (method === 'GET' || method === 'HEAD')) {
     const session = requestSession(req, ctx.sessions);
