@@ -1,5 +1,5 @@
 import type { ProtocolName, Usage } from '../protocols/types.js';
-import { type CacheEntry, ENTRY_VERSION, type EntryFormat, type EntryMeta } from './entry.js';
+import { type CacheEntry, type DescriptiveField, descriptiveFields, ENTRY_VERSION, type EntryFormat, type EntryMeta } from './entry.js';
 import { StoreError } from './store.js';
 
 /**
@@ -38,8 +38,7 @@ const KNOWN_PROTOCOLS: Record<ProtocolName, true> = {
  * its short name, the body length, and the span counts. Changing the layout means bumping
  * ENTRY_VERSION, whatever the type says.
  */
-interface EntryHeader
-  extends Pick<CacheEntry, 'format' | 'protocol' | 'contentType' | 'createdAt' | 'ttlMs' | 'model' | 'namespace' | 'tags'> {
+interface EntryHeader extends Pick<CacheEntry, DescriptiveField> {
   v: number;
   usage?: Usage;
   usageEventIndex?: number;
@@ -51,18 +50,8 @@ interface EntryHeader
 }
 
 export function encodeEntry(entry: CacheEntry): Buffer {
-  const header: EntryHeader = {
-    v: entry.version,
-    format: entry.format,
-    protocol: entry.protocol,
-    contentType: entry.contentType,
-    createdAt: entry.createdAt,
-    ttlMs: entry.ttlMs,
-    model: entry.model,
-    namespace: entry.namespace,
-    tags: entry.tags,
-    bodyBytes: entry.body.byteLength,
-  };
+  // Key order is the layout's: v, the descriptive fields, bodyBytes, then the optional ones.
+  const header: EntryHeader = { v: entry.version, ...descriptiveFields(entry), bodyBytes: entry.body.byteLength };
   if (entry.usage !== undefined) {
     header.usage = { inputTokens: entry.usage.inputTokens, outputTokens: entry.usage.outputTokens };
   }

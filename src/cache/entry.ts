@@ -62,7 +62,10 @@ export interface EntryMeta extends Pick<CacheEntry, MetaFields> {
   events: number;
 }
 
-export function entryMeta(entry: CacheEntry): EntryMeta {
+/** The metadata every view of an entry carries whole: the codec's header and an operator's EntryMeta. */
+export type DescriptiveField = 'format' | 'protocol' | 'contentType' | 'createdAt' | 'ttlMs' | 'model' | 'namespace' | 'tags';
+
+export function descriptiveFields(entry: CacheEntry): Pick<CacheEntry, DescriptiveField> {
   return {
     format: entry.format,
     protocol: entry.protocol,
@@ -70,9 +73,15 @@ export function entryMeta(entry: CacheEntry): EntryMeta {
     createdAt: entry.createdAt,
     ttlMs: entry.ttlMs,
     model: entry.model,
-    usage: entry.usage,
     namespace: entry.namespace,
     tags: entry.tags,
+  };
+}
+
+export function entryMeta(entry: CacheEntry): EntryMeta {
+  return {
+    ...descriptiveFields(entry),
+    usage: entry.usage,
     bodyBytes: entry.body.byteLength,
     events: entry.eventEnds?.length ?? 0,
     upstreamMs: entry.upstreamMs,
