@@ -8,13 +8,15 @@
  *   npm run bench:profile -- passthrough        (50-chunk stream, cache-control: no-store)
  *   npm run bench:profile -- passthrough-json   (JSON answer of 50 words, cache-control: no-store)
  *   npm run bench:profile -- capture            (50-chunk stream miss, stored: cache-control: no-cache)
+ *   npm run bench:profile -- raw-json           (the baseline: raw node:http writing the JSON hit's bytes)
+ *   npm run bench:profile -- raw-sse            (the baseline: raw node:http writing the SSE hit's bytes)
  *   BENCH_SECONDS=N (default 10), BENCH_TOP=N (default 30); the profile is kept under bench/profiles/.
  *   BENCH_VIEW=total prints inclusive time (the function and what it called) instead of self time.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLoad } from './harness/load.js';
-import { repoPath, runBench, startGatewayProcess, startMockProcess } from './harness/processes.js';
+import { repoPath, runBench, startGatewayProcess, startMockProcess, startServerProcess } from './harness/processes.js';
 import { heading, machineLine } from './harness/report.js';
 import { CHAT_PATH, chatBody, JSON_HEADERS, probe } from './harness/requests.js';
 import { type CpuProfile, selfTimes, totalTimes } from './harness/cpu-profile.js';
@@ -44,9 +46,12 @@ const CASES: Record<string, { body: string; headers: Record<string, string>; pri
 };
 
 const name = process.argv[2] ?? 'json-hit';
-const chosen = CASES[name];
+// A raw-* case profiles the baseline instead: a bare node:http server writing the bytes the
+// gateway's hit answers with, so both profiles can be read side by side.
+const raw = name.startsWith('raw-');
+const chosen = CASES[raw ? `${name.slice(4)}-hit` : name];
 if (!chosen) {
-  console.error(`unknown case ${name}; one of ${Object.keys(CASES).join(', ')}`);
+  console.error(`unknown case ${name}; one of ${Object.keys(CASES).join(', ')}, raw-json, raw-sse`);
   process.exit(2);
 }
 
@@ -55,14 +60,24 @@ await runBench(async () => {
   const dir = repoPath(`bench/profiles/${name}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const mock = await startMockProcess();
-  process.env.BENCH_PROFILE_DIR = dir;
-  const gateway = await startGatewayProcess('sluice (profiled)', { upstream: `${mock.url}/v1` });
+  if (!raw) process.env.BENCH_PROFILE_DIR = dir;
+  let gateway = await startGatewayProcess(raw ? 'sluice' : 'sluice (profiled)', { upstream: `${mock.url}/v1` });
   delete process.env.BENCH_PROFILE_DIR;
   const headers = { ...JSON_HEADERS, ...chosen.headers };
-  const url = `${gateway.url}${CHAT_PATH}`;
+  let url = `${gateway.url}${CHAT_PATH}`;
   if (chosen.prime) await probe(url, chosen.body, headers);
   const check = await probe(url, chosen.body, headers);
   console.log(`probe: status ${check.status}, x-sluice-cache ${check.headers['x-sluice-cache']}, ${check.body.byteLength} bytes`);
+  if (raw) {
+    const file = join(dir, 'answer.body');
+    writeFileSync(file, check.body);
+    await gateway.stop();
+    gateway = await startServerProcess('raw node:http (profiled)', repoPath('bench/harness/raw-server-process.mjs'), [
+      file,
+      check.headers['content-type'] ?? 'application/octet-stream',
+    ], { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
+    url = `${gateway.url}${CHAT_PATH}`;
+  }
   const result = await runLoad({
     url,
     body: chosen.body,
@@ -78,7 +93,7 @@ await runBench(async () => {
   if (!file) throw new Error(`no .cpuprofile written to ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
   // Requests during the profile: the load run plus the probes (the profile spans the process's life).
-  const requests = result.total + (chosen.prime ? 2 : 1);
+  const requests = result.total + (raw ? 0 : chosen.prime ? 2 : 1);
   const { rows, busyMicros, idleMicros, gcMicros } = selfTimes(profile);
   heading(
     `${result.requestsPerSecond.toFixed(0)} req/s, ${requests} requests; busy ${(busyMicros / requests).toFixed(1)} µs/request (GC ${(gcMicros / requests).toFixed(1)}), idle ${(idleMicros / 1e6).toFixed(1)} s; profile ${join(dir, file)}`,
