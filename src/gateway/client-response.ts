@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FlightHead, FlightListener, FlightOutcome } from '../capture/flight.js';
 import type { FollowerAnswer } from '../engine/engine.js';
 import type { ProtocolFamily } from '../protocols/types.js';
@@ -24,7 +25,8 @@ export class ClientResponse implements FlightListener {
   private buffered: Uint8Array[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private sent = 0;
-  private corked = false;
+  /** The socket corked for the current turn (see corkForThisTurn). */
+  private corkedSocket: Socket | undefined;
 
   constructor(
     private readonly res: ServerResponse,
@@ -54,14 +56,19 @@ export class ClientResponse implements FlightListener {
 
   onSettled(outcome: FlightOutcome): void {
     this.options.onBytes(this.sent);
-    this.uncork();
-    if (this.res.destroyed) return;
+    if (this.res.destroyed) {
+      this.uncork();
+      return;
+    }
     if (outcome.kind === 'ended') {
       this.writeHeadIfPending();
       this.flush();
+      // end() fully uncorks the socket itself: the last bytes and the chunked terminator leave in one write.
+      this.corkedSocket = undefined;
       this.res.end();
       return;
     }
+    this.uncork();
     this.flush();
     if (outcome.failure.code === 'client_disconnect' || this.res.headersSent) {
       // Bytes already went out: cut the connection so the client sees an incomplete stream,
@@ -77,22 +84,25 @@ export class ClientResponse implements FlightListener {
    * Everything written during one turn of the event loop goes out in one write: the upstream
    * pieces read in one poll phase, and the end when it came with them, leave together right after
    * it (setImmediate), instead of one syscall each. It adds no wait beyond the current turn.
+   * The socket is corked, not the response: Node 24 keeps a corked chunked response's writes in
+   * a buffer of its own that `end()` would put after the terminating chunk, while a corked
+   * socket holds the chunks in order and `end()` uncorks it with the terminator last.
    */
   private corkForThisTurn(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.res.cork();
+    if (this.corkedSocket) return;
+    const socket = this.res.socket;
+    if (!socket) return;
+    this.corkedSocket = socket;
+    socket.cork();
     setImmediate(() => this.uncork());
   }
 
-  /**
-   * Also before the end or a cut: Node 24 drops what a corked response buffered once `end()` ran
-   * (the socket is gone by the time a later uncork would flush it).
-   */
+  /** Before a cut or an error answer too: bytes already written must not be dropped. */
   private uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.res.uncork();
+    const socket = this.corkedSocket;
+    if (!socket) return;
+    this.corkedSocket = undefined;
+    socket.uncork();
   }
 
   private writeHeadIfPending(): void {
