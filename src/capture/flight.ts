@@ -76,7 +76,6 @@ const NOT_WRITTEN = Promise.resolve(false);
  * last client leaves, unless completeOnDisconnect.
  */
 export class Flight {
-  readonly controller = new AbortController();
   readonly leader: RequestInfo;
   head: FlightHead | undefined;
   outcome: FlightOutcome | undefined;
@@ -87,6 +86,10 @@ export class Flight {
   private readonly listeners = new Map<FlightListener, (() => void) | undefined>();
   private readonly settledCallbacks: Array<(outcome: FlightOutcome) => void> = [];
   private readonly createdAt = performance.now();
+  /** Made on first use: Node 20 takes microseconds to make an AbortSignal, and most sources need none. */
+  private controller: AbortController | undefined;
+  private abortReason: UpstreamFailure | undefined;
+  private readonly abortListeners: Array<(reason: UpstreamFailure) => void> = [];
 
   constructor(private readonly options: FlightOptions) {
     this.leader = options.leader;
@@ -101,7 +104,6 @@ export class Flight {
     return (
       this.options.judge !== undefined &&
       this.outcome === undefined &&
-      !this.controller.signal.aborted &&
       this.recorder?.dropped === undefined &&
       this.listeners.size < this.options.maxListeners
     );
@@ -191,11 +193,31 @@ export class Flight {
     this.recorder?.drop(failure.code);
     this.options.writer?.drop(failure.code);
     this.settle({ kind: 'failed', head: this.head, failure });
-    this.controller.abort(failure);
+    this.abortReason = failure;
+    for (const listener of this.abortListeners) listener(failure);
+    this.abortListeners.length = 0;
+    this.controller?.abort(failure);
+  }
+
+  /** Aborted (with the failure as its reason) when the flight is stopped before its end. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Called once if the flight is stopped before its end (at once if it already was). */
+  onAbort(listener: (reason: UpstreamFailure) => void): void {
+    if (this.abortReason) listener(this.abortReason);
+    else if (!this.outcome) this.abortListeners.push(listener);
   }
 
   private settle(outcome: FlightOutcome): void {
     this.outcome = outcome;
+    // An answer that ended is never aborted: nobody is left to tell.
+    if (outcome.kind === 'ended') this.abortListeners.length = 0;
     for (const [listener, unsubscribe] of this.listeners) {
       unsubscribe?.();
       listener.onSettled(outcome);

@@ -5,11 +5,12 @@ import type { RequestInfo } from '../protocols/types.js';
 /**
  * Where an answer's bytes come from. The gateway's is an HTTP call through undici, the caching
  * fetch's a real fetch, getOrStream's and getOrCreate's the caller's producer. A source feeds
- * the sink and stops when `signal` aborts; it classifies its own errors into failures.
+ * the sink and stops when the sink is aborted (`sink.signal`, `sink.onAbort`); it classifies its
+ * own errors into failures.
  */
 export interface UpstreamSource {
   /** `request`: what to send, which may differ from what the caller asked (requestStreamUsage). */
-  run(sink: UpstreamSink, signal: AbortSignal, request: RequestInfo): Promise<void>;
+  run(sink: UpstreamSink, request: RequestInfo): Promise<void>;
 }
 
 export interface UpstreamSink {
@@ -22,6 +23,10 @@ export interface UpstreamSink {
   ready(): Promise<void> | undefined;
   /** Whether the flight is over (a limit, an abort): the source should stop. */
   readonly closed: boolean;
+  /** Aborted when the flight stops before its end; made on first read (a source that needs no signal pays for none). */
+  readonly signal: AbortSignal;
+  /** The same, as a callback: called once when the flight stops before its end. */
+  onAbort(listener: () => void): void;
 }
 
 export interface DriveObserver {
@@ -116,9 +121,13 @@ export async function driveFlight(
     get closed() {
       return flight.outcome !== undefined;
     },
+    get signal() {
+      return flight.signal;
+    },
+    onAbort: (listener) => flight.onAbort(listener),
   };
   try {
-    await source.run(sink, flight.controller.signal, request);
+    await source.run(sink, request);
     // A source that returned without ending or failing was cut short: never let that reach the gate.
     if (!flight.outcome) {
       fail({ code: 'upstream_reset', status: 502, message: 'the upstream answer stopped before its end' });

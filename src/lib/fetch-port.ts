@@ -24,12 +24,12 @@ export function fetchSource(
   asked: RequestInfo,
 ): UpstreamSource {
   return {
-    run: async (sink, signal, sent) => {
+    run: async (sink, sent) => {
       // The caller's body, unless the engine changed the request (requestStreamUsage).
       const body = sent === asked ? init.body : JSON.stringify(sent.body);
       let response: Response;
       try {
-        response = await realFetch(url, { ...init, body, signal });
+        response = await realFetch(url, { ...init, body, signal: sink.signal });
       } catch (err) {
         if (!sink.closed) sink.fail(failureFrom('connect_failed', err));
         return;

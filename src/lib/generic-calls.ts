@@ -167,7 +167,7 @@ export async function createThroughCache<T>(
 
 function producerSource<T>(streamFn: StreamProducer<T>, messages: unknown, serializer: Serializer<T>): UpstreamSource {
   return {
-    run: async (sink, signal) => {
+    run: async (sink) => {
       let iterator: AsyncIterator<T>;
       try {
         const produced: unknown = await streamFn(messages);
@@ -184,9 +184,14 @@ function producerSource<T>(streamFn: StreamProducer<T>, messages: unknown, seria
         return;
       }
       // Closing the producer is how an abort reaches it (an SDK stream aborts its request).
-      const close = () => void Promise.resolve(iterator.return?.()).catch(() => undefined);
-      if (signal.aborted) return close();
-      signal.addEventListener('abort', close, { once: true });
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        void Promise.resolve(iterator.return?.()).catch(() => undefined);
+      };
+      if (sink.closed) return close();
+      sink.onAbort(close);
       sink.head({ status: 200, contentType: CHUNKS_CONTENT_TYPE, headers: {} });
       let count = 0;
       try {
@@ -205,8 +210,6 @@ function producerSource<T>(streamFn: StreamProducer<T>, messages: unknown, seria
       } catch (err) {
         if (!sink.closed) sink.fail(producerFailure(err));
         return;
-      } finally {
-        signal.removeEventListener('abort', close);
       }
       sink.data(encodeDoneFrame(count));
       sink.end();
