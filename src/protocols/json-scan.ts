@@ -69,7 +69,8 @@ let scannedPlain = true;
 function skipWs(bytes: Buffer, pos: number, end: number): number {
   while (pos < end) {
     const b = bytes[pos] as number;
-    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) break;
+    // Compact JSON (what LLM APIs send) has no whitespace: one comparison in the common case.
+    if (b > 0x20 || (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)) break;
     pos++;
   }
   return pos;
