@@ -45,7 +45,8 @@ export interface RequestIdentity {
  * query (minus credentials) and key headers as key material.
  */
 export function requestIdentity(input: RequestIdentityInput): RequestIdentity {
-  const query = new URLSearchParams(input.search);
+  // Most requests have no query string: then there is nothing to parse, and nothing in it to find.
+  const query = input.search === '' ? NO_QUERY : new URLSearchParams(input.search);
   const scope = input.shareAcrossCredentials
     ? 'shared'
     : credentialScope(findCredential(input.headers, query, input.credentialSources));
@@ -53,8 +54,11 @@ export function requestIdentity(input: RequestIdentityInput): RequestIdentity {
     scope,
     target: {
       path: input.path,
-      query: withoutCredentialParams(query, input.credentialSources),
+      query: query === NO_QUERY ? [] : withoutCredentialParams(query, input.credentialSources),
       headers: keyHeaderMaterial(input.headers),
     },
   };
 }
+
+/** Read only (never handed out): the query of a request that has none. */
+const NO_QUERY = new URLSearchParams();

@@ -2,6 +2,7 @@ import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorBody } from '../protocols/error-body.js';
 import type { ProtocolFamily } from '../protocols/types.js';
+import { requestTarget } from './http.js';
 
 /**
  * Errors node:http raises before a request reaches a handler (a header block over the limit, a
@@ -65,7 +66,7 @@ export function answerClientErrors(
       socket.destroy();
       return;
     }
-    const path = inFlight ? new URL(inFlight.req.url ?? '/', 'http://x').pathname : requestPath(err.rawPacket);
+    const path = inFlight ? requestTarget(inFlight.req.url ?? '/')?.path : requestPath(err.rawPacket);
     const family = path === undefined ? 'openai' : familyForPath(path);
     const body = JSON.stringify(errorBody(family, answer.status, answer.message, answer.code));
     setTimeout(() => socket.destroy(), LINGER_MS).unref();

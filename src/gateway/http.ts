@@ -218,3 +218,23 @@ export function sendJson(
   });
   res.end(body);
 }
+
+/**
+ * The path and query of a request target, as the WHATWG URL parser gives them (dot segments
+ * resolved, characters percent-encoded, the fragment dropped); undefined when it is no URL. An
+ * origin-form target ('/...') is a path even when it starts with '//' (parsed relative to a base,
+ * '//host/x' would name another host). A target made only of characters the parser leaves as they
+ * are, with no dot and no query, is its own path: the common case skips the parser, with the same
+ * result by construction (test/gateway/request-target.test.ts).
+ */
+export function requestTarget(target: string): { path: string; search: string } | undefined {
+  if (PLAIN_PATH.test(target)) return { path: target, search: '' };
+  try {
+    const url = target.startsWith('/') ? new URL(`http://sluice.local${target}`) : new URL(target);
+    return { path: url.pathname, search: url.search };
+  } catch {
+    return undefined;
+  }
+}
+
+const PLAIN_PATH = /^\/[A-Za-z0-9_~/-]*$/;

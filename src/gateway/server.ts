@@ -24,7 +24,7 @@ import type { GatewayContext, SemanticCounts } from './context.js';
 import { createStatsRecorder, responseOutcome } from './dashboard/recorder.js';
 import { handleDashboard } from './dashboard/routes.js';
 import { SessionStore } from './dashboard/session.js';
-import { sendError, sendJson } from './http.js';
+import { requestTarget, sendError, sendJson } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { acceptCleartextHttp2 } from './h2c.js';
 import { createMetrics } from './metrics.js';
@@ -274,8 +274,14 @@ function countResponse(ctx: GatewayContext, exchange: Exchange, res: ServerRespo
 
 async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
   const { requestId } = exchange;
-  const url = new URL(req.url ?? '/', 'http://sluice.local');
-  const path = url.pathname;
+  const target = requestTarget(req.url ?? '/');
+  if (!target) {
+    sendError(res, 'openai', 400, 'the request target is not a valid URL path', 'invalid_request_target', {
+      'x-request-id': requestId,
+    });
+    return;
+  }
+  const { path, search } = target;
 
   // HTTP/2 has no connection header (a GOAWAY ends its sessions at the end of the drain).
   const closeConnection = req.httpVersionMajor < 2 ? { connection: 'close' } : {};
@@ -315,7 +321,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
   const match = matchRoute(rawPath, req.headers);
   const protocol = match?.protocol;
   if (match && req.method === 'POST') {
-    await handleProtocolRoute(ctx, match.protocol, req, res, exchange, url.search, match.route);
+    await handleProtocolRoute(ctx, match.protocol, req, res, exchange, search, match.route);
     return;
   }
   if (protocol) {
@@ -325,7 +331,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
     return;
   }
   if (path.startsWith('/v1/')) {
-    await handlePassthrough(ctx, req, res, exchange, path, url.search);
+    await handlePassthrough(ctx, req, res, exchange, path, search);
     return;
   }
   if (path.startsWith(BEDROCK_ROUTE_PREFIX)) {

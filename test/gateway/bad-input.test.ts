@@ -213,3 +213,27 @@ describe('slow clients: header and body read timeouts', () => {
     expect(text).toContain('data: [DONE]');
   });
 });
+
+describe('request targets are paths, never authorities', () => {
+  const send = (target: string) =>
+    rawExchange(port(), (socket) =>
+      socket.end(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+    );
+
+  test('a target starting with // is a path: 404 in the error shape, never a 500, never another host or route', async () => {
+    const before = h.mock.stats.requests;
+    for (const target of ['//', '//x', '//evil.example/v1/models', '//healthz']) {
+      const { text } = await send(target);
+      expect(text.split('\r\n')[0], target).toBe('HTTP/1.1 404 Not Found');
+      expect(jsonOf(text), target).toMatchObject({ error: { code: 'not_found' } });
+    }
+    // '//evil.example/v1/models' must not be read as host evil.example, path /v1/models (a pass-through).
+    expect(h.mock.stats.requests).toBe(before);
+  });
+
+  test('a target the URL parser refuses is a 400, not a 500', async () => {
+    const { text } = await send('http://[bad/v1/models');
+    expect(text.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(jsonOf(text)).toMatchObject({ error: { code: 'invalid_request_target' } });
+  });
+});
