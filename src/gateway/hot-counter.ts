@@ -30,7 +30,15 @@ export class HotCounter<L extends string> {
   /** Add `by` to the series with these label values, given in the order of `labelNames`. */
   inc(by: number, ...values: string[]): void {
     if (!(by > 0)) return;
-    const id = values.length === 1 ? (values[0] as string) : values.join('\u0001');
+    // Concatenated (no array join) for the usual one to three labels; the same ids as a join.
+    const id =
+      values.length === 1
+        ? (values[0] as string)
+        : values.length === 2
+          ? `${values[0]}\u0001${values[1]}`
+          : values.length === 3
+            ? `${values[0]}\u0001${values[1]}\u0001${values[2]}`
+            : values.join('\u0001');
     let slot = this.#slots.get(id);
     if (!slot) {
       const labels: Partial<Record<L, string>> = {};
