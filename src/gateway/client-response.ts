@@ -109,8 +109,12 @@ export class ClientResponse implements FlightListener {
     const head = this.pendingHead;
     if (!head) return;
     this.pendingHead = undefined;
-    const stream = head.status === 200 ? streamResponseHeaders(head.contentType) : {};
-    this.res.writeHead(head.status, { ...head.headers, ...stream, ...this.options.headers });
+    // One object, filled in place (spreads cost every forwarded answer microseconds); later names win, as with spreads.
+    const headers: OutgoingHttpHeaders = {};
+    for (const name in head.headers) headers[name] = head.headers[name];
+    if (head.status === 200) Object.assign(headers, streamResponseHeaders(head.contentType));
+    for (const name in this.options.headers) headers[name] = this.options.headers[name];
+    this.res.writeHead(head.status, headers);
   }
 
   private flush(): void {

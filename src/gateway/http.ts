@@ -28,11 +28,17 @@ const NOT_FORWARDED_UPSTREAM = new Set([
 /** Response headers that would be wrong once re-framed by Sluice or shared through the cache. */
 const NOT_FORWARDED_DOWNSTREAM = new Set(['content-length', 'set-cookie', 'date', 'x-request-id']);
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+const CLOSE_TOKEN: ReadonlySet<string> = new Set(['close']);
+
 function connectionTokens(
   headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
-): Set<string> {
+): ReadonlySet<string> {
   const value = headers.connection;
-  const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
+  // The usual values, without a set built per message (keep-alive is hop-by-hop anyway).
+  if (value === undefined || value === 'keep-alive') return NO_TOKENS;
+  if (value === 'close') return CLOSE_TOKEN;
+  const joined = Array.isArray(value) ? value.join(',') : value;
   return new Set(
     joined
       .split(',')
@@ -53,7 +59,8 @@ function withoutSessionCookie(cookie: string): string {
 export function upstreamRequestHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const listed = connectionTokens(headers);
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     if (
       HOP_BY_HOP.has(name) ||
@@ -82,7 +89,8 @@ export function downstreamResponseHeaders(
 ): OutgoingHttpHeaders {
   const listed = connectionTokens(headers);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     if (HOP_BY_HOP.has(name) || NOT_FORWARDED_DOWNSTREAM.has(name) || listed.has(name)) continue;
     out[name] = value;
