@@ -10,7 +10,8 @@
  *   npm run bench:profile -- capture            (50-chunk stream miss, stored: cache-control: no-cache)
  *   npm run bench:profile -- raw-json           (the baseline: raw node:http writing the JSON hit's bytes)
  *   npm run bench:profile -- raw-sse            (the baseline: raw node:http writing the SSE hit's bytes)
- *   BENCH_SECONDS=N (default 10), BENCH_TOP=N (default 30); the profile is kept under bench/profiles/.
+ *   BENCH_SECONDS=N (default 10), BENCH_TOP=N (default 30), BENCH_CONNECTIONS=N (default 32); the profile is
+ *   kept under bench/profiles/.
  *   BENCH_VIEW=total prints inclusive time (the function and what it called) instead of self time.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,8 @@ import { type CpuProfile, selfTimes, totalTimes } from './harness/cpu-profile.js
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const TOP = Number(process.env.BENCH_TOP ?? 30);
-const CONNECTIONS = 32;
+/** BENCH_CONNECTIONS=1 profiles one request at a time: the CPU on a request's critical path (its latency). */
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
 const CASES: Record<string, { body: string; headers: Record<string, string>; prime: boolean }> = {
   'json-hit': { body: chatBody({ stream: false, label: 'profile-json' }), headers: { 'x-mock-words': '50' }, prime: true },
