@@ -1,5 +1,5 @@
 import type { SseRecordedEvents } from '../sse/recorded-events.js';
-import { BROKEN, CLOSED, JsonCursor, NEXT, type Step } from './json-scan.js';
+import { BROKEN, CLOSED, JsonCursor, NEXT, type Step, stringTokenEnd, stringValueSpans } from './json-scan.js';
 import { withoutExcludedFields } from './key-exclusions.js';
 import {
   checkOpenAiBody,
@@ -78,7 +78,9 @@ export function choiceProtocol(spec: ChoiceProtocolSpec): Protocol {
 export function inspectChoiceRecording(events: SseRecordedEvents): StreamVerdict | undefined {
   const tally = new ChoiceStreamTally();
   const cursor = new JsonCursor(events.body, 0, 0);
+  const { body } = events;
   const last = events.length - 1;
+  let template: ChunkTemplate | undefined;
   for (let i = 0; i <= last; i++) {
     if (events.dataIs(i, OPENAI_DONE)) {
       // A terminal event before the last is refused by the full gate; let it say so.
@@ -89,11 +91,91 @@ export function inspectChoiceRecording(events: SseRecordedEvents): StreamVerdict
     if (events.eventIs(i, 'error')) return undefined;
     const start = events.dataStart(i);
     if (start < 0) return undefined;
-    cursor.reset(events.body, start, events.dataEnd(i));
-    if (!readChunk(cursor, tally, i)) return undefined;
+    const end = events.dataEnd(i);
+    if (template && matchesTemplate(template, body, start, end)) {
+      applyFacts(tally, i, template.facts, body);
+      continue;
+    }
+    cursor.reset(body, start, end);
+    const facts = readChunk(cursor);
+    if (!facts) return undefined;
+    applyFacts(tally, i, facts, body);
+    template = chunkTemplate(body, start, end, facts);
   }
   const verdict = tally.verdict();
   return verdict.complete ? verdict : undefined;
+}
+
+/** What the gate reads from one chunk; offsets are absolute in the recording. */
+interface ChunkFacts {
+  /** Flat pairs: a choice's `index`, then 1 when its `finish_reason` is a string, else 0. */
+  choices: number[];
+  usage: Usage | undefined;
+  emptyChoices: boolean;
+  /** The `model` string's content, or -1 when `model` is absent or not a string. */
+  modelStart: number;
+  modelEnd: number;
+  /** The `usage` object's span, or -1. */
+  usageStart: number;
+  usageEnd: number;
+}
+
+function applyFacts(tally: ChoiceStreamTally, i: number, facts: ChunkFacts, body: Buffer): void {
+  const { choices } = facts;
+  for (let c = 0; c < choices.length; c += 2) tally.choice(choices[c] as number, choices[c + 1] === 1);
+  // Only the first chunk's model counts, so later ones are never decoded.
+  const model = facts.modelStart >= 0 && !tally.hasModel ? body.toString('latin1', facts.modelStart, facts.modelEnd) : undefined;
+  tally.chunk(i, model, facts.usage, facts.emptyChoices);
+}
+
+/**
+ * A chunk read in full, as a pattern for the next ones: its bytes, with every string value that
+ * no fact depends on (content deltas, ids, finish reasons, tool arguments; not `model`, nothing
+ * inside `usage`) left open as a hole. Most chunks of a stream are the one before with other text:
+ * a chunk made of the same bytes around holes, each filled with a valid JSON string, is valid
+ * JSON with the same members, the same non-string values and strings where strings were, so it
+ * has the same facts. That is proof by construction, not sniffing: a hole is checked as a string
+ * token by the same scanner, and every other byte must be identical.
+ */
+interface ChunkTemplate {
+  facts: ChunkFacts;
+  /** Flat pairs [start, end) of the template's bytes between holes (absolute offsets); a hole follows each pair but the last. */
+  literals: number[];
+}
+
+function chunkTemplate(body: Buffer, start: number, end: number, facts: ChunkFacts): ChunkTemplate | undefined {
+  const spans = stringValueSpans(body, start, end);
+  if (!spans) return undefined;
+  const literals: number[] = [];
+  let from = start;
+  for (let k = 0; k < spans.length; k += 2) {
+    const open = spans[k] as number;
+    const after = spans[k + 1] as number;
+    const isModel = open + 1 === facts.modelStart;
+    const inUsage = facts.usageStart >= 0 && open >= facts.usageStart && after <= facts.usageEnd;
+    if (isModel || inUsage) continue;
+    literals.push(from, open);
+    from = after;
+  }
+  literals.push(from, end);
+  return { facts, literals };
+}
+
+function matchesTemplate(template: ChunkTemplate, body: Buffer, start: number, end: number): boolean {
+  const { literals } = template;
+  let pos = start;
+  for (let k = 0; k < literals.length; k += 2) {
+    const from = literals[k] as number;
+    const to = literals[k + 1] as number;
+    if (pos + (to - from) > end) return false;
+    // A loop, not Buffer#compare: literals are tens of bytes, and the native call costs more than comparing them.
+    for (let b = from; b < to; b++) if (body[b] !== body[pos++]) return false;
+    if (k + 2 < literals.length) {
+      pos = stringTokenEnd(body, pos, end);
+      if (pos < 0) return false;
+    }
+  }
+  return pos === end;
 }
 
 /**
@@ -105,8 +187,8 @@ const choiceIndexes: number[] = [];
 const choiceFinished: boolean[] = [];
 let pending = 0;
 
-/** One chunk's facts into the tally; false when this reader cannot vouch for them (the full gate decides). */
-function readChunk(cursor: JsonCursor, tally: ChoiceStreamTally, i: number): boolean {
+/** One chunk's facts; undefined when this reader cannot vouch for them (the full gate decides). */
+function readChunk(cursor: JsonCursor): ChunkFacts | undefined {
   let modelStart = -1;
   let modelEnd = -1;
   let usageStart = -1;
@@ -116,44 +198,40 @@ function readChunk(cursor: JsonCursor, tally: ChoiceStreamTally, i: number): boo
   pending = 0;
   let step: Step = cursor.firstMember();
   for (; step === NEXT; step = cursor.nextMember()) {
-    if (!cursor.stringPlain) return false;
+    if (!cursor.stringPlain) return undefined;
     if (cursor.stringIs('choices')) {
       pending = 0;
       choicesArray = cursor.kind() === 'array';
       choiceCount = choicesArray ? readChoices(cursor) : cursor.skipValue() ? 0 : -1;
-      if (choiceCount < 0) return false;
+      if (choiceCount < 0) return undefined;
     } else if (cursor.stringIs('model')) {
       if (cursor.kind() === 'string') {
-        if (!cursor.string() || !cursor.stringPlain) return false;
+        if (!cursor.string() || !cursor.stringPlain) return undefined;
         modelStart = cursor.stringStart;
         modelEnd = cursor.stringEnd;
       } else {
         modelStart = -1;
-        if (!cursor.skipValue()) return false;
+        modelEnd = -1;
+        if (!cursor.skipValue()) return undefined;
       }
     } else if (cursor.stringIs('usage')) {
       const isObject = cursor.kind() === 'object';
       const from = cursor.pos;
-      if (!cursor.skipValue()) return false;
+      if (!cursor.skipValue()) return undefined;
       usageStart = isObject ? from : -1;
-      usageEnd = cursor.pos;
+      usageEnd = isObject ? cursor.pos : -1;
     } else if (cursor.stringIs('error')) {
       // An error that is not null ends the fast path; the full gate words the reason.
-      if (cursor.kind() !== 'null' || !cursor.skipValue()) return false;
+      if (cursor.kind() !== 'null' || !cursor.skipValue()) return undefined;
     } else if (!cursor.skipValue()) {
-      return false;
+      return undefined;
     }
   }
-  if (step === BROKEN || !cursor.atEnd()) return false;
-  for (let c = 0; c < pending; c++) {
-    tally.choice(choiceIndexes[c] as number, choiceFinished[c] as boolean);
-  }
-  let usage: Usage | undefined;
-  if (usageStart >= 0) usage = mapOpenAiUsage(JSON.parse(cursor.bytes.toString('utf8', usageStart, usageEnd)));
-  // Only the first chunk's model counts, so later ones are never decoded.
-  const model = modelStart >= 0 && !tally.hasModel ? cursor.bytes.toString('latin1', modelStart, modelEnd) : undefined;
-  tally.chunk(i, model, usage, choicesArray && choiceCount === 0);
-  return true;
+  if (step === BROKEN || !cursor.atEnd()) return undefined;
+  const choices: number[] = [];
+  for (let c = 0; c < pending; c++) choices.push(choiceIndexes[c] as number, choiceFinished[c] ? 1 : 0);
+  const usage = usageStart >= 0 ? mapOpenAiUsage(JSON.parse(cursor.bytes.toString('utf8', usageStart, usageEnd))) : undefined;
+  return { choices, usage, emptyChoices: choicesArray && choiceCount === 0, modelStart, modelEnd, usageStart, usageEnd };
 }
 
 /** The elements of `choices`; the object ones with a numeric `index` become pending facts. Returns the count, -1 when broken. */

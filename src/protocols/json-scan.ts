@@ -191,6 +191,29 @@ function skipAny(bytes: Buffer, pos: number, end: number): number {
   }
 }
 
+/**
+ * The string values of a JSON text already proven valid (member names left out), as flat pairs
+ * [opening quote, past the closing quote]. In valid JSON every quote outside a string opens one,
+ * so the next string is found with a native search and its end by scanString.
+ */
+export function stringValueSpans(bytes: Buffer, start: number, end: number): number[] | undefined {
+  const spans: number[] = [];
+  let pos = start;
+  for (;;) {
+    const open = bytes.indexOf(QUOTE, pos);
+    if (open < 0 || open >= end) return spans;
+    const after = scanString(bytes, open, end);
+    if (after < 0) return undefined;
+    if (bytes[skipWs(bytes, after, end)] !== COLON) spans.push(open, after);
+    pos = after;
+  }
+}
+
+/** The position past the valid JSON string token whose opening quote is at `start` (before `end`), or -1 when none is. */
+export function stringTokenEnd(bytes: Buffer, start: number, end: number): number {
+  return bytes[start] === QUOTE ? scanString(bytes, start, end) : -1;
+}
+
 export class JsonCursor {
   pos: number;
   /** Span of the last string read (a member name or a value), quotes excluded. */

@@ -446,6 +446,56 @@ describe('gate adversaries (OpenAI chat)', () => {
     });
   });
 
+  it('a chunk that repeats the one before with other text is judged by its pattern; any other difference is read in full', () => {
+    const delta = (text: string, rest = '"finish_reason":null') => chatChunk(`{"index":0,"delta":{"content":${text}},${rest}}`);
+    const open = [delta('"Hello"'), delta('" world"'), delta('"\\u00e9\\n \\"q\\""'), delta('"caf\u00e9"')];
+    // The same bytes around each string value, other strings: stored, with the facts of a full read.
+    const same = judgeBoth(CHAT, chatStream([...open, chatChunk(finish)]));
+    expect(same.actual).toEqual(same.expected);
+    expect(same.actual.storable).toBe(true);
+    expect(same.fast).toEqual({ complete: true, model: 'gpt-4o-mini' });
+    // Each of these differs from the chunk before outside a string value (or breaks one): the
+    // verdict must be the full gate's, whatever it is.
+    const variants = [
+      delta('"x"', '"finish_reason":"stop"'), // a finish reason where there was null
+      chatChunk('{"index":1,"delta":{"content":"x"},"finish_reason":null}'), // another choice
+      chatChunk('{"index":0,"delta":{"content":"x"},"finish_reason":null}', ',"error":{"message":"late"}'),
+      delta('"x"').replace('"gpt-4o-mini"', '"gpt-4o"'), // the model is a fact, never a hole
+      delta('"x"').replace('"content"', '"contents"'), // a member name is never a hole
+      delta('"x\u0001"'), // a raw control character in a hole
+      delta('"x\\q"'), // an invalid escape in a hole
+      delta('"x'), // an unterminated hole
+      delta('"x""y"'), // two strings where one was
+      delta('42'), // a number where a string was
+      delta('"x"') + ' ', // trailing whitespace
+      `${delta('"x"')}x`, // a second value
+      delta('"x"').replace('"c1"', '"c2"'), // another id: a hole, stored
+      chatChunk('{"index":0,"delta":{"content":"x"},"finish_reason":null}', ',"usage":{"prompt_tokens":1,"completion_tokens":2}'),
+    ];
+    for (const variant of variants) {
+      for (const stream of [
+        chatStream([...open, variant, chatChunk(finish)]),
+        chatStream([...open, variant, delta('"after"'), chatChunk(finish)]),
+      ]) {
+        const { actual, expected } = judgeBoth(CHAT, stream);
+        expect(actual, variant).toEqual(expected);
+      }
+    }
+    // Not vacuous: some variants are refused, some stored.
+    const outcomes = variants.map((v) => judgeBoth(CHAT, chatStream([...open, v, chatChunk(finish)])).actual.storable);
+    expect(outcomes).toContain(true);
+    expect(outcomes).toContain(false);
+  });
+
+  it('usage in a chunk that repeats the one before is read from that chunk, never carried over', () => {
+    const usage = (n: number) => chatChunk('', `,"usage":{"prompt_tokens":${n},"completion_tokens":${n + 1},"total_tokens":${2 * n + 1}}`).replace('"choices":[]', '"choices":[]');
+    const stream = chatStream([chatChunk(finish), usage(3), usage(7)]);
+    const { actual, expected } = judgeBoth(CHAT, stream);
+    expect(actual).toEqual(expected);
+    expect(actual.storable).toBe(true);
+    if (actual.storable) expect(actual.entry.usage).toEqual(expect.objectContaining({ inputTokens: 7, outputTokens: 8 }));
+  });
+
   it('an escaped member name means what JSON.parse says it means', () => {
     const escaped = '{"model":"m","choices":[{"index":0,"fin\\u0069sh_reason":"stop"}]}';
     const { actual, expected, fast } = judgeBoth(CHAT, chatStream([escaped]));
