@@ -1,11 +1,11 @@
 import type { SseEvent } from '../sse/types.js';
 import { choiceProtocol } from './choice-stream.js';
 import { chunkFixed, chunkWords } from './chunk-text.js';
-import { ProtocolError } from './errors.js';
 import {
   badRequest,
   choiceAnswer,
-  foldChoiceChunks,
+  type ChoiceStateBase,
+  foldChoiceStates,
   isJsonObject,
   objectsIn,
 } from './openai-shared.js';
@@ -29,12 +29,8 @@ interface ToolCallState {
   fn?: { name: string; arguments: string; extra: JsonObject };
 }
 
-interface ChoiceState {
-  index: number;
-  finishReason: JsonValue;
+interface ChoiceState extends ChoiceStateBase {
   logprobs: JsonObject | null;
-  /** Unknown choice-level fields; the last value wins, as in the SDK. */
-  extra: JsonObject;
   /** Unknown delta fields (e.g. `annotations`); the last value wins, as in the SDK. */
   messageExtra: JsonObject;
   role?: string;
@@ -154,22 +150,17 @@ function finishChoice(state: ChoiceState): JsonObject {
 }
 
 function assemble(events: readonly SseEvent[]): JsonObject {
-  const states = new Map<number, ChoiceState>();
-  const top = foldChoiceChunks(events, (choice, index) => {
-    const { index: _index, delta, finish_reason, logprobs, ...other } = choice;
-    let state = states.get(index);
-    if (!state) {
-      state = newChoiceState(index);
-      states.set(index, state);
-    }
-    Object.assign(state.extra, other);
-    if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
-    if (typeof finish_reason === 'string' && finish_reason) state.finishReason = finish_reason;
-    if (isJsonObject(delta)) appendDelta(state, delta);
-  });
-  if (!top) throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', 'chat stream holds no parseable chunk');
-  const sorted = [...states.values()].sort((a, b) => a.index - b.index);
-  return choiceAnswer(top, 'chat.completion', sorted.map(finishChoice));
+  const { top, states } = foldChoiceStates(
+    events,
+    'delta',
+    newChoiceState,
+    (state, delta, logprobs) => {
+      if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
+      if (isJsonObject(delta)) appendDelta(state, delta);
+    },
+    'chat',
+  );
+  return choiceAnswer(top, 'chat.completion', states.map(finishChoice));
 }
 
 /** Text as delta pieces; an empty string stays one empty piece so that it survives the round trip. */

@@ -1,11 +1,11 @@
 import type { SseEvent } from '../sse/types.js';
 import { choiceProtocol } from './choice-stream.js';
 import { chunkWords } from './chunk-text.js';
-import { ProtocolError } from './errors.js';
 import {
   badRequest,
   choiceAnswer,
-  foldChoiceChunks,
+  type ChoiceStateBase,
+  foldChoiceStates,
   isJsonObject,
 } from './openai-shared.js';
 import type { JsonObject, JsonValue, Protocol } from './types.js';
@@ -33,13 +33,9 @@ function isPrompt(value: JsonValue | undefined): boolean {
   );
 }
 
-interface ChoiceState {
-  index: number;
+interface ChoiceState extends ChoiceStateBase {
   text: string;
-  finishReason: JsonValue;
   logprobs: JsonObject | null;
-  /** Unknown choice-level fields; the last value wins. */
-  extra: JsonObject;
 }
 
 /** Legacy logprobs are parallel arrays: concatenate each array, let other fields take the last value. */
@@ -54,29 +50,23 @@ function appendLogprobs(state: ChoiceState, logprobs: JsonObject): void {
 }
 
 function assemble(events: readonly SseEvent[]): JsonObject {
-  const states = new Map<number, ChoiceState>();
-  const top = foldChoiceChunks(events, (choice, index) => {
-    const { index: _index, text, finish_reason, logprobs, ...other } = choice;
-    let state = states.get(index);
-    if (!state) {
-      state = { index, text: '', finishReason: null, logprobs: null, extra: {} };
-      states.set(index, state);
-    }
-    Object.assign(state.extra, other);
-    if (typeof text === 'string') state.text += text;
-    if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
-    if (typeof finish_reason === 'string' && finish_reason) state.finishReason = finish_reason;
-  });
-  if (!top) throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', 'completions stream holds no parseable chunk');
-  const choices = [...states.values()]
-    .sort((a, b) => a.index - b.index)
-    .map((state) => ({
-      ...state.extra,
-      text: state.text,
-      index: state.index,
-      logprobs: state.logprobs,
-      finish_reason: state.finishReason,
-    }));
+  const { top, states } = foldChoiceStates(
+    events,
+    'text',
+    (index): ChoiceState => ({ index, text: '', finishReason: null, logprobs: null, extra: {} }),
+    (state, text, logprobs) => {
+      if (typeof text === 'string') state.text += text;
+      if (isJsonObject(logprobs)) appendLogprobs(state, logprobs);
+    },
+    'completions',
+  );
+  const choices = states.map((state) => ({
+    ...state.extra,
+    text: state.text,
+    index: state.index,
+    logprobs: state.logprobs,
+    finish_reason: state.finishReason,
+  }));
   return choiceAnswer(top, 'text_completion', choices);
 }
 

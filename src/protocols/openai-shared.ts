@@ -266,7 +266,7 @@ export function choiceStreamFrames(
  * chunk is not the answer's usage), and without the stream-only `object` and `obfuscation`.
  * `onChoice` receives each choice that has a numeric `index`. Undefined when no chunk parsed.
  */
-export function foldChoiceChunks(
+function foldChoiceChunks(
   events: readonly SseEvent[],
   onChoice: (choice: JsonObject, index: number) => void,
 ): JsonObject | undefined {
@@ -284,6 +284,43 @@ export function foldChoiceChunks(
     }
   }
   return top;
+}
+
+/** What every choice of a choice stream keeps while it is folded; an endpoint adds its own fields. */
+export interface ChoiceStateBase {
+  index: number;
+  finishReason: JsonValue;
+  /** Unknown choice-level fields; the last value wins, as in the SDK. */
+  extra: JsonObject;
+}
+
+/**
+ * A choice stream folded into one state per choice `index`, in index order, and the folded
+ * top-level fields. Each choice's `finish_reason` (the last non-empty string) and its unknown
+ * fields are kept here; `apply` takes the endpoint's own member (`field`: chat's `delta`,
+ * completions' `text`) and its `logprobs`, whose shapes differ between the two.
+ */
+export function foldChoiceStates<S extends ChoiceStateBase>(
+  events: readonly SseEvent[],
+  field: 'delta' | 'text',
+  create: (index: number) => S,
+  apply: (state: S, value: JsonValue | undefined, logprobs: JsonValue | undefined) => void,
+  streamName: string,
+): { top: JsonObject; states: S[] } {
+  const states = new Map<number, S>();
+  const top = foldChoiceChunks(events, (choice, index) => {
+    const { index: _index, [field]: value, finish_reason, logprobs, ...other } = choice;
+    let state = states.get(index);
+    if (!state) {
+      state = create(index);
+      states.set(index, state);
+    }
+    Object.assign(state.extra, other);
+    if (typeof finish_reason === 'string' && finish_reason) state.finishReason = finish_reason;
+    apply(state, value, logprobs);
+  });
+  if (!top) throw new ProtocolError('PROTOCOL_MALFORMED_STREAM', `${streamName} stream holds no parseable chunk`);
+  return { top, states: [...states.values()].sort((a, b) => a.index - b.index) };
 }
 
 /** The non-stream answer from the folded fields and the finished choices, `usage` last as the API sends it. */
