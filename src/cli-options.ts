@@ -3,9 +3,10 @@ import { ConfigError, mergeConfig, parseConfig, readConfigFile, type SluiceConfi
 
 type ValueType = 'int' | 'number' | 'string' | 'bool' | 'onoff' | 'replay';
 
-/** One command-line flag. `env` is its SLUICE_* twin; `path` the config field it sets. */
+/** One command-line flag. `path` is the config field it sets. */
 interface FlagSpec {
-  env: string;
+  /** Its SLUICE_* twin, when it is not the flag's name as SLUICE_NAME (see envName). */
+  env?: string;
   path: readonly string[];
   type: ValueType;
   /** Placeholder shown in --help; absent for boolean flags. */
@@ -19,45 +20,39 @@ interface FlagSpec {
  * To add a flag, add a row here (and the field to config.ts).
  */
 export const FLAGS = {
-  port: { env: 'SLUICE_PORT', path: ['port'], type: 'int', value: 'N', help: 'listen port (default 8080)' },
-  host: { env: 'SLUICE_HOST', path: ['host'], type: 'string', value: 'ADDR', help: 'listen address (default 127.0.0.1)' },
+  port: { path: ['port'], type: 'int', value: 'N', help: 'listen port (default 8080)' },
+  host: { path: ['host'], type: 'string', value: 'ADDR', help: 'listen address (default 127.0.0.1)' },
   upstream: {
-    env: 'SLUICE_UPSTREAM',
     path: ['upstream'],
     type: 'string',
     value: 'URL',
     help: 'OpenAI-compatible base URL (default https://api.openai.com/v1)',
   },
   'anthropic-upstream': {
-    env: 'SLUICE_ANTHROPIC_UPSTREAM',
     path: ['anthropicUpstream'],
     type: 'string',
     value: 'URL',
     help: 'Anthropic base URL (default https://api.anthropic.com)',
   },
   'upstream-api-key': {
-    env: 'SLUICE_UPSTREAM_API_KEY',
     path: ['upstreamApiKey'],
     type: 'string',
     value: 'KEY',
     help: "send this key upstream instead of the client's",
   },
   'anthropic-api-key': {
-    env: 'SLUICE_ANTHROPIC_API_KEY',
     path: ['anthropicApiKey'],
     type: 'string',
     value: 'KEY',
     help: 'same, for the Anthropic upstream',
   },
   'bedrock-upstream': {
-    env: 'SLUICE_BEDROCK_UPSTREAM',
     path: ['bedrockUpstream'],
     type: 'string',
     value: 'URL',
     help: 'Bedrock Runtime URL (default https://bedrock-runtime.REGION.amazonaws.com)',
   },
   'bedrock-region': {
-    env: 'SLUICE_BEDROCK_REGION',
     path: ['bedrockRegion'],
     type: 'string',
     value: 'REGION',
@@ -71,122 +66,111 @@ export const FLAGS = {
     help: 'shared L2 cache, e.g. redis://127.0.0.1:6379 (default: none)',
   },
   'admin-token': {
-    env: 'SLUICE_ADMIN_TOKEN',
     path: ['adminToken'],
     type: 'string',
     value: 'TOKEN',
     help: 'bearer token that enables /admin/* (16+ characters)',
   },
   'cache-mode': {
-    env: 'SLUICE_CACHE_MODE',
     path: ['cache', 'mode'],
     type: 'string',
     value: 'MODE',
     help: 'on | off | read-only | write-only (default on)',
   },
-  ttl: { env: 'SLUICE_TTL', path: ['cache', 'ttlSeconds'], type: 'int', value: 'SECONDS', help: 'default entry TTL (default 3600)' },
+  ttl: { path: ['cache', 'ttlSeconds'], type: 'int', value: 'SECONDS', help: 'default entry TTL (default 3600)' },
   replay: {
-    env: 'SLUICE_REPLAY',
     path: ['cache', 'replay'],
     type: 'replay',
     value: 'MODE',
     help: 'instant | realtime | N tokens per second (default instant)',
   },
   'share-across-credentials': {
-    env: 'SLUICE_SHARE_ACROSS_CREDENTIALS',
     path: ['cache', 'shareAcrossCredentials'],
     type: 'bool',
     help: 'let different API keys share entries',
   },
   'request-stream-usage': {
-    env: 'SLUICE_REQUEST_STREAM_USAGE',
     path: ['cache', 'requestStreamUsage'],
     type: 'bool',
     help: 'ask the upstream for usage on every stream; the client still sees only what it asked for',
   },
   'flush-interval-ms': {
-    env: 'SLUICE_FLUSH_INTERVAL_MS',
     path: ['flushIntervalMs'],
     type: 'int',
     value: 'N',
     help: 'coalesce writes for at most N ms (default 0: write each chunk)',
   },
   'shutdown-grace-ms': {
-    env: 'SLUICE_SHUTDOWN_GRACE_MS',
     path: ['shutdownGraceMs'],
     type: 'int',
     value: 'N',
     help: 'on SIGTERM, let answers in flight finish for up to N ms (default 30000)',
   },
   'max-upstream-connections': {
-    env: 'SLUICE_MAX_UPSTREAM_CONNECTIONS',
     path: ['limits', 'maxUpstreamConnections'],
     type: 'int',
     value: 'N',
     help: 'connections per upstream; more requests wait (default 0: no limit)',
   },
   semantic: {
-    env: 'SLUICE_SEMANTIC',
     path: ['semantic', 'enabled'],
     type: 'bool',
     help: 'semantic lookups after an exact miss (built-in lexical embedder; default off)',
   },
   'semantic-threshold': {
-    env: 'SLUICE_SEMANTIC_THRESHOLD',
     path: ['semantic', 'threshold'],
     type: 'number',
     value: 'N',
     help: 'cosine similarity 0-1 (default 0.75 lexical, 0.95 openai)',
   },
   'embeddings-url': {
-    env: 'SLUICE_EMBEDDINGS_URL',
     path: ['semantic', 'embeddingsUrl'],
     type: 'string',
     value: 'URL',
     help: 'OpenAI-compatible base URL for POST {url}/embeddings (selects the openai embedder)',
   },
   'embeddings-model': {
-    env: 'SLUICE_EMBEDDINGS_MODEL',
     path: ['semantic', 'embeddingsModel'],
     type: 'string',
     value: 'NAME',
     help: 'embeddings model (default text-embedding-3-small)',
   },
   'embeddings-api-key': {
-    env: 'SLUICE_EMBEDDINGS_API_KEY',
     path: ['semantic', 'embeddingsApiKey'],
     type: 'string',
     value: 'KEY',
     help: 'sent as Authorization: Bearer KEY to the embeddings URL',
   },
   'embeddings-timeout-ms': {
-    env: 'SLUICE_EMBEDDINGS_TIMEOUT_MS',
     path: ['semantic', 'embeddingsTimeoutMs'],
     type: 'int',
     value: 'N',
     help: 'bound on one embeddings call (default 1000)',
   },
   'semantic-shadow': {
-    env: 'SLUICE_SEMANTIC_SHADOW',
     path: ['semantic', 'shadow'],
     type: 'bool',
     help: 'run semantic lookups but serve nothing from them (measure first)',
   },
   'log-level': {
-    env: 'SLUICE_LOG_LEVEL',
     path: ['logLevel'],
     type: 'string',
     value: 'LEVEL',
     help: 'fatal | error | warn | info | debug | trace | silent (default info)',
   },
   'access-log': {
-    env: 'SLUICE_ACCESS_LOG',
     path: ['accessLog'],
     type: 'onoff',
     value: 'on|off',
     help: 'one info line per request (default on)',
   },
 } as const satisfies Record<string, FlagSpec>;
+
+/** A flag's environment twin: SLUICE_ and its name in capitals (--cache-mode: SLUICE_CACHE_MODE), unless its row names another. */
+export function envName(flag: keyof typeof FLAGS): string {
+  const spec: FlagSpec = FLAGS[flag];
+  return spec.env ?? `SLUICE_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
 
 type FlagName = keyof typeof FLAGS;
 
@@ -210,7 +194,7 @@ export const USAGE = [
   '',
   usageLine('config', META_FLAGS.config.value, META_FLAGS.config.env, META_FLAGS.config.help),
   ...Object.entries(FLAGS).map(([name, spec]: [string, FlagSpec]) =>
-    usageLine(name, spec.value, spec.env, spec.help),
+    usageLine(name, spec.value, envName(name as keyof typeof FLAGS), spec.help),
   ),
   usageLine('help', undefined, undefined, META_FLAGS.help.help, META_FLAGS.help.short),
   usageLine('version', undefined, undefined, META_FLAGS.version.help, META_FLAGS.version.short),
@@ -249,7 +233,7 @@ export async function resolveCli(argv: string[], env: NodeJS.ProcessEnv): Promis
   );
   merged = mergeConfig(
     merged,
-    fromSources((name) => env[FLAGS[name].env], 'env'),
+    fromSources((name) => env[envName(name)], 'env'),
   );
   merged = mergeConfig(
     merged,
@@ -317,7 +301,7 @@ function fromSources(
     const raw = read(name);
     if (raw === undefined || raw === '') continue;
     const spec: FlagSpec = FLAGS[name];
-    const label = source === 'env' ? spec.env : `--${name}`;
+    const label = source === 'env' ? envName(name) : `--${name}`;
     const value = convert(raw, spec.type, label);
     let nested: Record<string, unknown> = { [spec.path[spec.path.length - 1] as string]: value };
     for (let i = spec.path.length - 2; i >= 0; i--) nested = { [spec.path[i] as string]: nested };
