@@ -21,6 +21,19 @@ import {
 import { tenantScope } from './tenant-scope.js';
 import { applyUpstreamCredential, httpSource, upstreamPath } from './upstream.js';
 
+/** One request on a protocol route, as the router hands it over. */
+export interface ProtocolRouteCall {
+  ctx: GatewayContext;
+  protocol: Protocol;
+  req: IncomingMessage;
+  res: ServerResponse;
+  exchange: Exchange;
+  /** The query string as sent ('' or '?a=b'). */
+  search: string;
+  /** A templated route's parameters (Bedrock's model id). */
+  route: RouteParams | undefined;
+}
+
 interface Admitted {
   request: RequestInfo;
   controls: RequestControls;
@@ -35,17 +48,10 @@ interface Admitted {
  * flight in progress, or upstream. The caller's lifetime is the Exchange's, from arrival, so a
  * client that leaves while the body is read or the store is slow is seen leaving.
  */
-export async function handleProtocolRoute(
-  ctx: GatewayContext,
-  protocol: Protocol,
-  req: IncomingMessage,
-  res: ServerResponse,
-  exchange: Exchange,
-  search: string,
-  route?: RouteParams,
-): Promise<void> {
+export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise<void> {
+  const { ctx, protocol, req, res, exchange, search, route } = routeCall;
   const { requestId } = exchange;
-  const admitted = await admit(ctx, protocol, req, res, exchange, search, route);
+  const admitted = await admit(routeCall);
   if (!admitted) return;
   const { request, controls, rawBody } = admitted;
   // The request's path as the client encoded it (a templated route's), forwarded as is.
@@ -151,15 +157,7 @@ class HttpPort implements CallPort {
 }
 
 /** Parse and validate; on any problem answer in the protocol's error shape and return undefined. */
-async function admit(
-  ctx: GatewayContext,
-  protocol: Protocol,
-  req: IncomingMessage,
-  res: ServerResponse,
-  exchange: Exchange,
-  search: string,
-  route: RouteParams | undefined,
-): Promise<Admitted | undefined> {
+async function admit({ ctx, protocol, req, res, exchange, search, route }: ProtocolRouteCall): Promise<Admitted | undefined> {
   const idHeader = { 'x-request-id': exchange.requestId };
   const reject = (status: number, message: string, code: string, param?: string) => {
     exchange.label(protocol.path, 'NONE', status);

@@ -321,7 +321,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
   const match = matchRoute(rawPath, req.headers);
   const protocol = match?.protocol;
   if (match && req.method === 'POST') {
-    await handleProtocolRoute(ctx, match.protocol, req, res, exchange, search, match.route);
+    await handleProtocolRoute({ ctx, protocol: match.protocol, req, res, exchange, search, route: match.route });
     return;
   }
   if (protocol) {
