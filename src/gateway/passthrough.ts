@@ -50,12 +50,11 @@ export async function handlePassthrough(
     return;
   }
   exchange.label('passthrough', 'BYPASS');
-  res.writeHead(response.statusCode, {
-    ...downstreamResponseHeaders(response.headers),
-    'x-request-id': requestId,
-    'x-sluice-cache': 'BYPASS',
-    'cache-status': 'sluice; fwd=bypass',
-  });
+  const answerHeaders = downstreamResponseHeaders(response.headers);
+  answerHeaders['x-request-id'] = requestId;
+  answerHeaders['x-sluice-cache'] = 'BYPASS';
+  answerHeaders['cache-status'] = 'sluice; fwd=bypass';
+  res.writeHead(response.statusCode, answerHeaders);
   let bytes = 0;
   response.body.on('data', (chunk: Buffer) => {
     bytes += chunk.length;

@@ -317,8 +317,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
     return;
   }
   // Templated routes match the path as the client encoded it (model ids are percent-encoded).
-  const rawPath = (req.url ?? '/').split('?', 1)[0] ?? '/';
-  const match = matchRoute(rawPath, req.headers);
+  const match = matchRoute(pathOf(req), req.headers);
   const protocol = match?.protocol;
   if (match && req.method === 'POST') {
     await handleProtocolRoute({ ctx, protocol: match.protocol, req, res, exchange, search, route: match.route });
