@@ -16,9 +16,9 @@ export function gatewayHooks(metrics: Metrics, logger: Logger): EngineHooks {
       if (outcome) metrics.lookupOutcomes.inc(1, outcome === 'HIT' && layer.startsWith('semantic') ? 'SEMANTIC-HIT' : outcome);
     },
     // Tokens, money and time saved are counted by the dashboard's recorder once a hit is delivered.
-    onWrite: (result) => metrics.cacheWrites.inc({ result }),
-    onUpstreamHeaders: (seconds, call) => metrics.upstreamTtfb.observe({ route: call.route }, seconds),
-    onUpstreamEnd: (seconds, call) => metrics.upstreamDuration.observe({ route: call.route }, seconds),
+    onWrite: (result) => metrics.cacheWrites.inc(1, result),
+    onUpstreamHeaders: (seconds, call) => metrics.upstreamTtfb.observe(seconds, call.route),
+    onUpstreamEnd: (seconds, call) => metrics.upstreamDuration.observe(seconds, call.route),
     onFailure: (failure, call) => {
       metrics.abortedStreams.inc({ reason: failure.code });
       if (failure.code !== 'client_disconnect') {

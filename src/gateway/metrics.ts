@@ -1,5 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { HotCounter } from './hot-counter.js';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 import { registerEventLoopDelay } from './event-loop-metrics.js';
 
 /** How a cacheable request was answered after its lookup: the labels of sluice_cache_lookup_outcomes_total. */
@@ -20,14 +20,14 @@ export function createMetrics() {
       labelNames: ['route', 'status', 'cache'] as const,
       registers: [registry],
     }),
-    upstreamTtfb: new Histogram({
+    upstreamTtfb: new HotHistogram({
       name: 'sluice_upstream_ttfb_seconds',
       help: 'Time from sending the upstream request to its response headers',
       labelNames: ['route'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
-    upstreamDuration: new Histogram({
+    upstreamDuration: new HotHistogram({
       name: 'sluice_upstream_duration_seconds',
       help: 'Time from sending the upstream request to the end of its body',
       labelNames: ['route'] as const,
@@ -58,7 +58,7 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
-    cacheWrites: new Counter({
+    cacheWrites: new HotCounter({
       name: 'sluice_cache_writes_total',
       help: 'Recorded answers, stored or skipped with the reason',
       labelNames: ['result'] as const,
@@ -117,10 +117,24 @@ export function createMetrics() {
   };
   /** A response finished: the hot path's one call for sluice_requests_total. */
   const countRequest = (route: string, status: number, cache: string) =>
-    metrics.requests.inc(1, route, String(status), cache);
+    metrics.requests.inc(1, route, statusLabel(status), cache);
   // Every outcome is exported from the start, so a ratio over them is defined before the first hit.
   for (const outcome of LOOKUP_OUTCOMES) metrics.lookupOutcomes.counter.inc({ outcome }, 0);
-  return { ...metrics, countRequest };
+  /** Body bytes sent, by where they came from: bound once (every write of every answer adds to one). */
+  const bytesSent = { cache: metrics.bytesStreamed.bind('cache'), upstream: metrics.bytesStreamed.bind('upstream') };
+  return { ...metrics, countRequest, bytesSent };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Status codes as label values, made once each (String(n) per response would build a new string to hash). */
+const STATUS_LABELS = new Map<number, string>();
+function statusLabel(status: number): string {
+  let label = STATUS_LABELS.get(status);
+  if (label === undefined) {
+    label = String(status);
+    // Statuses are three digits (node:http refuses others), so this holds at most 900 strings.
+    STATUS_LABELS.set(status, label);
+  }
+  return label;
+}

@@ -62,10 +62,10 @@ export async function handlePassthrough(
   });
   response.body.once('end', () => {
     res.end();
-    ctx.metrics.bytesStreamed.inc(bytes, 'upstream');
+    ctx.metrics.bytesSent.upstream.inc(bytes);
   });
   response.body.once('error', () => {
-    ctx.metrics.bytesStreamed.inc(bytes, 'upstream');
+    ctx.metrics.bytesSent.upstream.inc(bytes);
     res.destroy();
   });
 }

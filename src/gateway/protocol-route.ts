@@ -152,7 +152,8 @@ class HttpPort implements CallPort {
   }
 
   private bytes(source: 'cache' | 'upstream'): (n: number) => void {
-    return (n) => this.ctx.metrics.bytesStreamed.inc(n, source);
+    const series = this.ctx.metrics.bytesSent[source];
+    return (n) => series.inc(n);
   }
 }
 

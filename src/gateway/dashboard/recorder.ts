@@ -66,6 +66,12 @@ export function createStatsRecorder(options: {
   const now = options.now ?? Date.now;
   const { metrics } = options;
   const prom = createSavingsMetrics(metrics.registry);
+  // The series a hit adds to, bound once (their labels are fixed).
+  const inputSaved = metrics.tokensSaved.bind('input');
+  const outputSaved = metrics.tokensSaved.bind('output');
+  const unpriced = prom.hitsWithoutEstimate.bind('unpriced');
+  const usageUnknown = prom.hitsWithoutEstimate.bind('usage_unknown');
+  const timeSaved = prom.timeSaved.bind();
   const startedAt = now();
   const history = new OutcomeHistory();
   const savings = new SavingsTally(options.prices);
@@ -90,14 +96,14 @@ export function createStatsRecorder(options: {
           replayMs: event.replayMs,
         });
         if (saved.tokens) {
-          metrics.tokensSaved.inc(saved.tokens.inputTokens, 'input');
-          metrics.tokensSaved.inc(saved.tokens.outputTokens, 'output');
+          inputSaved.inc(saved.tokens.inputTokens);
+          outputSaved.inc(saved.tokens.outputTokens);
           if (saved.usd !== undefined) prom.costSaved.inc(saved.usd, saved.priceKey ?? '');
-          else prom.hitsWithoutEstimate.inc(1, 'unpriced');
+          else unpriced.inc();
         } else {
-          prom.hitsWithoutEstimate.inc(1, 'usage_unknown');
+          usageUnknown.inc();
         }
-        if (saved.ms !== undefined) prom.timeSaved.inc(saved.ms / 1000);
+        if (saved.ms !== undefined) timeSaved.inc(saved.ms / 1000);
         models.add(entry.model, undefined);
         namespaces.add(entry.namespace, undefined);
         entries.add(event.key, {
@@ -117,7 +123,7 @@ export function createStatsRecorder(options: {
           stored++;
         } else {
           skipped.set(event.reason, (skipped.get(event.reason) ?? 0) + 1);
-          prom.writesSkipped.inc({ reason: event.reason });
+          prom.writesSkipped.inc(1, event.reason);
         }
         return;
       case 'store_error': {

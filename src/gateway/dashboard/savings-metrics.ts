@@ -1,5 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
-import { HotCounter } from '../hot-counter.js';
+import type { Registry } from 'prom-client';
+import { HotCounter } from '../hot-metrics.js';
 
 /** What /metrics adds for the dashboard's figures; fed only by the outcome recorder. */
 export function createSavingsMetrics(registry: Registry) {
@@ -22,7 +22,7 @@ export function createSavingsMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
-    writesSkipped: new Counter({
+    writesSkipped: new HotCounter({
       name: 'sluice_cache_writes_skipped_total',
       help: 'Answers not stored, by reason (status_429, incomplete_stream, response_too_large, ...)',
       labelNames: ['reason'] as const,
