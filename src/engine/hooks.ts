@@ -46,6 +46,7 @@ export function composeHooks(...sets: EngineHooks[]): EngineHooks {
       if (fn) fns.push(fn.bind(set));
     }
     if (fns.length === 0) return undefined;
+    if (fns.length === 1) return fns[0] as EngineHooks[K];
     return ((...args: unknown[]) => {
       for (const fn of fns) fn(...args);
     }) as EngineHooks[K];
@@ -72,13 +73,25 @@ export function composeHooks(...sets: EngineHooks[]): EngineHooks {
  * numbers the engine counted, not metric series looked up by name.
  */
 export class EngineCounters implements EngineHooks {
-  readonly lookups: Record<string, number> = {};
   readonly writes: Record<string, number> = {};
   readonly tokensSaved = { input: 0, output: 0 };
+  /** Per layer, per result: found by the two strings as given (a joined label would be built per lookup). */
+  readonly #lookups = new Map<string, Map<LookupResult, number>>();
+
+  /** Lookups counted as `layer:result` (l1:hit, none:miss...). */
+  get lookups(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [layer, results] of this.#lookups) for (const [result, n] of results) out[`${layer}:${result}`] = n;
+    return out;
+  }
 
   onLookup(layer: string, result: LookupResult): void {
-    const label = `${layer}:${result}`;
-    this.lookups[label] = (this.lookups[label] ?? 0) + 1;
+    let results = this.#lookups.get(layer);
+    if (!results) {
+      results = new Map();
+      this.#lookups.set(layer, results);
+    }
+    results.set(result, (results.get(result) ?? 0) + 1);
   }
 
   onHit(entry: CacheEntry): void {

@@ -108,6 +108,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
  */
 export function isJsonMediaType(header: string | undefined): boolean {
   if (header === undefined) return false;
+  // What the SDKs send, answered without splitting it (this runs on every request).
+  if (header === 'application/json') return true;
   const [essence = '', ...params] = header.split(';');
   const slash = essence.indexOf('/');
   const type = essence.slice(0, slash).trim().toLowerCase();
