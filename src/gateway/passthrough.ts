@@ -56,15 +56,22 @@ export async function handlePassthrough(
   answerHeaders['cache-status'] = 'sluice; fwd=bypass';
   res.writeHead(response.statusCode, answerHeaders);
   let bytes = 0;
-  response.body.on('data', (chunk: Buffer) => {
+  const body = response.body;
+  // Backpressure: a client that reads slowly (a large file download) holds the upstream back
+  // instead of having the gateway buffer the whole body for it.
+  const resume = () => body.resume();
+  body.on('data', (chunk: Buffer) => {
     bytes += chunk.length;
-    res.write(chunk);
+    if (!res.write(chunk)) {
+      body.pause();
+      res.once('drain', resume);
+    }
   });
-  response.body.once('end', () => {
+  body.once('end', () => {
     res.end();
     ctx.metrics.bytesSent.upstream.inc(bytes);
   });
-  response.body.once('error', () => {
+  body.once('error', () => {
     ctx.metrics.bytesSent.upstream.inc(bytes);
     res.destroy();
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chatBody, type Harness, startHarness } from './harness.js';
+import { type IncomingMessage, request } from 'node:http';
+import { chatBody, type Harness, sleep, startHarness } from './harness.js';
 
 // Cache off: every request goes upstream, so the gateway must be indistinguishable from the mock.
 let h: Harness;
@@ -171,5 +172,37 @@ describe('headers and credentials', () => {
     expect(metrics).toContain('sluice_requests_total{route="/v1/chat/completions",status="200"');
     expect(metrics).toContain('sluice_upstream_ttfb_seconds_bucket');
     expect(metrics).toContain('sluice_bytes_streamed_total');
+  });
+});
+
+describe('pass-through backpressure', () => {
+  test('a client that stops reading a download stops the upstream too: the gateway does not buffer it', async () => {
+    const size = 64 * 1024 * 1024;
+    const g = await startHarness();
+    try {
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        request(`${g.url}/v1/files/file-big/content`, { headers: { authorization: 'Bearer sk-x', 'x-mock-bytes': String(size) } }, resolve)
+          .on('error', reject)
+          .end();
+      });
+      expect(res.statusCode).toBe(200);
+      res.pause();
+      // Loopback moves gigabytes a second: an unbounded relay would have read it all by now.
+      await sleep(800);
+      const whileStalled = g.mock.stats.fileBytesWritten;
+      expect(g.mock.stats.completedDownloads).toBe(0);
+      // The socket buffers between the three processes hold a few MiB; a relay with no backpressure holds it all.
+      expect(whileStalled).toBeLessThan(size / 2);
+      let received = 0;
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      res.resume();
+      await new Promise((resolve) => res.once('end', resolve));
+      expect(received).toBe(size);
+      expect(g.mock.stats.completedDownloads).toBe(1);
+    } finally {
+      await g.close();
+    }
   });
 });

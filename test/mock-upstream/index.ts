@@ -31,6 +31,9 @@ export interface MockStats {
   abortedStreams: number;
   /** Streams whose HTTP response ended cleanly (including knob-truncated ones). */
   completedStreams: number;
+  /** Body bytes of GET /v1/files/{id}/content the socket accepted, and downloads written to the end. */
+  fileBytesWritten: number;
+  completedDownloads: number;
   lastRequest?: { path: string; headers: Record<string, string | string[] | undefined>; body: unknown };
 }
 
@@ -117,7 +120,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
 }
 
 function emptyStats(): MockStats {
-  return { requests: 0, byPath: {}, chunksWritten: 0, abortedStreams: 0, completedStreams: 0 };
+  return { requests: 0, byPath: {}, chunksWritten: 0, abortedStreams: 0, completedStreams: 0, fileBytesWritten: 0, completedDownloads: 0 };
 }
 
 async function handle(
@@ -170,6 +173,7 @@ async function handle(
       ? sendJson(res, 200, listing)
       : fail(404, `The model '${path.slice(11)}' does not exist (mock).`);
   }
+  if (req.method === 'GET' && /^\/v1\/files\/[^/]+\/content$/.test(path)) return sendFileContent(req, res, stats);
   if (!protocol) return fail(404, `Unknown request URL: ${req.method} ${path} (mock).`);
   if (req.method !== 'POST') return fail(405, `Method ${req.method} not allowed on ${path} (mock).`);
   if (!isRecord(body)) return fail(400, 'We could not parse the JSON body of your request (mock).');
@@ -263,4 +267,25 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * GET /v1/files/{id}/content: a download of x-mock-bytes bytes (default 1024), written in 64 KiB
+ * pieces as fast as the socket takes them and no faster (each write waits for 'drain'), so a
+ * reader that stops reading stops the download: what a pass-through must let happen.
+ */
+async function sendFileContent(req: IncomingMessage, res: ServerResponse, stats: MockStats): Promise<void> {
+  const total = Number(req.headers['x-mock-bytes'] ?? 1024);
+  const piece = Buffer.alloc(64 * 1024, 0x61);
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+  let sent = 0;
+  while (sent < total && !res.destroyed) {
+    const size = Math.min(piece.length, total - sent);
+    const more = res.write(size === piece.length ? piece : piece.subarray(0, size));
+    sent += size;
+    stats.fileBytesWritten += size;
+    if (!more) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+  }
+  if (res.destroyed) return;
+  res.end(() => stats.completedDownloads++);
 }

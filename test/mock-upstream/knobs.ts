@@ -25,6 +25,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  * | `x-mock-hang: 1`              | send status and headers, then nothing, forever (idle-timeout tests). |
  * | `x-mock-endless: 1`           | stream content forever, one chunk per max(delay, 1) ms (size/duration limit tests). |
  * | `x-mock-unique: 1`            | mix the request number into the answer, so every upstream call differs (tells a cache replay from a fresh call). |
+ * | `x-mock-bytes: N`             | GET /v1/files/{id}/content: the download's size (default 1024), written no faster than the socket takes it. |
  */
 export interface Knobs {
   words: number;
