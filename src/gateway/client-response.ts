@@ -1,5 +1,4 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { FlightHead, FlightListener, FlightOutcome } from '../capture/flight.js';
 import type { FollowerAnswer } from '../engine/engine.js';
 import type { ProtocolFamily } from '../protocols/types.js';
@@ -18,15 +17,21 @@ export interface ClientResponseOptions {
   stripper?: UsageStripper | undefined;
 }
 
-/** One HTTP client taking a flight's bytes as they come (a forward, or a follower with the leader's framing). */
+/**
+ * One HTTP client taking a flight's bytes as they come (a forward, or a follower with the leader's
+ * framing). The pieces that arrive in one turn of the event loop (what undici read in one poll
+ * phase) are gathered and written as one: one chunk of the chunked body and one syscall, instead
+ * of a chunk frame and a write each. They leave right after the turn (setImmediate), so this adds
+ * no wait; with flushIntervalMs > 0 they wait up to that long. An end that came in the same turn
+ * goes out with them, terminator included, in one write.
+ */
 export class ClientResponse implements FlightListener {
   readonly raw = true;
   private pendingHead: FlightHead | undefined;
   private buffered: Uint8Array[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  private flushImmediate: NodeJS.Immediate | undefined;
   private sent = 0;
-  /** The socket corked for the current turn (see corkForThisTurn). */
-  private corkedSocket: Socket | undefined;
 
   constructor(
     private readonly res: ServerResponse,
@@ -45,30 +50,25 @@ export class ClientResponse implements FlightListener {
     if (chunk.byteLength === 0) return;
     this.writeHeadIfPending();
     this.sent += chunk.byteLength;
-    if (this.options.flushIntervalMs === 0) {
-      this.corkForThisTurn();
-      this.res.write(chunk);
-      return;
-    }
     this.buffered.push(chunk);
-    this.flushTimer ??= setTimeout(() => this.flush(), this.options.flushIntervalMs);
+    if (this.options.flushIntervalMs === 0) this.flushImmediate ??= setImmediate(() => this.flush());
+    else this.flushTimer ??= setTimeout(() => this.flush(), this.options.flushIntervalMs);
   }
 
   onSettled(outcome: FlightOutcome): void {
     this.options.onBytes(this.sent);
     if (this.res.destroyed) {
-      this.uncork();
+      this.cancelFlush();
       return;
     }
     if (outcome.kind === 'ended') {
       this.writeHeadIfPending();
-      this.flush();
-      // end() fully uncorks the socket itself: the last bytes and the chunked terminator leave in one write.
-      this.corkedSocket = undefined;
-      this.res.end();
+      // The last bytes and the chunked terminator leave in one write.
+      const last = this.takeBuffered();
+      if (last) this.res.end(last);
+      else this.res.end();
       return;
     }
-    this.uncork();
     this.flush();
     if (outcome.failure.code === 'client_disconnect' || this.res.headersSent) {
       // Bytes already went out: cut the connection so the client sees an incomplete stream,
@@ -78,31 +78,6 @@ export class ClientResponse implements FlightListener {
     }
     const { failure } = outcome;
     sendError(this.res, this.options.family, failure.status, failure.message, failure.code, this.options.headers);
-  }
-
-  /**
-   * Everything written during one turn of the event loop goes out in one write: the upstream
-   * pieces read in one poll phase, and the end when it came with them, leave together right after
-   * it (setImmediate), instead of one syscall each. It adds no wait beyond the current turn.
-   * The socket is corked, not the response: Node 24 keeps a corked chunked response's writes in
-   * a buffer of its own that `end()` would put after the terminating chunk, while a corked
-   * socket holds the chunks in order and `end()` uncorks it with the terminator last.
-   */
-  private corkForThisTurn(): void {
-    if (this.corkedSocket) return;
-    const socket = this.res.socket;
-    if (!socket) return;
-    this.corkedSocket = socket;
-    socket.cork();
-    setImmediate(() => this.uncork());
-  }
-
-  /** Before a cut or an error answer too: bytes already written must not be dropped. */
-  private uncork(): void {
-    const socket = this.corkedSocket;
-    if (!socket) return;
-    this.corkedSocket = undefined;
-    socket.uncork();
   }
 
   private writeHeadIfPending(): void {
@@ -118,15 +93,28 @@ export class ClientResponse implements FlightListener {
   }
 
   private flush(): void {
+    const chunk = this.takeBuffered();
+    if (chunk && !this.res.destroyed) this.res.write(chunk);
+  }
+
+  /** What is waiting to be written, as one buffer (undefined: nothing), with its flush cancelled. */
+  private takeBuffered(): Uint8Array | undefined {
+    this.cancelFlush();
+    const chunks = this.buffered;
+    if (chunks.length === 0) return undefined;
+    this.buffered = [];
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  }
+
+  private cancelFlush(): void {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
     }
-    if (this.buffered.length === 0 || this.res.destroyed) return;
-    const chunks = this.buffered;
-    this.buffered = [];
-    if (chunks.length === 1) this.res.write(chunks[0]);
-    else this.res.write(Buffer.concat(chunks));
+    if (this.flushImmediate) {
+      clearImmediate(this.flushImmediate);
+      this.flushImmediate = undefined;
+    }
   }
 }
 

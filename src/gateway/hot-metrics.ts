@@ -9,7 +9,7 @@ import { Counter, type CounterConfiguration, type Metric, type Registry } from '
  * /admin, a test): the same series with the same values.
  */
 
-/** The slot for each label-value list, found by walking one Map per label (values are interned strings). */
+/** The slot for each list of label values, found through one Map per label (the values are mostly constants, whose hashes V8 keeps). */
 class LabelSlots<S> {
   readonly #root = new Map<string, unknown>();
   readonly #all: S[] = [];
