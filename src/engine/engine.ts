@@ -26,7 +26,7 @@ import {
 import { judgeAnswer } from '../capture/gate.js';
 import type { CallLimits } from '../defaults.js';
 import type { ReplayPacing } from '../options-schema.js';
-import type { EngineProtocol, RequestInfo } from '../protocols/types.js';
+import type { EngineProtocol, JsonObject, RequestInfo } from '../protocols/types.js';
 import { checkHit, entryServes, planReplay, type ReplayPlan, sameFraming } from '../replay/replay.js';
 import { stripperFor, type UsageStripper, withStreamUsage } from '../replay/usage-strip.js';
 import type { SemanticLayer, SemanticQuery } from '../semantic/layer.js';
@@ -204,11 +204,14 @@ export class Engine {
     const plan = this.plan(call);
     // A bypassed request never touches the cache, so it needs no key.
     const fields = this.#keyFields(call, plan);
-    const key = fields ? this.#key(call, fields) : '';
-    const query =
-      fields && this.#semantic && call.semantic
-        ? call.semantic({ ...fields, material: call.protocol.keyMaterial(call.request) })
-        : undefined;
+    let material: JsonObject | undefined;
+    const keyMaterial = () => (material ??= call.protocol.keyMaterial(call.request));
+    const key = fields ? this.#keys.derive(call.request, fields, keyMaterial) : '';
+    // The semantic view of the call, from exactly what the key was derived from: prepared only
+    // once the exact lookup missed (an exact hit never needs its fingerprint or text).
+    const semanticQuery = (): SemanticQuery | undefined =>
+      fields && this.#semantic && call.semantic ? call.semantic({ ...fields, material: keyMaterial() }) : undefined;
+    let query: SemanticQuery | undefined;
     let shadow: number | undefined;
     const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read, write: plan.write };
     if (call.caller.left) return { outcome: 'ABANDONED', key };
@@ -238,6 +241,7 @@ export class Engine {
           stale = hit.stale;
         }
       }
+      query = semanticQuery();
       if (query && this.#semantic) {
         const outcome = await this.#semantic.lookup(
           query,
@@ -269,6 +273,8 @@ export class Engine {
     }
     const result = plan.read ? 'miss' : plan.forwardOutcome === 'BYPASS' ? 'bypass' : 'refresh';
     this.#hooks.onLookup?.('none', result, labels);
+    // A call that did not read (a refresh) prepares it now: its stored answer becomes a candidate.
+    if (!plan.read) query = semanticQuery();
     this.#forward(call, port, plan, key, stale, query, shadow);
     return { outcome: plan.forwardOutcome, key };
   }

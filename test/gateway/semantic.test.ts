@@ -58,6 +58,17 @@ describe('semantic layer (lexical embedder)', () => {
     expect(metrics).toMatch(/sluice_semantic_lookups_total\{result="hit"\} [1-9]/);
   });
 
+  it('an answer stored by a refresh (cache-control: no-cache) becomes a candidate too', async () => {
+    const ns = freshNamespace();
+    const before = h.gateway.context.semantic.stats().rows;
+    const refreshed = await send(h, chat('What is the capital city of Australia?'), ns, { 'cache-control': 'no-cache' });
+    expect(refreshed.cache).toBe('REFRESH');
+    for (let i = 0; i < 100 && h.gateway.context.semantic.stats().rows <= before; i++) await sleep(10);
+    const near = await send(h, chat('what is the capital city of australia'), ns);
+    expect(near.cache).toBe('SEMANTIC-HIT');
+    expect(near.text).toBe(refreshed.text);
+  });
+
   it('keeps unrelated prompts apart', async () => {
     const ns = freshNamespace();
     await seed(h, chat('How do I reverse a list in Python?'), ns);
