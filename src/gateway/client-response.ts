@@ -69,13 +69,15 @@ export class ClientResponse implements FlightListener {
       else this.res.end();
       return;
     }
-    this.flush();
     if (outcome.failure.code === 'client_disconnect' || this.res.headersSent) {
       // Bytes already went out: cut the connection so the client sees an incomplete stream,
-      // never a clean end that looks complete.
-      this.res.destroy();
+      // never a clean end that looks complete; what was gathered goes out first, then the cut.
+      const last = this.takeBuffered();
+      if (last && outcome.failure.code !== 'client_disconnect') this.res.write(last, () => this.res.destroy());
+      else this.res.destroy();
       return;
     }
+    this.cancelFlush();
     const { failure } = outcome;
     sendError(this.res, this.options.family, failure.status, failure.message, failure.code, this.options.headers);
   }

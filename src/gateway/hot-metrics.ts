@@ -1,4 +1,5 @@
 import { Counter, type CounterConfiguration, type Metric, type Registry } from 'prom-client';
+import { SluiceError } from '../errors.js';
 
 /**
  * Prometheus series for the request path. prom-client hashes and validates the label object on
@@ -20,7 +21,10 @@ class LabelSlots<S> {
   ) {}
 
   get(values: readonly string[]): S {
-    if (values.length !== this.depth) throw new Error(`expected ${this.depth} label values, got ${values.length}`);
+    // A programming error (a call site with the wrong label count), caught by the first test that reaches it.
+    if (values.length !== this.depth) {
+      throw new SluiceError('INVALID_OPTION', `expected ${this.depth} label values, got ${values.length}`, { field: 'labelNames' });
+    }
     let level = this.#root;
     for (let i = 0; i < this.depth - 1; i++) {
       const value = values[i] as string;
@@ -80,7 +84,7 @@ export class HotCounter<L extends string> {
       return slot;
     });
     this.#slots = slots;
-    this.counter = new Counter<L>({
+    const counter = new Counter<L>({
       ...config,
       collect() {
         for (const slot of slots.all) {
@@ -90,6 +94,13 @@ export class HotCounter<L extends string> {
         }
       },
     });
+    // Registry.resetMetrics() drops what was counted, the sums not yet handed over included.
+    const reset = counter.reset.bind(counter);
+    counter.reset = () => {
+      for (const slot of slots.all) slot.pending = 0;
+      reset();
+    };
+    this.counter = counter;
   }
 
   /** Add `by` to the series with these label values, given in the order of `labelNames`. */
@@ -145,12 +156,14 @@ export class HotHistogram<L extends string> {
     this.help = config.help;
     const buckets = [...config.buckets];
     if (buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= (buckets[i - 1] as number)))) {
-      throw new Error(`${config.name}: buckets must be finite and ascending`);
+      throw new SluiceError('INVALID_OPTION', `${config.name}: buckets must be finite and ascending`, { field: 'buckets' });
     }
     this.#buckets = buckets;
     this.#labelNames = config.labelNames;
     this.#slots = this.#makeSlots();
-    // prom-client's Registry takes any object with its Metric interface (get, reset, name, help...).
+    // prom-client's Registry takes any object with the part of the Metric interface it calls (get,
+    // reset, name, help, type, aggregator). It is not a prom-client Histogram (no labels(),
+    // startTimer(), zero()): reach it through this class, not registry.getSingleMetric().
     for (const registry of config.registers) registry.registerMetric(this as unknown as Metric);
   }
 

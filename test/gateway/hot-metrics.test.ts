@@ -83,6 +83,21 @@ describe('HotCounter', () => {
     expect(await ours.metrics()).toBe(await theirs.metrics());
   });
 
+  test('a registry reset drops what was counted, sums not yet scraped included (as prom-client does)', async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const hot = new HotCounter({ name: 'c_total', help: 'c', labelNames: ['a'] as const, registers: [ours] });
+    const reference = new Counter({ name: 'c_total', help: 'c', labelNames: ['a'], registers: [theirs] });
+    hot.inc(2, 'x');
+    reference.inc({ a: 'x' }, 2);
+    ours.resetMetrics();
+    theirs.resetMetrics();
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    hot.inc(1, 'x');
+    reference.inc({ a: 'x' }, 1);
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+  });
+
   test('label values are told apart whatever characters they hold (no joined id to collide)', async () => {
     const registry = new Registry();
     const hot = new HotCounter({ name: 'c_total', help: 'c', labelNames: ['a', 'b'] as const, registers: [registry] });

@@ -205,4 +205,28 @@ describe('pass-through backpressure', () => {
       await g.close();
     }
   });
+
+  test('a client that leaves a stalled download stops the upstream call', async () => {
+    const size = 64 * 1024 * 1024;
+    const g = await startHarness();
+    try {
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        request(`${g.url}/v1/files/file-left/content`, { headers: { authorization: 'Bearer sk-x', 'x-mock-bytes': String(size) } }, resolve)
+          .on('error', reject)
+          .end();
+      });
+      res.pause();
+      await sleep(300);
+      res.destroy();
+      await sleep(300);
+      const afterLeaving = g.mock.stats.fileBytesWritten;
+      await sleep(300);
+      // Nothing more was sent for a client that is gone, and the download never completed.
+      expect(g.mock.stats.fileBytesWritten).toBe(afterLeaving);
+      expect(g.mock.stats.completedDownloads).toBe(0);
+      expect(afterLeaving).toBeLessThan(size);
+    } finally {
+      await g.close();
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Harness, sleep, startHarness } from './harness.js';
 
 /**
@@ -56,6 +56,22 @@ describe('semantic layer (lexical embedder)', () => {
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(/sluice_requests_total\{[^}]*cache="SEMANTIC-HIT"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/sluice_semantic_lookups_total\{result="hit"\} [1-9]/);
+  });
+
+  it('an exact hit does not prepare a semantic query (no fingerprint, no text)', async () => {
+    const ns = freshNamespace();
+    await seed(h, chat('Name three prime numbers below ten'), ns);
+    const layer = h.gateway.context.semantic;
+    const prepare = vi.spyOn(layer, 'prepare');
+    try {
+      expect((await send(h, chat('Name three prime numbers below ten'), ns)).cache).toBe('HIT');
+      expect(prepare).not.toHaveBeenCalled();
+      // An exact miss does prepare one.
+      expect((await send(h, chat('Name three even numbers below ten'), ns)).cache).not.toBe('HIT');
+      expect(prepare).toHaveBeenCalledTimes(1);
+    } finally {
+      prepare.mockRestore();
+    }
   });
 
   it('an answer stored by a refresh (cache-control: no-cache) becomes a candidate too', async () => {

@@ -36,7 +36,7 @@ async function countReads(
 }
 
 describe('flushIntervalMs', () => {
-  test('0 writes each chunk at once; N coalesces writes for at most N ms', async () => {
+  test('0 writes what arrived right after its turn (chunks 10 ms apart go out one by one); N coalesces writes for at most N ms', async () => {
     const eager = await startHarness({ flushIntervalMs: 0, cache: { mode: 'off' } }, mock);
     const batched = await startHarness({ flushIntervalMs: 100, cache: { mode: 'off' } }, mock);
     try {

@@ -276,6 +276,10 @@ function parseJson(text: string): unknown {
  */
 async function sendFileContent(req: IncomingMessage, res: ServerResponse, stats: MockStats): Promise<void> {
   const total = Number(req.headers['x-mock-bytes'] ?? 1024);
+  if (!Number.isSafeInteger(total) || total < 0) {
+    sendJson(res, 400, errorBody('openai', 400, 'mock', 'x-mock-bytes must be a whole number of bytes (mock).', null));
+    return;
+  }
   const piece = Buffer.alloc(64 * 1024, 0x61);
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
   let sent = 0;
@@ -284,7 +288,15 @@ async function sendFileContent(req: IncomingMessage, res: ServerResponse, stats:
     const more = res.write(size === piece.length ? piece : piece.subarray(0, size));
     sent += size;
     stats.fileBytesWritten += size;
-    if (!more) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    if (!more) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done).off('close', done);
+          resolve();
+        };
+        res.on('drain', done).on('close', done);
+      });
+    }
   }
   if (res.destroyed) return;
   res.end(() => stats.completedDownloads++);
