@@ -78,7 +78,7 @@ export class Recorder {
   }
 
   /** Arrival time (ms after the first byte) of the boundary ending at each given offset. */
-  timesFor(eventEnds: readonly number[]): Uint32Array {
+  timesFor(eventEnds: ArrayLike<number>): Uint32Array {
     const times = new Uint32Array(eventEnds.length);
     let j = 0;
     for (let i = 0; i < eventEnds.length; i++) {
