@@ -39,7 +39,10 @@ export function parseControls(headers: IncomingHttpHeaders): ControlsCheck {
     semanticThreshold: undefined,
   };
   const cacheControl = headerValue(headers['cache-control']);
-  if (cacheControl) {
+  // The two a client sends most, read without splitting (this runs on every request).
+  if (cacheControl === 'no-cache') controls.noCache = true;
+  else if (cacheControl === 'no-store') controls.noStore = true;
+  else if (cacheControl) {
     for (const raw of cacheControl.split(',')) {
       const [name = '', value] = raw.trim().toLowerCase().split('=', 2);
       if (name === 'no-cache') controls.noCache = true;
