@@ -36,34 +36,13 @@ export function judgeAnswer(
   if (head.status !== 200) return { storable: false, reason: `status_${head.status}` };
   if (recorder.dropped) return { storable: false, reason: recorder.dropped };
   const body = recorder.bytes();
-  const upstreamMs = meta.upstreamMs === undefined ? undefined : Math.round(meta.upstreamMs);
-  // Each entry is one object literal with every field in the same order (no spreads, which V8
-  // turns into a slow copy and a dictionary-shaped object): entries are read on every hit.
   const framing = framingForContentType(head.contentType);
   if (framing) {
     const judged = judgeStream(protocol, framing, body, recorder);
     if (!judged.complete) return { storable: false, reason: judged.reason };
     const { verdict, eventEnds } = judged;
-    return {
-      storable: true,
-      entry: {
-        version: ENTRY_VERSION,
-        protocol: protocol.name,
-        format: framing.name,
-        model: verdict.model ?? request.model,
-        contentType: head.contentType,
-        createdAt: now,
-        ttlMs: meta.ttlMs,
-        namespace: meta.namespace,
-        tags: meta.tags,
-        usage: verdict.usage,
-        body,
-        eventEnds,
-        eventTimes: recorder.timesFor(eventEnds),
-        usageEventIndex: verdict.usageEventIndex,
-        upstreamMs,
-      },
-    };
+    const spans = { eventEnds, eventTimes: recorder.timesFor(eventEnds), usageEventIndex: verdict.usageEventIndex };
+    return { storable: true, entry: makeEntry(protocol, request, head, meta, now, body, framing.name, verdict, spans) };
   }
 
   let verdict: JsonVerdict;
@@ -79,25 +58,43 @@ export function judgeAnswer(
     verdict = protocol.inspectJson(parsed);
   }
   if (!verdict.ok) return { storable: false, reason: `not_an_answer: ${verdict.reason}` };
+  return { storable: true, entry: makeEntry(protocol, request, head, meta, now, body, 'json', verdict, NO_SPANS) };
+}
+
+const NO_SPANS = { eventEnds: undefined, eventTimes: undefined, usageEventIndex: undefined } as const;
+
+/**
+ * An entry as one object literal with every field in one order, streams and JSON alike (no
+ * spreads, which V8 turns into a slow copy and a dictionary-shaped object): entries are read on
+ * every hit.
+ */
+function makeEntry(
+  protocol: EngineProtocol,
+  request: RequestInfo,
+  head: AnswerHead,
+  meta: EntryMeta,
+  now: number,
+  body: Buffer,
+  format: CacheEntry['format'],
+  verdict: { model?: string | undefined; usage?: CacheEntry['usage'] },
+  spans: Pick<CacheEntry, 'eventEnds' | 'eventTimes' | 'usageEventIndex'>,
+): CacheEntry {
   return {
-    storable: true,
-    entry: {
-      version: ENTRY_VERSION,
-      protocol: protocol.name,
-      format: 'json',
-      model: verdict.model ?? request.model,
-      contentType: head.contentType,
-      createdAt: now,
-      ttlMs: meta.ttlMs,
-      namespace: meta.namespace,
-      tags: meta.tags,
-      usage: verdict.usage,
-      body,
-      eventEnds: undefined,
-      eventTimes: undefined,
-      usageEventIndex: undefined,
-      upstreamMs,
-    },
+    version: ENTRY_VERSION,
+    protocol: protocol.name,
+    format,
+    model: verdict.model ?? request.model,
+    contentType: head.contentType,
+    createdAt: now,
+    ttlMs: meta.ttlMs,
+    namespace: meta.namespace,
+    tags: meta.tags,
+    usage: verdict.usage,
+    body,
+    eventEnds: spans.eventEnds,
+    eventTimes: spans.eventTimes,
+    usageEventIndex: spans.usageEventIndex,
+    upstreamMs: meta.upstreamMs === undefined ? undefined : Math.round(meta.upstreamMs),
   };
 }
 
