@@ -192,8 +192,8 @@ export class Engine {
     return { protocol: call.protocol.name, upstream: call.upstream, scope, target, namespace: call.controls.namespace };
   }
 
-  #key(call: EngineCall, fields: KeyFields): string {
-    return this.#keys.derive(call.request, fields, () => call.protocol.keyMaterial(call.request));
+  #key(call: EngineCall, fields: KeyFields, material = () => call.protocol.keyMaterial(call.request)): string {
+    return this.#keys.derive(call.request, fields, material);
   }
 
   plan(call: EngineCall): CachePlan {
@@ -206,7 +206,7 @@ export class Engine {
     const fields = this.#keyFields(call, plan);
     let material: JsonObject | undefined;
     const keyMaterial = () => (material ??= call.protocol.keyMaterial(call.request));
-    const key = fields ? this.#keys.derive(call.request, fields, keyMaterial) : '';
+    const key = fields ? this.#key(call, fields, keyMaterial) : '';
     // The semantic view of the call, from exactly what the key was derived from: prepared only
     // once the exact lookup missed (an exact hit never needs its fingerprint or text).
     const semanticQuery = (): SemanticQuery | undefined =>
@@ -274,8 +274,7 @@ export class Engine {
     const result = plan.read ? 'miss' : plan.forwardOutcome === 'BYPASS' ? 'bypass' : 'refresh';
     this.#hooks.onLookup?.('none', result, labels);
     // A call that did not read (a refresh) prepares it now: its stored answer becomes a candidate.
-    if (!plan.read) query = semanticQuery();
-    this.#forward(call, port, plan, key, stale, query, shadow);
+    this.#forward(call, port, plan, key, stale, plan.read ? query : semanticQuery(), shadow);
     return { outcome: plan.forwardOutcome, key };
   }
 

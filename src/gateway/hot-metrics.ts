@@ -105,7 +105,7 @@ export class HotCounter<L extends string> {
 
   /** Add `by` to the series with these label values, given in the order of `labelNames`. */
   inc(by: number, ...values: string[]): void {
-    if (by > 0) this.#slots.get(values).pending += by;
+    this.#slots.get(values).inc(by);
   }
 
   /** The series with these label values, for a caller whose labels are fixed (no lookup per call). */
@@ -125,7 +125,7 @@ export interface HotHistogramConfiguration<L extends string> {
 
 interface HistogramSlot {
   readonly labels: Record<string, string>;
-  /** Observations per bucket, not cumulative (the last one is +Inf). */
+  /** Observations per bucket, not cumulative; one past the last bound is in none (+Inf is `count`). */
   readonly counts: Float64Array;
   sum: number;
   count: number;
@@ -170,7 +170,7 @@ export class HotHistogram<L extends string> {
   #makeSlots(): LabelSlots<HistogramSlot> {
     return new LabelSlots(this.#labelNames.length, (values) => ({
       labels: labelObject(this.#labelNames, values) as Record<string, string>,
-      counts: new Float64Array(this.#buckets.length + 1),
+      counts: new Float64Array(this.#buckets.length),
       sum: 0,
       count: 0,
     }));
@@ -183,7 +183,7 @@ export class HotHistogram<L extends string> {
     const buckets = this.#buckets;
     let i = 0;
     while (i < buckets.length && value > (buckets[i] as number)) i++;
-    slot.counts[i] = (slot.counts[i] as number) + 1;
+    if (i < buckets.length) slot.counts[i] = (slot.counts[i] as number) + 1;
     slot.sum += value;
     slot.count++;
   }
