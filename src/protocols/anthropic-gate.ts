@@ -1,7 +1,9 @@
 import type { SseEvent } from '../sse/types.js';
 import type { SseRecordedEvents } from '../sse/recorded-events.js';
 import { isJsonObject, mergeAnthropicUsage, modelAndUsage } from './anthropic-shared.js';
-import { BROKEN, JsonCursor, NEXT, type Step } from './json-scan.js';
+import { ChunkPatterns } from './chunk-pattern.js';
+import { isTypeValue, typeIsOneOf } from './event-type.js';
+import { BROKEN, JsonCursor } from './json-scan.js';
 import type { JsonObject, StreamVerdict } from './types.js';
 
 /**
@@ -103,6 +105,8 @@ export function inspectMessageStream(events: readonly SseEvent[]): StreamVerdict
  * tally acts on (TALLIED_TYPES: one `message_start`, the block starts and stops, `message_delta`,
  * `message_stop`) are parsed whole and go through the same MessageStreamTally.event as in
  * inspectMessageStream, so the verdict is the same (test/protocols/recording-verdicts.test.ts).
+ * An untallied event that repeats the one before with other strings and numbers around the same
+ * `type` is judged by that event's pattern (chunk-pattern.ts), without the walk.
  *
  * Returns a verdict only for a stream it proves complete; otherwise (an error, a malformed
  * event, an escaped `type`, events after message_stop) undefined, and the gate asks
@@ -111,6 +115,7 @@ export function inspectMessageStream(events: readonly SseEvent[]): StreamVerdict
 export function inspectMessageRecording(events: SseRecordedEvents): StreamVerdict | undefined {
   const tally = new MessageStreamTally();
   const cursor = new JsonCursor(events.body, 0, 0);
+  const patterns = new ChunkPatterns<true>(events.body);
   const last = events.length - 1;
   for (let i = 0; i <= last; i++) {
     // After message_stop nothing may follow (the full gate refuses it); before it, `stopped` is false.
@@ -118,36 +123,18 @@ export function inspectMessageRecording(events: SseRecordedEvents): StreamVerdic
     const start = events.dataStart(i);
     if (start < 0) return undefined;
     const end = events.dataEnd(i);
+    if (patterns.repeated(start, end)) continue;
     cursor.reset(events.body, start, end);
-    const tallied = isTallied(cursor);
+    const tallied = typeIsOneOf(cursor, TALLIED_TYPES, false);
     if (tallied === BROKEN) return undefined;
-    if (!tallied) continue;
+    if (!tallied) {
+      // The one fact of an untallied event is its type; every other string or number may change.
+      patterns.learn(start, end, true, true, isTypeValue);
+      continue;
+    }
     const data = parseEventData({ data: events.body.toString('utf8', start, end) });
     if (data === undefined || tally.event(data, i) !== undefined) return undefined;
   }
   const verdict = tally.verdict();
   return verdict.complete ? verdict : undefined;
-}
-
-/**
- * Whether a JSON object text's top-level `type` (the last one, as in JSON.parse) is one of
- * TALLIED_TYPES, compared as bytes so that no string is built for the common delta; BROKEN when
- * the text is not one valid JSON object or a member name or the `type` is spelled with escapes
- * (the full parse then decides).
- */
-function isTallied(cursor: JsonCursor): boolean | typeof BROKEN {
-  let tallied = false;
-  let step: Step = cursor.firstMember();
-  for (; step === NEXT; step = cursor.nextMember()) {
-    if (!cursor.stringPlain) return BROKEN;
-    if (cursor.stringIs('type') && cursor.kind() === 'string') {
-      if (!cursor.string() || !cursor.stringPlain) return BROKEN;
-      tallied = false;
-      for (const type of TALLIED_TYPES) if (cursor.stringIs(type)) tallied = true;
-    } else {
-      if (cursor.stringIs('type')) tallied = false;
-      if (!cursor.skipValue()) return BROKEN;
-    }
-  }
-  return step === BROKEN || !cursor.atEnd() ? BROKEN : tallied;
 }

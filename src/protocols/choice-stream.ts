@@ -1,5 +1,6 @@
 import type { SseRecordedEvents } from '../sse/recorded-events.js';
-import { BROKEN, CLOSED, JsonCursor, NEXT, type Step, stringTokenEnd, stringValueSpans } from './json-scan.js';
+import { ChunkPatterns } from './chunk-pattern.js';
+import { BROKEN, CLOSED, JsonCursor, NEXT, type Step } from './json-scan.js';
 import { withoutExcludedFields } from './key-exclusions.js';
 import {
   checkOpenAiBody,
@@ -66,7 +67,8 @@ export function choiceProtocol(spec: ChoiceProtocolSpec): Protocol {
  * needs are read: `choices[].index` and whether `choices[].finish_reason` is a string, a string
  * `model`, the `usage` object, and that `error` is absent or null. Content deltas are checked
  * and skipped, never built, so a delta whose text holds `[DONE]`, `"error"` or
- * `"finish_reason":"stop"` is string content here as it is for JSON.parse.
+ * `"finish_reason":"stop"` is string content here as it is for JSON.parse. A chunk that repeats
+ * the one before with other strings is judged by that chunk's pattern (chunk-pattern.ts).
  *
  * It returns a verdict only for a stream it proves complete, and that verdict is the one
  * inspectChoiceStream gives the decoded events (the same ChoiceStreamTally; see
@@ -79,9 +81,8 @@ export function inspectChoiceRecording(events: SseRecordedEvents): StreamVerdict
   const tally = new ChoiceStreamTally();
   const cursor = new JsonCursor(events.body, 0, 0);
   const { body } = events;
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const patterns = new ChunkPatterns<ChunkFacts>(body);
   const last = events.length - 1;
-  let template: ChunkTemplate | undefined;
   for (let i = 0; i <= last; i++) {
     if (events.dataIs(i, OPENAI_DONE)) {
       // A terminal event before the last is refused by the full gate; let it say so.
@@ -93,16 +94,19 @@ export function inspectChoiceRecording(events: SseRecordedEvents): StreamVerdict
     const start = events.dataStart(i);
     if (start < 0) return undefined;
     const end = events.dataEnd(i);
-    if (template && matchesTemplate(template, body, view, start, end)) {
-      applyFacts(tally, i, template.facts, body);
-      if (!template.refined) template = refineTemplate(template, body, view, start, end);
+    const repeated = patterns.repeated(start, end);
+    if (repeated) {
+      applyFacts(tally, i, repeated, body);
       continue;
     }
     cursor.reset(body, start, end);
     const facts = readChunk(cursor);
     if (!facts) return undefined;
     applyFacts(tally, i, facts, body);
-    template = chunkTemplate(body, start, end, facts);
+    // Holes: string values but `model` and those inside `usage` (numbers are facts here: indexes, token counts).
+    patterns.learn(start, end, facts, false, (open, after) =>
+      open + 1 === facts.modelStart || (facts.usageStart >= 0 && open >= facts.usageStart && after <= facts.usageEnd),
+    );
   }
   const verdict = tally.verdict();
   return verdict.complete ? verdict : undefined;
@@ -129,109 +133,6 @@ function applyFacts(tally: ChoiceStreamTally, i: number, facts: ChunkFacts, body
   const model = facts.modelStart >= 0 && !tally.hasModel ? body.toString('latin1', facts.modelStart, facts.modelEnd) : undefined;
   tally.chunk(i, model, facts.usage, facts.emptyChoices);
 }
-
-/**
- * A chunk read in full, as a pattern for the next ones: its bytes, with every string value that
- * no fact depends on (content deltas, ids, finish reasons, tool arguments; not `model`, nothing
- * inside `usage`) left open as a hole. Most chunks of a stream are the one before with other text:
- * a chunk made of the same bytes around holes, each filled with a valid JSON string, is valid
- * JSON with the same members, the same non-string values and strings where strings were, so it
- * has the same facts. That is proof by construction, not sniffing: a hole is checked as a string
- * token by the same scanner, and every other byte must be identical.
- *
- * Once a chunk has matched, the template is refined (refineTemplate): a hole whose bytes that
- * chunk repeated (the id, `object`, the fingerprint) becomes part of the literal around it, so
- * that only the holes that changed (the text) are still scanned. A literal is the stricter check,
- * so refining never admits a chunk the first template would refuse; a later chunk that does change
- * such a value is read in full and gives a new template.
- */
-interface ChunkTemplate {
-  facts: ChunkFacts;
-  /** Flat pairs [start, end) of the template's bytes between holes (absolute offsets); a hole follows each pair but the last. */
-  literals: number[];
-  /** Whether repeated holes were already merged into the literals. */
-  refined: boolean;
-}
-
-function chunkTemplate(body: Buffer, start: number, end: number, facts: ChunkFacts): ChunkTemplate | undefined {
-  const spans = stringValueSpans(body, start, end);
-  if (!spans) return undefined;
-  const literals: number[] = [];
-  let from = start;
-  for (let k = 0; k < spans.length; k += 2) {
-    const open = spans[k] as number;
-    const after = spans[k + 1] as number;
-    const isModel = open + 1 === facts.modelStart;
-    const inUsage = facts.usageStart >= 0 && open >= facts.usageStart && after <= facts.usageEnd;
-    if (isModel || inUsage) continue;
-    literals.push(from, open);
-    from = after;
-  }
-  literals.push(from, end);
-  return { facts, literals, refined: false };
-}
-
-/** Where each hole ended in the chunk matched last (shared: matching is synchronous). */
-const holeEnds: number[] = [];
-
-function matchesTemplate(template: ChunkTemplate, body: Buffer, view: DataView, start: number, end: number): boolean {
-  const { literals } = template;
-  let pos = start;
-  for (let k = 0; k < literals.length; k += 2) {
-    const from = literals[k] as number;
-    const length = (literals[k + 1] as number) - from;
-    if (pos + length > end || !sameBytes(body, view, from, pos, length)) return false;
-    pos += length;
-    if (k + 2 < literals.length) {
-      pos = stringTokenEnd(body, pos, end);
-      if (pos < 0) return false;
-      holeEnds[k >> 1] = pos;
-    }
-  }
-  return pos === end;
-}
-
-/**
- * The template after the chunk [start, end) matched it: its literals re-drawn over that chunk's
- * bytes, each hole whose token repeated the template's byte for byte folded into the literals on
- * either side of it.
- */
-function refineTemplate(template: ChunkTemplate, body: Buffer, view: DataView, start: number, end: number): ChunkTemplate {
-  const { literals } = template;
-  const refined: number[] = [];
-  let literalStart = start;
-  let pos = start;
-  for (let k = 0; k + 2 < literals.length; k += 2) {
-    pos += (literals[k + 1] as number) - (literals[k] as number);
-    const holeEnd = holeEnds[k >> 1] as number;
-    const length = holeEnd - pos;
-    const templateHole = literals[k + 1] as number;
-    const repeated = length === (literals[k + 2] as number) - templateHole && sameBytes(body, view, templateHole, pos, length);
-    if (!repeated) {
-      refined.push(literalStart, pos);
-      literalStart = holeEnd;
-    }
-    pos = holeEnd;
-  }
-  refined.push(literalStart, end);
-  return { facts: template.facts, literals: refined, refined: true };
-}
-
-/**
- * Whether body[a, a + length) and body[b, b + length) hold the same bytes. Four at a time through
- * a DataView (about half the cost of a byte loop, in JIT code); a long run through Buffer#compare,
- * whose native memcmp beats both once the run outweighs the cost of the call (about 80 ns).
- */
-function sameBytes(body: Buffer, view: DataView, a: number, b: number, length: number): boolean {
-  if (length >= NATIVE_COMPARE_BYTES) return body.compare(body, a, a + length, b, b + length) === 0;
-  let i = 0;
-  for (; i + 4 <= length; i += 4) if (view.getUint32(a + i) !== view.getUint32(b + i)) return false;
-  for (; i < length; i++) if (body[a + i] !== body[b + i]) return false;
-  return true;
-}
-
-/** From this many bytes on, Buffer#compare is the cheaper comparison (measured on Node 20). */
-const NATIVE_COMPARE_BYTES = 160;
 
 /**
  * Choice facts of the chunk being read, held until the chunk proves valid JSON; a later duplicate

@@ -13,7 +13,7 @@
  * which is not plain ASCII decode it themselves (see `plainAscii`).
  */
 
-const QUOTE = 0x22;
+export const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
@@ -192,21 +192,38 @@ function skipAny(bytes: Buffer, pos: number, end: number): number {
 }
 
 /**
- * The string values of a JSON text already proven valid (member names left out), as flat pairs
- * [opening quote, past the closing quote]. In valid JSON every quote outside a string opens one,
- * so the next string is found with a native search and its end by scanString.
+ * The string values of a JSON text already proven valid (member names left out), and with
+ * `numbers` its number values too, as flat pairs [start, end), a string's quotes included. In
+ * valid JSON every quote outside a string opens one, so the next string is found with a native
+ * search and its end by scanString; outside strings, a minus or a digit can only start a number.
  */
-export function stringValueSpans(bytes: Buffer, start: number, end: number): number[] | undefined {
+export function scalarSpans(bytes: Buffer, start: number, end: number, numbers: boolean): number[] | undefined {
   const spans: number[] = [];
   let pos = start;
   for (;;) {
-    const open = bytes.indexOf(QUOTE, pos);
-    if (open < 0 || open >= end) return spans;
+    const found = bytes.indexOf(QUOTE, pos);
+    const open = found < 0 || found >= end ? end : found;
+    if (numbers) {
+      for (let p = pos; p < open; p++) {
+        const b = bytes[p] as number;
+        if (b !== MINUS && !isDigit(b)) continue;
+        const after = scanNumber(bytes, p, open);
+        if (after < 0) return undefined;
+        spans.push(p, after);
+        p = after - 1;
+      }
+    }
+    if (open === end) return spans;
     const after = scanString(bytes, open, end);
     if (after < 0) return undefined;
     if (bytes[skipWs(bytes, after, end)] !== COLON) spans.push(open, after);
     pos = after;
   }
+}
+
+/** The position past the valid JSON number token at `start` (before `end`), or -1 when none is. */
+export function numberTokenEnd(bytes: Buffer, start: number, end: number): number {
+  return scanNumber(bytes, start, end);
 }
 
 /** The position past the valid JSON string token whose opening quote is at `start` (before `end`), or -1 when none is. */

@@ -1,6 +1,8 @@
 import type { SseRecordedEvents } from '../sse/recorded-events.js';
 import type { SseEvent } from '../sse/types.js';
-import { BROKEN, JsonCursor, NEXT, type Step } from './json-scan.js';
+import { ChunkPatterns } from './chunk-pattern.js';
+import { isTypeValue, typeIsOneOf } from './event-type.js';
+import { BROKEN, JsonCursor } from './json-scan.js';
 import { errorReason, isJsonObject, mapOpenAiUsage, parseJsonObject } from './openai-shared.js';
 import type { JsonObject, JsonValue, StreamVerdict, Usage } from './types.js';
 
@@ -83,16 +85,22 @@ const JUDGED_TYPES = ['error', 'response.failed', 'response.incomplete', 'respon
 export function inspectResponseRecording(events: SseRecordedEvents): StreamVerdict | undefined {
   let completed: JsonObject | undefined;
   const cursor = new JsonCursor(events.body, 0, 0);
+  const patterns = new ChunkPatterns<true>(events.body);
   for (let i = 0; i < events.length; i++) {
     // Nothing may follow response.completed (the full gate refuses it), and error events end the fast path.
     if (completed !== undefined || events.eventIs(i, 'error')) return undefined;
     const start = events.dataStart(i);
     if (start < 0) return undefined;
     const end = events.dataEnd(i);
+    if (patterns.repeated(start, end)) continue;
     cursor.reset(events.body, start, end);
-    const judged = isJudged(cursor);
+    const judged = typeIsOneOf(cursor, JUDGED_TYPES, true);
     if (judged === BROKEN) return undefined;
-    if (!judged) continue;
+    if (!judged) {
+      // The facts of an unjudged event are its type and a null or absent `error` (null is no hole).
+      patterns.learn(start, end, true, true, isTypeValue);
+      continue;
+    }
     const data = parseJsonObject(events.body.toString('utf8', start, end));
     const verdict = judgeResponseEvent(data, false, i, undefined);
     if (verdict === undefined || 'refused' in verdict) return undefined;
@@ -102,30 +110,6 @@ export function inspectResponseRecording(events: SseRecordedEvents): StreamVerdi
   return { complete: true, ...modelAndUsage(completed) };
 }
 
-/**
- * Whether an event's top-level `type` (the last one) is one of JUDGED_TYPES; BROKEN when the
- * text is not one valid JSON object, has a top-level `error` that is not null, or spells a
- * member name or the `type` with escapes (the full parse then decides).
- */
-function isJudged(cursor: JsonCursor): boolean | typeof BROKEN {
-  let judged = false;
-  let step: Step = cursor.firstMember();
-  for (; step === NEXT; step = cursor.nextMember()) {
-    if (!cursor.stringPlain) return BROKEN;
-    if (cursor.stringIs('type')) {
-      judged = false;
-      if (cursor.kind() === 'string') {
-        if (!cursor.string() || !cursor.stringPlain) return BROKEN;
-        for (const type of JUDGED_TYPES) if (cursor.stringIs(type)) judged = true;
-        continue;
-      }
-    } else if (cursor.stringIs('error') && cursor.kind() !== 'null') {
-      return BROKEN;
-    }
-    if (!cursor.skipValue()) return BROKEN;
-  }
-  return step === BROKEN || !cursor.atEnd() ? BROKEN : judged;
-}
 
 function failureDetail(response: JsonValue | undefined): string {
   if (!isJsonObject(response)) return '';

@@ -470,10 +470,12 @@ describe('gate adversaries (OpenAI chat)', () => {
       delta('"x"') + ' ', // trailing whitespace
       `${delta('"x"')}x`, // a second value
       delta('"x"').replace('"c1"', '"c2"'), // another id: a hole, stored
+      delta('7'), // a number where a string was
       chatChunk('{"index":0,"delta":{"content":"x"},"finish_reason":null}', ',"usage":{"prompt_tokens":1,"completion_tokens":2}'),
     ];
     for (const variant of variants) {
       for (const stream of [
+        chatStream([open[0] as string, variant, chatChunk(finish)]),
         chatStream([...open, variant, chatChunk(finish)]),
         chatStream([...open, variant, delta('"after"'), chatChunk(finish)]),
       ]) {
@@ -562,6 +564,42 @@ describe('gate adversaries (Anthropic messages)', () => {
     expect(byType.actual).toEqual({ storable: false, reason: 'incomplete_stream: error event at index 2' });
   });
 
+  it('a delta that repeats the one before with other text or numbers is judged by its pattern; any other difference is read in full', () => {
+    const delta = (index: string, text: string, type = 'content_block_delta') =>
+      `{"type":"${type}","index":${index},"delta":{"type":"text_delta","text":${text}}}`;
+    const open = [delta('0', '"Hello"'), delta('0', '" world"'), delta('0', '"\\u00e9\\n \\"q\\""')];
+    const same = judgeBoth(ANTHROPIC, stream([...open, delta('0', '"!"')]));
+    expect(same.actual).toEqual(same.expected);
+    expect(same.fast).toEqual({ complete: true, model: 'claude-x', usage: { inputTokens: 3, outputTokens: 7 } });
+    const variants = [
+      delta('0', '"x"', 'message_stop'), // a tallied type where the pattern has a delta's: the type is a fact
+      delta('0', '"x"', 'error'),
+      delta('0', '"x"', 'content_block_stop'),
+      delta('0', '"x"', 'content_bl\\u006fck_delta'), // an escaped type
+      delta('1', '"x"'), // another number: a hole
+      delta('-0', '"x"'),
+      delta('1e2', '"x"'),
+      delta('01', '"x"'), // not a JSON number
+      delta('"0"', '"x"'), // a string where a number was
+      delta('0', '7'), // a number where a string was
+      delta('0', '"x\u0001"'), // a raw control character in a hole
+      delta('0', '"x"').replace('"text_delta"', '"input_json_delta"'), // a string hole, other text
+      delta('0', '"x"').replace('"index"', '"ind\\u0065x"'), // an escaped member name
+      `${delta('0', '"x"')} `, // trailing whitespace
+      delta('0', '"x"').replace('}}', '},"extra":true}'), // another member
+    ];
+    for (const variant of variants) {
+      // Right after the first delta (the pattern as learned) and after a few (the pattern refined).
+      for (const middle of [[open[0] as string, variant], [...open, variant], [...open, variant, delta('0', '"after"')]]) {
+        const { actual, expected } = judgeBoth(ANTHROPIC, stream(middle));
+        expect(actual, variant).toEqual(expected);
+      }
+    }
+    const outcomes = variants.map((v) => judgeBoth(ANTHROPIC, stream([...open, v])).actual.storable);
+    expect(outcomes).toContain(true);
+    expect(outcomes).toContain(false);
+  });
+
   it('an escaped type is read as JSON.parse reads it', () => {
     const escaped = stream([], '{"type":"message\\u005fstop"}');
     const { actual, expected, fast } = judgeBoth(ANTHROPIC, escaped);
@@ -570,6 +608,15 @@ describe('gate adversaries (Anthropic messages)', () => {
     expect(actual.storable).toBe(true);
   });
 });
+
+/** The event name a Responses server gives an event: its type (`x` for an event that is not JSON). */
+function eventName(data: string): string {
+  try {
+    return String((JSON.parse(data) as { type?: unknown }).type);
+  } catch {
+    return 'x';
+  }
+}
 
 describe('gate adversaries (OpenAI responses)', () => {
   const RESPONSES = SUBJECTS[4] as Subject;
@@ -582,7 +629,7 @@ describe('gate adversaries (OpenAI responses)', () => {
         ...middle,
         `{"type":"response.completed","response":${response('completed')}}`,
       ]
-        .map((data) => `event: ${(JSON.parse(data) as { type: string }).type}\ndata: ${data}\n\n`)
+        .map((data) => `event: ${eventName(data)}\ndata: ${data}\n\n`)
         .join(''),
     );
 
@@ -591,6 +638,41 @@ describe('gate adversaries (OpenAI responses)', () => {
     const { actual, expected, fast } = judgeBoth(RESPONSES, stream([`{"type":"response.output_text.delta","delta":${delta}}`]));
     expect(actual).toEqual(expected);
     expect(fast).toEqual({ complete: true, model: 'gpt-4o-mini', usage: { inputTokens: 2, outputTokens: 3 } });
+  });
+
+  it('a delta that repeats the one before with other text or sequence number is judged by its pattern; any other difference is read in full', () => {
+    const delta = (sequence: string, text: string, type = 'response.output_text.delta', extra = '') =>
+      `{"type":"${type}","sequence_number":${sequence},"item_id":"msg_1","output_index":0,"content_index":0,"delta":${text}${extra}}`;
+    const open = [delta('1', '"Hello"'), delta('2', '" world"'), delta('3', '"\\u00e9"')];
+    const same = judgeBoth(RESPONSES, stream([...open, delta('4', '"!"')]));
+    expect(same.actual).toEqual(same.expected);
+    expect(same.fast).toEqual({ complete: true, model: 'gpt-4o-mini', usage: { inputTokens: 2, outputTokens: 3 } });
+    const variants = [
+      delta('4', '"x"', 'response.failed'), // a judged type: the type is a fact
+      delta('4', '"x"', 'response.incomplete'),
+      delta('4', '"x"', 'error'),
+      delta('4', '"x"', 'response.output_text.d\\u0065lta'), // an escaped type
+      delta('4', '"x"', 'response.output_text.delta', ',"error":{"message":"late"}'),
+      delta('4', '"x"', 'response.output_text.delta', ',"error":null'),
+      delta('4', '"x"', 'response.output_text.delta', ',"error":"plain"'),
+      delta('4.5', '"x"'), // any number is a number
+      delta('-4', '"x"'),
+      delta('4e1', '"x"'),
+      delta('04', '"x"'), // not a JSON number
+      delta('"4"', '"x"'), // a string where a number was
+      delta('4', '4'), // a number where a string was
+      delta('4', '"x"').replace('"msg_1"', '"msg_2"'), // another item id: a hole
+      delta('4', '"x"').replace('"output_index":0', '"output_index":1'),
+    ];
+    for (const variant of variants) {
+      for (const middle of [[open[0] as string, variant], [...open, variant], [...open, variant, delta('5', '"after"')]]) {
+        const { actual, expected } = judgeBoth(RESPONSES, stream(middle));
+        expect(actual, variant).toEqual(expected);
+      }
+    }
+    const outcomes = variants.map((v) => judgeBoth(RESPONSES, stream([...open, v])).actual.storable);
+    expect(outcomes).toContain(true);
+    expect(outcomes).toContain(false);
   });
 
   it('a top-level error on any event refuses the stream; a null one does not', () => {
