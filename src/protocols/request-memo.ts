@@ -35,7 +35,7 @@ const PARSED_SIZE_FACTOR = 4;
  * are checked every time.
  */
 export class RequestMemo {
-  readonly #cache: LRUCache<string, RequestInfo>;
+  readonly #cache: LRUCache<string, Checked>;
   readonly #maxBodyBytes: number;
 
   constructor(
@@ -43,7 +43,7 @@ export class RequestMemo {
     options: RequestMemoOptions = {},
   ) {
     this.#maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
-    this.#cache = new LRUCache<string, RequestInfo>({
+    this.#cache = new LRUCache<string, Checked>({
       max: options.maxEntries ?? 1024,
       maxSize: options.maxBytes ?? 16 * 1024 * 1024,
       sizeCalculation: (_request, id) => Math.max(1, id.length * PARSED_SIZE_FACTOR),
@@ -53,17 +53,26 @@ export class RequestMemo {
   check(protocol: Protocol, body: Uint8Array | string, route?: RouteParams): BodyCheck {
     const size = typeof body === 'string' ? body.length : body.byteLength;
     if (route !== undefined || size > this.#maxBodyBytes) return checkBody(protocol, body, this.maxJsonDepth, route);
-    // Bytes and text are told apart: the same characters as bytes and as a string may parse differently.
-    const id =
-      typeof body === 'string'
-        ? `${protocol.name}\u0000s${body}`
-        : `${protocol.name}\u0000b${Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1')}`;
+    // Keyed by the body's own characters (bytes read as latin1): a flat string, hashed as it is,
+    // where prefixing the protocol would build a second string to flatten and hash. The protocol
+    // and whether the body came as bytes or as text (the same characters may parse differently)
+    // are checked in the value; a body sent to another protocol replaces the slot.
+    const text = typeof body === 'string';
+    const id = text ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
     const known = this.#cache.get(id);
-    if (known) return { ok: true, request: known };
+    if (known && known.protocol === protocol.name && known.text === text) return { ok: true, request: known.request };
     const result = checkBody(protocol, body, this.maxJsonDepth, route);
-    if (result.ok) this.#cache.set(id, deepFreeze(result.request));
+    if (result.ok) this.#cache.set(id, { protocol: protocol.name, text, request: deepFreeze(result.request) });
     return result;
   }
+}
+
+/** A body's checked request, with what it was checked as. */
+interface Checked {
+  protocol: Protocol['name'];
+  /** The body came as a string (else as bytes). */
+  text: boolean;
+  request: RequestInfo;
 }
 
 /** Parse, then validate: the one check every adapter runs on a request body. */
