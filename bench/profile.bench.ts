@@ -13,6 +13,13 @@
  *   BENCH_SECONDS=N (default 10), BENCH_TOP=N (default 30), BENCH_CONNECTIONS=N (default 32); the profile is
  *   kept under bench/profiles/.
  *   BENCH_VIEW=total prints inclusive time (the function and what it called) instead of self time.
+ *
+ *   BENCH_PERF=1 records with Linux perf instead (every thread of the server, the kernel included,
+ *   after BENCH_WARMUP seconds of load, default 10, so the JIT has settled): CPU µs per request by
+ *   kind of work, then the top symbols. A V8 profile books the time the main thread spends
+ *   descheduled inside a native call (writev waking the load generator) to that call; perf does not.
+ *   The timed run opens its connections anew, as every benchmark run does: the functions that
+ *   saw the last run's connections close are re-optimized in its first second (V8 compiler).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,11 +28,16 @@ import { repoPath, runBench, startGatewayProcess, startMockProcess, startServerP
 import { heading, machineLine } from './harness/report.js';
 import { CHAT_PATH, chatBody, JSON_HEADERS, probe } from './harness/requests.js';
 import { type CpuProfile, selfTimes, totalTimes } from './harness/cpu-profile.js';
+import { category, monotonicSeconds, perfAvailable, readPerf, startPerf } from './harness/perf-record.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const TOP = Number(process.env.BENCH_TOP ?? 30);
 /** BENCH_CONNECTIONS=1 profiles one request at a time: the CPU on a request's critical path (its latency). */
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const PERF = process.env.BENCH_PERF === '1';
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
+/** Names JIT frames for perf (a map file per process under /tmp). */
+const PERF_NODE_ARGS = ['--perf-basic-prof-only-functions'];
 
 const CASES: Record<string, { body: string; headers: Record<string, string>; prime: boolean }> = {
   'json-hit': { body: chatBody({ stream: false, label: 'profile-json' }), headers: { 'x-mock-words': '50' }, prime: true },
@@ -58,12 +70,13 @@ if (!chosen) {
 }
 
 await runBench(async () => {
-  console.log(`profile bench (${name}): ${machineLine()}`);
+  console.log(`profile bench (${name}${PERF ? ', perf' : ''}): ${machineLine()}`);
+  if (PERF && !perfAvailable()) throw new Error('BENCH_PERF=1 needs Linux perf (Debian: apt-get install linux-perf)');
   const dir = repoPath(`bench/profiles/${name}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const mock = await startMockProcess();
-  if (!raw) process.env.BENCH_PROFILE_DIR = dir;
-  let gateway = await startGatewayProcess(raw ? 'sluice' : 'sluice (profiled)', { upstream: `${mock.url}/v1` });
+  if (!raw && !PERF) process.env.BENCH_PROFILE_DIR = dir;
+  let gateway = await startGatewayProcess(raw ? 'sluice' : 'sluice (profiled)', { upstream: `${mock.url}/v1` }, PERF && !raw ? PERF_NODE_ARGS : []);
   delete process.env.BENCH_PROFILE_DIR;
   const headers = { ...JSON_HEADERS, ...chosen.headers };
   let url = `${gateway.url}${CHAT_PATH}`;
@@ -77,8 +90,14 @@ await runBench(async () => {
     gateway = await startServerProcess('raw node:http (profiled)', repoPath('bench/harness/raw-server-process.mjs'), [
       file,
       check.headers['content-type'] ?? 'application/octet-stream',
-    ], { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
+    ], { nodeArgs: PERF ? PERF_NODE_ARGS : ['--cpu-prof', '--cpu-prof-dir', dir] });
     url = `${gateway.url}${CHAT_PATH}`;
+  }
+  if (PERF) {
+    await profileWithPerf(gateway, url, headers, join(dir, 'perf.data'));
+    await gateway.stop();
+    await mock.stop();
+    return;
   }
   const result = await runLoad({
     url,
@@ -108,3 +127,33 @@ await runBench(async () => {
     );
   }
 });
+
+/** BENCH_PERF=1: warm up, then record the server with perf over a timed run, and print where its CPU went. */
+async function profileWithPerf(server: { pid: number }, url: string, headers: Record<string, string>, file: string): Promise<void> {
+  const load = { url, body: chosen!.body, headers, connections: CONNECTIONS, warmupSeconds: 0 };
+  // perf attaches during the warm-up's last second: an idle pause before the timed run would let
+  // V8 drop compiled code and spend the run's first second compiling it again.
+  const warming = runLoad({ ...load, seconds: WARMUP });
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, WARMUP - 1) * 1000));
+  const perf = await startPerf(server.pid, file);
+  await warming;
+  const from = monotonicSeconds();
+  const result = await runLoad({ ...load, seconds: SECONDS });
+  const to = monotonicSeconds();
+  await perf.stop();
+  const { totalNanos, rows, mainThreadNanos } = readPerf(file, server.pid, from, to);
+  const perRequest = (nanos: number) => (nanos / 1000 / result.total).toFixed(2).padStart(8);
+  heading(
+    `${result.requestsPerSecond.toFixed(0)} req/s, ${result.total} requests after ${WARMUP} s of warm-up; CPU ${perRequest(totalNanos).trim()} µs/request, all threads and the kernel (main thread ${perRequest(mainThreadNanos).trim()}); ${file}`,
+  );
+  const kinds = new Map<string, number>();
+  for (const row of rows) kinds.set(category(row), (kinds.get(category(row)) ?? 0) + row.nanos);
+  console.log('  µs/req   share  kind of work');
+  for (const [kind, nanos] of [...kinds].sort((a, b) => b[1] - a[1])) {
+    console.log(`${perRequest(nanos)}  ${((100 * nanos) / totalNanos).toFixed(1).padStart(5)}%  ${kind}`);
+  }
+  console.log('\n  µs/req   share  symbol  (where)');
+  for (const row of rows.slice(0, TOP)) {
+    console.log(`${perRequest(row.nanos)}  ${((100 * row.nanos) / totalNanos).toFixed(1).padStart(5)}%  ${row.symbol.slice(0, 110)}  (${row.dso})`);
+  }
+}

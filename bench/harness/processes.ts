@@ -169,13 +169,13 @@ export function startMockProcess(): Promise<ServerProcess> {
 /**
  * Start a Sluice gateway in its own process, from the build (dist/: the npm bench scripts build
  * first); `config` is merged over bench defaults (port 0, silent). With BENCH_PROFILE_DIR set,
- * the gateway writes a V8 CPU profile there when stopped. With BENCH_SLUICE_DIST set to another
+ * the gateway writes a V8 CPU profile there when stopped (`extraNodeArgs` add node flags). With BENCH_SLUICE_DIST set to another
  * build (another checkout's dist/, built with `npm run build` there), the gateway is that build:
  * the same bench against an earlier version, for before/after figures.
  */
-export function startGatewayProcess(name: string, config: Record<string, unknown>): Promise<ServerProcess> {
+export function startGatewayProcess(name: string, config: Record<string, unknown>, extraNodeArgs: string[] = []): Promise<ServerProcess> {
   const profileDir = process.env.BENCH_PROFILE_DIR;
-  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const nodeArgs = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...extraNodeArgs];
   const dist = process.env.BENCH_SLUICE_DIST;
   return startServerProcess(dist ? `${name} [${dist}]` : name, repoPath('bench/harness/gateway-process.mjs'), [JSON.stringify(config)], {
     nodeArgs,
