@@ -1,9 +1,8 @@
 import type { SseEvent } from '../sse/types.js';
 import type { SseRecordedEvents } from '../sse/recorded-events.js';
 import { isJsonObject, mergeAnthropicUsage, modelAndUsage } from './anthropic-shared.js';
-import { ChunkPatterns } from './chunk-pattern.js';
-import { isTypeValue, typeIsOneOf } from './event-type.js';
-import { BROKEN, JsonCursor } from './json-scan.js';
+import { EventTypeReader } from './event-type.js';
+import { BROKEN } from './json-scan.js';
 import type { JsonObject, StreamVerdict } from './types.js';
 
 /**
@@ -105,8 +104,8 @@ export function inspectMessageStream(events: readonly SseEvent[]): StreamVerdict
  * tally acts on (TALLIED_TYPES: one `message_start`, the block starts and stops, `message_delta`,
  * `message_stop`) are parsed whole and go through the same MessageStreamTally.event as in
  * inspectMessageStream, so the verdict is the same (test/protocols/recording-verdicts.test.ts).
- * An untallied event that repeats the one before with other strings and numbers around the same
- * `type` is judged by that event's pattern (chunk-pattern.ts), without the walk.
+ * (EventTypeReader, which also skips the walk for an event that repeats the one before with other
+ * text.)
  *
  * Returns a verdict only for a stream it proves complete; otherwise (an error, a malformed
  * event, an escaped `type`, events after message_stop) undefined, and the gate asks
@@ -114,25 +113,14 @@ export function inspectMessageStream(events: readonly SseEvent[]): StreamVerdict
  */
 export function inspectMessageRecording(events: SseRecordedEvents): StreamVerdict | undefined {
   const tally = new MessageStreamTally();
-  const cursor = new JsonCursor(events.body, 0, 0);
-  const patterns = new ChunkPatterns<true>(events.body);
-  const last = events.length - 1;
-  for (let i = 0; i <= last; i++) {
+  const reader = new EventTypeReader(events, TALLIED_TYPES, false);
+  for (let i = 0; i < events.length; i++) {
     // After message_stop nothing may follow (the full gate refuses it); before it, `stopped` is false.
     if (tally.stopped || events.eventIs(i, 'error')) return undefined;
-    const start = events.dataStart(i);
-    if (start < 0) return undefined;
-    const end = events.dataEnd(i);
-    if (patterns.repeated(start, end)) continue;
-    cursor.reset(events.body, start, end);
-    const tallied = typeIsOneOf(cursor, TALLIED_TYPES, false);
+    const tallied = reader.isListed(i);
     if (tallied === BROKEN) return undefined;
-    if (!tallied) {
-      // The one fact of an untallied event is its type; every other string or number may change.
-      patterns.learn(start, end, true, true, isTypeValue);
-      continue;
-    }
-    const data = parseEventData({ data: events.body.toString('utf8', start, end) });
+    if (!tallied) continue;
+    const data = parseEventData({ data: events.data(i) });
     if (data === undefined || tally.event(data, i) !== undefined) return undefined;
   }
   const verdict = tally.verdict();

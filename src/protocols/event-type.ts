@@ -1,4 +1,6 @@
-import { BROKEN, type JsonCursor, NEXT, type Step } from './json-scan.js';
+import type { SseRecordedEvents } from '../sse/recorded-events.js';
+import { ChunkPatterns } from './chunk-pattern.js';
+import { BROKEN, JsonCursor, NEXT, type Step } from './json-scan.js';
 
 /**
  * The top-level `type` of an event's JSON, read in place by the Anthropic Messages and OpenAI
@@ -7,13 +9,51 @@ import { BROKEN, type JsonCursor, NEXT, type Step } from './json-scan.js';
  */
 
 /**
+ * A recording's events as such a gate reads them: whether each one's type is listed, from the
+ * cursor's walk or, for an event that repeats an unlisted one before it with other strings and
+ * numbers around the same `type`, from that event's pattern (chunk-pattern.ts), without the walk.
+ */
+export class EventTypeReader {
+  readonly #events: SseRecordedEvents;
+  readonly #cursor: JsonCursor;
+  readonly #patterns: ChunkPatterns<true>;
+
+  constructor(
+    events: SseRecordedEvents,
+    private readonly types: Iterable<string>,
+    private readonly errorMustBeNull: boolean,
+  ) {
+    this.#events = events;
+    this.#cursor = new JsonCursor(events.body, 0, 0);
+    this.#patterns = new ChunkPatterns<true>(events.body);
+  }
+
+  /**
+   * Whether event `i`'s type is listed (the caller then parses it whole), false when it is proven
+   * another, BROKEN when it cannot be read in place (data over several lines, or as typeIsOneOf says).
+   */
+  isListed(i: number): boolean | typeof BROKEN {
+    const events = this.#events;
+    const start = events.dataStart(i);
+    if (start < 0) return BROKEN;
+    const end = events.dataEnd(i);
+    if (this.#patterns.repeated(start, end)) return false;
+    this.#cursor.reset(events.body, start, end);
+    const listed = typeIsOneOf(this.#cursor, this.types, this.errorMustBeNull);
+    // An unlisted event's facts are its type (and a null or absent `error`: null is no hole).
+    if (listed === false) this.#patterns.learn(start, end, true, true, isTypeValue);
+    return listed;
+  }
+}
+
+/**
  * Whether the text's top-level `type` (the last one, as in JSON.parse) is one of `types`,
  * compared as bytes so that no string is built for the common delta. BROKEN when the text is not
  * one valid JSON object, spells a member name or that `type` with escapes, or (with
  * `errorMustBeNull`) has a top-level `error` that is not null: the full parse then decides.
  * Afterwards typeValueStart says where that `type` string's content began.
  */
-export function typeIsOneOf(cursor: JsonCursor, types: Iterable<string>, errorMustBeNull: boolean): boolean | typeof BROKEN {
+function typeIsOneOf(cursor: JsonCursor, types: Iterable<string>, errorMustBeNull: boolean): boolean | typeof BROKEN {
   let listed = false;
   typeValueStart = -1;
   let step: Step = cursor.firstMember();
@@ -40,6 +80,6 @@ export function typeIsOneOf(cursor: JsonCursor, types: Iterable<string>, errorMu
 let typeValueStart = -1;
 
 /** Whether a value's span (quotes included) is the `type` string typeIsOneOf read last: for ChunkPatterns, a fact, never a hole. */
-export function isTypeValue(open: number): boolean {
+function isTypeValue(open: number): boolean {
   return open + 1 === typeValueStart;
 }

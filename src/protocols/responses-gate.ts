@@ -1,8 +1,7 @@
 import type { SseRecordedEvents } from '../sse/recorded-events.js';
 import type { SseEvent } from '../sse/types.js';
-import { ChunkPatterns } from './chunk-pattern.js';
-import { isTypeValue, typeIsOneOf } from './event-type.js';
-import { BROKEN, JsonCursor } from './json-scan.js';
+import { EventTypeReader } from './event-type.js';
+import { BROKEN } from './json-scan.js';
 import { errorReason, isJsonObject, mapOpenAiUsage, parseJsonObject } from './openai-shared.js';
 import type { JsonObject, JsonValue, StreamVerdict, Usage } from './types.js';
 
@@ -84,24 +83,14 @@ const JUDGED_TYPES = ['error', 'response.failed', 'response.incomplete', 'respon
  */
 export function inspectResponseRecording(events: SseRecordedEvents): StreamVerdict | undefined {
   let completed: JsonObject | undefined;
-  const cursor = new JsonCursor(events.body, 0, 0);
-  const patterns = new ChunkPatterns<true>(events.body);
+  const reader = new EventTypeReader(events, JUDGED_TYPES, true);
   for (let i = 0; i < events.length; i++) {
     // Nothing may follow response.completed (the full gate refuses it), and error events end the fast path.
     if (completed !== undefined || events.eventIs(i, 'error')) return undefined;
-    const start = events.dataStart(i);
-    if (start < 0) return undefined;
-    const end = events.dataEnd(i);
-    if (patterns.repeated(start, end)) continue;
-    cursor.reset(events.body, start, end);
-    const judged = typeIsOneOf(cursor, JUDGED_TYPES, true);
+    const judged = reader.isListed(i);
     if (judged === BROKEN) return undefined;
-    if (!judged) {
-      // The facts of an unjudged event are its type and a null or absent `error` (null is no hole).
-      patterns.learn(start, end, true, true, isTypeValue);
-      continue;
-    }
-    const data = parseJsonObject(events.body.toString('utf8', start, end));
+    if (!judged) continue;
+    const data = parseJsonObject(events.data(i));
     const verdict = judgeResponseEvent(data, false, i, undefined);
     if (verdict === undefined || 'refused' in verdict) return undefined;
     completed = verdict.completed;
