@@ -104,8 +104,8 @@ export function inspectMessageStream(events: readonly SseEvent[]): StreamVerdict
  * tally acts on (TALLIED_TYPES: one `message_start`, the block starts and stops, `message_delta`,
  * `message_stop`) are parsed whole and go through the same MessageStreamTally.event as in
  * inspectMessageStream, so the verdict is the same (test/protocols/recording-verdicts.test.ts).
- * (EventTypeReader, which also skips the walk for an event that repeats the one before with other
- * text.)
+ * (EventTypeReader, which also skips the walk for an event that repeats, with other text, the
+ * last untallied event read in full.)
  *
  * Returns a verdict only for a stream it proves complete; otherwise (an error, a malformed
  * event, an escaped `type`, events after message_stop) undefined, and the gate asks

@@ -67,8 +67,9 @@ export function choiceProtocol(spec: ChoiceProtocolSpec): Protocol {
  * needs are read: `choices[].index` and whether `choices[].finish_reason` is a string, a string
  * `model`, the `usage` object, and that `error` is absent or null. Content deltas are checked
  * and skipped, never built, so a delta whose text holds `[DONE]`, `"error"` or
- * `"finish_reason":"stop"` is string content here as it is for JSON.parse. A chunk that repeats
- * the one before with other strings is judged by that chunk's pattern (chunk-pattern.ts).
+ * `"finish_reason":"stop"` is string content here as it is for JSON.parse. A chunk that repeats,
+ * with other strings, the last chunk read in full is judged by that chunk's pattern
+ * (chunk-pattern.ts).
  *
  * It returns a verdict only for a stream it proves complete, and that verdict is the one
  * inspectChoiceStream gives the decoded events (the same ChoiceStreamTally; see

@@ -19,13 +19,16 @@ import { QUOTE, scalarSpans, numberTokenEnd, stringTokenEnd } from './json-scan.
  * so refining never admits a chunk the first pattern would refuse; a later chunk that does
  * change such a value is read in full and gives a new pattern.
  *
- * One instance serves one recording; `repeated` and `learn` are called in event order.
+ * One instance serves one recording; `repeated` and `learn` are called in event order. A
+ * pattern stays until the next `learn`: a chunk repeats the last chunk read in full, whatever
+ * came between. (A hole that happens to repeat in the chunk that refines the pattern, such as two
+ * equal deltas, is folded too; the next chunk then reads in full and learns again.)
  */
 export class ChunkPatterns<F> {
   readonly #body: Buffer;
   readonly #view: DataView;
   #pattern: Pattern<F> | undefined;
-  /** Where each hole ended in the chunk matched last. */
+  /** Where each hole ended in the chunk being matched: whole only right after a match succeeded (which is when #refine reads it). */
   readonly #holeEnds: number[] = [];
 
   constructor(body: Buffer) {
@@ -76,7 +79,8 @@ export class ChunkPatterns<F> {
       if (pos + length > end || !this.#same(from, pos, length)) return false;
       pos += length;
       if (k + 2 < literals.length) {
-        // The hole's kind is the pattern's: its first byte is a quote or starts a number.
+        // The hole's kind is the pattern's: the byte at `to`, in the chunk the pattern was drawn
+        // over, is the quote of a string or the first byte of a number.
         pos = body[to] === QUOTE ? stringTokenEnd(body, pos, end) : numberTokenEnd(body, pos, end);
         if (pos < 0) return false;
         this.#holeEnds[k >> 1] = pos;

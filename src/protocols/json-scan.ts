@@ -221,7 +221,11 @@ export function scalarSpans(bytes: Buffer, start: number, end: number, numbers: 
   }
 }
 
-/** The position past the valid JSON number token at `start` (before `end`), or -1 when none is. */
+/**
+ * The position past the longest valid JSON number at `start` (before `end`), or -1 when none
+ * starts there. Longest prefix: `01` gives the position after `0`, so a caller must check what
+ * follows (ChunkPatterns compares it with the delimiter its pattern has there).
+ */
 export function numberTokenEnd(bytes: Buffer, start: number, end: number): number {
   return scanNumber(bytes, start, end);
 }

@@ -99,7 +99,6 @@ export function inspectResponseRecording(events: SseRecordedEvents): StreamVerdi
   return { complete: true, ...modelAndUsage(completed) };
 }
 
-
 function failureDetail(response: JsonValue | undefined): string {
   if (!isJsonObject(response)) return '';
   const error = errorReason(response);
