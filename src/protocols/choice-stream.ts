@@ -5,13 +5,14 @@ import { withoutExcludedFields } from './key-exclusions.js';
 import {
   checkOpenAiBody,
   ChoiceStreamTally,
-  choiceRequest,
   inspectChoiceJson,
   inspectChoiceStream,
   isOpenAiDone,
   mapOpenAiUsage,
   OPENAI_DONE,
+  openAiRequest,
   synthesizeChoices,
+  wantsStreamUsage,
 } from './openai-shared.js';
 import { openAiStreamUsage } from './stream-usage.js';
 import type { JsonObject, Protocol, RequestCheck, StreamVerdict, Usage } from './types.js';
@@ -47,7 +48,7 @@ export function choiceProtocol(spec: ChoiceProtocolSpec): Protocol {
     validate(body) {
       const common = checkOpenAiBody(body);
       if (!common.ok) return common.failure;
-      return spec.checkFields(common.body) ?? choiceRequest(common);
+      return spec.checkFields(common.body) ?? openAiRequest(common, wantsStreamUsage(common.body));
     },
     cacheability: () => ({ cacheable: true }),
     keyMaterial: (request) => withoutExcludedFields(name, request.body),

@@ -1,7 +1,7 @@
 import type { SseEventInit } from '../sse/types.js';
 import { ProtocolError } from './errors.js';
 import { withoutExcludedFields } from './key-exclusions.js';
-import { badRequest, checkOpenAiBody, errorReason, isJsonObject, mapOpenAiUsage } from './openai-shared.js';
+import { badRequest, checkOpenAiBody, errorReason, isJsonObject, mapOpenAiUsage, openAiRequest } from './openai-shared.js';
 import type { JsonObject, JsonValue, Protocol } from './types.js';
 
 /**
@@ -49,10 +49,7 @@ export const openaiEmbeddingsProtocol: Protocol = {
         'input',
       );
     }
-    return {
-      ok: true,
-      request: { body: common.body, model: common.model, stream: false, wantsStreamUsage: false },
-    };
+    return openAiRequest(common);
   },
 
   cacheability: () => ({ cacheable: true }),

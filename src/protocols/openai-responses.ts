@@ -7,6 +7,7 @@ import {
   checkOpenAiBody,
   errorReason,
   isJsonObject,
+  openAiRequest,
   parseJsonObject,
 } from './openai-shared.js';
 import {
@@ -43,10 +44,7 @@ export const openaiResponsesProtocol: Protocol = {
     if (typeof input !== 'string' && !Array.isArray(input)) {
       return badRequest('`input` is required: a string, or an array of input items.', 'input');
     }
-    return {
-      ok: true,
-      request: { body: common.body, model: common.model, stream: common.stream, wantsStreamUsage: false },
-    };
+    return openAiRequest(common);
   },
 
   cacheability(request) {

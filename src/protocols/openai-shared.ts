@@ -91,16 +91,15 @@ export function wantsStreamUsage(body: JsonObject): boolean {
   return isJsonObject(options) && options.include_usage === true;
 }
 
-/** The accepted request of a choice endpoint (chat, legacy completions), once its own fields passed. */
-export function choiceRequest(common: Extract<OpenAiBodyCheck, { ok: true }>): RequestCheck {
+/**
+ * The request an OpenAI endpoint accepts once its own fields passed: the common checks' body,
+ * model and stream. `wantsUsage`: whether the client asked for a usage chunk (chat and legacy
+ * completions; see wantsStreamUsage).
+ */
+export function openAiRequest(common: Extract<OpenAiBodyCheck, { ok: true }>, wantsUsage = false): RequestCheck {
   return {
     ok: true,
-    request: {
-      body: common.body,
-      model: common.model,
-      stream: common.stream,
-      wantsStreamUsage: wantsStreamUsage(common.body),
-    },
+    request: { body: common.body, model: common.model, stream: common.stream, wantsStreamUsage: wantsUsage },
   };
 }
 
