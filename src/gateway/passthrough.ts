@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { GatewayContext } from './context.js';
 import type { Exchange } from './exchange.js';
@@ -56,23 +57,11 @@ export async function handlePassthrough(
   answerHeaders['cache-status'] = 'sluice; fwd=bypass';
   res.writeHead(response.statusCode, answerHeaders);
   let bytes = 0;
-  const body = response.body;
-  // Backpressure: a client that reads slowly (a large file download) holds the upstream back
-  // instead of having the gateway buffer the whole body for it.
-  const resume = () => body.resume();
-  body.on('data', (chunk: Buffer) => {
+  response.body.on('data', (chunk: Buffer) => {
     bytes += chunk.length;
-    if (!res.write(chunk)) {
-      body.pause();
-      res.once('drain', resume);
-    }
   });
-  body.once('end', () => {
-    res.end();
-    ctx.metrics.bytesSent.upstream.inc(bytes);
-  });
-  body.once('error', () => {
-    ctx.metrics.bytesSent.upstream.inc(bytes);
-    res.destroy();
-  });
+  // pipeline gives backpressure (a client that reads slowly, such as a large file download, holds
+  // the upstream back instead of the gateway buffering the body for it), ends the response with
+  // the body, and destroys both on an upstream error or a client that leaves.
+  pipeline(response.body, res, () => ctx.metrics.bytesSent.upstream.inc(bytes));
 }
