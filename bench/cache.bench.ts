@@ -18,7 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Comparison, compare, printSummary } from './harness/compare.js';
+import { type Comparison, type CompareOptions, compare, printSummary, type Side } from './harness/compare.js';
 import {
   repoPath,
   runBench,
@@ -77,6 +77,7 @@ async function benchmark(dir: string): Promise<void> {
   ];
   let sseHit: { raw: ServerProcess; body: string; headers: Record<string, string> } | undefined;
   const hits: Comparison[] = [];
+  let floors: ContractFloor | undefined;
   for (const { label, body, words } of hitCases) {
     const headers = { ...JSON_HEADERS, 'x-mock-words': words };
     const first = await probe(`${cacheOn.url}${CHAT_PATH}`, body, headers);
@@ -107,7 +108,10 @@ async function benchmark(dir: string): Promise<void> {
       ),
     );
     if (contentType.startsWith('text/event-stream')) sseHit = { raw, body, headers };
-    else await raw.stop();
+    else {
+      floors = await measureContractFloor(dir, label, { hit, file, contentType }, { raw, sluice: cacheOn }, side, options);
+      await raw.stop();
+    }
   }
 
   if (sseHit) {
@@ -204,4 +208,64 @@ async function benchmark(dir: string): Promise<void> {
   ]);
   const memoryRatio = memory.totalGrowth! / payload;
   console.log(`  ${'L1 memory ÷ payload'.padEnd(58)} ${memoryRatio.toFixed(3)}x  goal <= 1.3x: ${memoryRatio <= 1.3 ? 'REACHED' : 'NOT reached'}`);
+  if (floors) printFloors(floors);
+}
+
+interface ContractFloor {
+  /** The contract alone: a raw server sending Sluice's hit headers, against the bare raw server. */
+  contract: Comparison;
+  /** The cache logic alone: Sluice's hit, against that raw server with Sluice's headers. */
+  logic: Comparison;
+}
+
+/**
+ * How the JSON hit's gap to the raw server splits: what Sluice's wire contract costs on its own
+ * (its hit headers, a request id made per request, a `close` listener per response, written by a
+ * raw server with no cache logic), and what the cache logic costs on top of that floor.
+ */
+async function measureContractFloor(
+  dir: string,
+  label: string,
+  answer: { hit: { headers: Record<string, string> }; file: string; contentType: string },
+  servers: { raw: ServerProcess; sluice: ServerProcess },
+  side: (name: string, url: string, pid: number) => Side,
+  options: CompareOptions,
+): Promise<ContractFloor> {
+  const { hit, file, contentType } = answer;
+  const { raw, sluice } = servers;
+  const headersFile = join(dir, 'hit-headers.json');
+  writeFileSync(headersFile, JSON.stringify(hit.headers));
+  const floor = await startServerProcess(`raw server with Sluice's headers (${label})`, repoPath('bench/harness/raw-server-process.mjs'), [
+    file,
+    contentType,
+    headersFile,
+  ]);
+  try {
+    heading(`the floor of the contract, ${label}: a raw node:http server sending Sluice's hit headers, no cache logic`);
+    const contract = await compare(
+      `${label}: raw with Sluice's headers ÷ raw (the contract)`,
+      side('raw node:http, same bytes', raw.url, raw.pid),
+      side("raw, Sluice's hit headers", floor.url, floor.pid),
+      options,
+    );
+    const logic = await compare(
+      `${label}: sluice hit ÷ raw with Sluice's headers (the cache logic)`,
+      side("raw, Sluice's hit headers", floor.url, floor.pid),
+      side('sluice L1 hit', sluice.url, sluice.pid),
+      options,
+    );
+    return { contract, logic };
+  } finally {
+    await floor.stop();
+  }
+}
+
+function printFloors({ contract, logic }: ContractFloor): void {
+  console.log('\n== where the JSON hit\'s gap to the raw server goes (medians; the split of the first row, no goal of its own)');
+  for (const row of [contract, logic]) {
+    const cpu = row.contenderCpuMicros / row.baselineCpuMicros;
+    console.log(
+      `  ${row.label.padEnd(80)} ${row.medianRatio.toFixed(2)}x (${Math.min(...row.ratios).toFixed(2)}-${Math.max(...row.ratios).toFixed(2)}), CPU ${row.contenderCpuMicros.toFixed(0)} ÷ ${row.baselineCpuMicros.toFixed(0)} µs = ${cpu.toFixed(2)}x`,
+    );
+  }
 }
