@@ -133,6 +133,8 @@ export function sendFollowerAnswer(
     sendReplay(res, answer.plan, headers, onBytes);
   } else if (answer.kind === 'upstream') {
     res.writeHead(answer.head.status, { ...answer.head.headers, ...headers });
+    // Counted like the leader's copy of the same answer (ClientResponse counts what it sent).
+    onBytes(answer.body.byteLength);
     res.end(answer.body);
   } else {
     const { failure } = answer;

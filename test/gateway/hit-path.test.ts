@@ -124,3 +124,51 @@ test('every response is counted once, with its outcome (counters bound once)', a
   expect(series('route="/v1/chat/completions",status="400",cache="NONE"')).toBe(1);
   expect(metrics).toMatch(/^sluice_cache_lookups_total\{layer="l1",result="hit"\} \d+$/m);
 });
+
+describe('bytes sent, counted once per answer by source', () => {
+  async function bytesSent(): Promise<{ upstream: number; cache: number }> {
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const series = (source: string) =>
+      Number(new RegExp(`^sluice_bytes_streamed_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    return { upstream: series('upstream'), cache: series('cache') };
+  }
+
+  test('a stream miss counts its body as upstream bytes, its hit as cache bytes, each exactly once', async () => {
+    const body = JSON.stringify(chatBody('bytes counted once', { stream: true }));
+    const before = await bytesSent();
+    const miss = await post('/v1/chat/completions', { 'x-mock-words': '40' }, body);
+    expect(miss.cache).toBe('MISS');
+    await eventually(async () => (await bytesSent()).upstream > before.upstream);
+    const afterMiss = await bytesSent();
+    expect(afterMiss.upstream - before.upstream).toBe(Buffer.byteLength(miss.text));
+    expect(afterMiss.cache).toBe(before.cache);
+
+    const hit = await post('/v1/chat/completions', {}, body);
+    expect(hit.cache).toBe('HIT');
+    await eventually(async () => (await bytesSent()).cache > afterMiss.cache);
+    const afterHit = await bytesSent();
+    expect(afterHit.cache - afterMiss.cache).toBe(Buffer.byteLength(hit.text));
+    expect(afterHit.upstream).toBe(afterMiss.upstream);
+  });
+
+  test("a follower given the leader's upstream error answer counts those bytes too", async () => {
+    const body = JSON.stringify(chatBody('bytes of a shared error'));
+    const before = await bytesSent();
+    // The leader streams; the follower asks for JSON, so it converts and is handed the error whole.
+    const leader = post(
+      '/v1/chat/completions',
+      { 'x-mock-status': '503', 'x-mock-first-byte-delay-ms': '1500' },
+      JSON.stringify({ ...JSON.parse(body), stream: true }),
+    );
+    // Well inside the leader's wait for its first byte, even on a loaded machine.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const follower = await post('/v1/chat/completions', {}, body);
+    const led = await leader;
+    expect(led.status).toBe(503);
+    expect(follower.status).toBe(503);
+    expect(follower.cache).toBe('COALESCED');
+    const expected = Buffer.byteLength(led.text) + Buffer.byteLength(follower.text);
+    await eventually(async () => (await bytesSent()).upstream - before.upstream >= Buffer.byteLength(led.text));
+    expect((await bytesSent()).upstream - before.upstream).toBe(expected);
+  });
+});
