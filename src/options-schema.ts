@@ -25,7 +25,7 @@ export const cacheShape = {
   /** Let tenants with different credentials share entries (off: isolation by credential). */
   shareAcrossCredentials: z.boolean().default(false),
   /**
-   * Where the client's credential is found, first present wins: header names, or
+   * Where the client's credential is found, every source present counts: header names, or
    * `query:NAME` for a query parameter. Hashed into every key scope, never logged.
    */
   credentialSources: z

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
- * Where a client's credential can come from, in one place: tenant scoping (the first source
- * present is hashed into every key scope) and log redaction both read this list, so a source
+ * Where a client's credential can come from, in one place: tenant scoping (every source present
+ * is hashed into the key scope) and log redaction both read this list, so a source
  * added here is isolated and redacted at once.
  */
 
@@ -41,24 +41,33 @@ export function parseCredentialSources(list: readonly string[]): CredentialSourc
 export const DEFAULT_SOURCES: readonly CredentialSource[] = parseCredentialSources(DEFAULT_CREDENTIAL_SOURCES);
 
 /**
- * The credential the client presented: the first source present, tagged with where it came from
- * (the caller hashes it). The auth scheme of `authorization` is case-insensitive (RFC 9110 11.1),
- * so `Bearer x` and `bearer x` are one tenant.
+ * The credentials the client presented, every source present, each tagged with where it came
+ * from (the caller hashes the whole). Every source counts: two clients sending the same
+ * `Authorization` and different `?key=` are two tenants, whichever the upstream reads.
+ * The auth scheme of `authorization` is case-insensitive (RFC 9110 11.1), so `Bearer x` and
+ * `bearer x` are one tenant.
  */
 export function findCredential(
   headers: IncomingHttpHeaders,
   query: URLSearchParams,
   sources: readonly CredentialSource[],
 ): string | undefined {
+  let first: string | undefined;
+  let several: string[] | undefined;
   for (const source of sources) {
     const value = source.in === 'header' ? headerValue(headers, source.name) : query.get(source.name);
     if (value === null || value === undefined) continue;
     const trimmed = value.trim();
     if (trimmed === '') continue;
     const normalized = source.name === 'authorization' && source.in === 'header' ? normalizeAuth(trimmed) : trimmed;
-    return `${source.in}:${source.name}=${normalized}`;
+    const found = `${source.in}:${source.name}=${normalized}`;
+    if (first === undefined) first = found;
+    else (several ??= [first]).push(found);
   }
-  return undefined;
+  // One source (the usual case) keeps its plain form, so entries stored before several sources
+  // counted keep their scope; several are a JSON array, where no value can fake a boundary
+  // (a plain form starts with `header:` or `query:`, never `[`).
+  return several ? JSON.stringify(several) : first;
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -41,7 +41,7 @@ export interface RequestIdentity {
 
 /**
  * Everything outside the body that decides which entry a request may see (DESIGN.md rules 3
- * and 4): the tenant scope from the first credential source present, and the upstream path,
+ * and 4): the tenant scope from every credential source present, and the upstream path,
  * query (minus credentials) and key headers as key material.
  */
 export function requestIdentity(input: RequestIdentityInput): RequestIdentity {

@@ -25,7 +25,7 @@ export interface ResponseCacheOptions {
   /** Let different API keys share entries. Default false: the credential is part of the key, as in the gateway. */
   shareAcrossCredentials?: boolean;
   /**
-   * Where the credential is found, first present wins: header names or `query:NAME`. Default
+   * Where the credential is found, every source present counts: header names or `query:NAME`. Default
    * authorization, x-api-key, api-key, x-goog-api-key, query:key, query:api-key (the gateway's).
    */
   credentialSources?: string[];
