@@ -48,7 +48,13 @@ export const cacheShape = {
 
 /** Turn zod issues into one message that names every bad field. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[], root: string): { message: string; field: string } {
-  const fields = issues.map((issue) => (issue.path.length > 0 ? issue.path.join('.') : root));
-  const lines = issues.map((issue, i) => `  - ${fields[i]}: ${issue.message}`);
+  // An unknown key is reported by zod on the object that holds it: name the key itself, one line each.
+  const named = issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: 'unknown option' }))
+      : [{ path: issue.path, message: issue.message }],
+  );
+  const fields = named.map((issue) => (issue.path.length > 0 ? issue.path.map(String).join('.') : root));
+  const lines = named.map((issue, i) => `  - ${fields[i]}: ${issue.message}`);
   return { message: lines.join('\n'), field: fields[0] ?? root };
 }

@@ -1,7 +1,7 @@
 import { type CacheEntry, remainingTtlMs } from '../cache/entry.js';
 import type { ReplayPacing } from '../options-schema.js';
 import type { EngineProtocol, JsonObject, RequestInfo } from '../protocols/types.js';
-import { framingByName, SSE_CONTENT_TYPE } from '../sse/framing.js';
+import { type FramingName, framingByName, SSE_CONTENT_TYPE } from '../sse/framing.js';
 import { createUsageStripper } from './usage-strip.js';
 
 export { SSE_CONTENT_TYPE };
@@ -84,7 +84,7 @@ export function planReplay(
 ): ReplayPlan {
   if (!request.stream) {
     if (entry.format === 'json') return { contentType: entry.contentType, frames: [entry.body] };
-    return { contentType: JSON_CONTENT_TYPE, frames: [assembledJson(protocol, entry)] };
+    return { contentType: JSON_CONTENT_TYPE, frames: [assembledJson(protocol, entry, entry.format)] };
   }
   if (entry.format !== 'json') return recordedStream(protocol, entry, request, pacing);
   const frames = synthesizedFrames(protocol, entry, request);
@@ -188,11 +188,11 @@ export function replayDelays(pacing: ReplayPacing, recordedTimes: readonly numbe
 const assembledCache = new WeakMap<CacheEntry, Uint8Array>();
 const synthesizedCache = new WeakMap<CacheEntry, Map<boolean, Uint8Array[]>>();
 
-function assembledJson(protocol: EngineProtocol, entry: CacheEntry): Uint8Array {
+/** `format`: the stream entry's framing (passed apart so that only a stream entry type-checks). */
+function assembledJson(protocol: EngineProtocol, entry: CacheEntry, format: FramingName): Uint8Array {
   let bytes = assembledCache.get(entry);
   if (!bytes) {
-    if (entry.format === 'json') throw new TypeError('assembledJson needs a stream entry');
-    const events = framingByName(entry.format).decode(entry.body);
+    const events = framingByName(format).decode(entry.body);
     bytes = Buffer.from(JSON.stringify(protocol.assemble(events)));
     assembledCache.set(entry, bytes);
   }
