@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  for (const warning of cli.warnings ?? []) process.stderr.write(`sluice: warning: ${warning}\n`);
   const config = cli.config;
   const gateway = createGateway(config);
   try {

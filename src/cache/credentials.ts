@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Where a client's credential can come from, in one place: tenant scoping (every source present
@@ -51,6 +53,7 @@ export function findCredential(
   headers: IncomingHttpHeaders,
   query: URLSearchParams,
   sources: readonly CredentialSource[],
+  tenants: TenantIndex = NO_TENANTS,
 ): string | undefined {
   let first: string | undefined;
   let several: string[] | undefined;
@@ -60,7 +63,9 @@ export function findCredential(
     const trimmed = value.trim();
     if (trimmed === '') continue;
     const normalized = source.name === 'authorization' && source.in === 'header' ? normalizeAuth(trimmed) : trimmed;
-    const found = `${source.in}:${source.name}=${normalized}`;
+    const tenant = tenants.size === 0 ? undefined : tenants.of(secretOf(normalized, source));
+    // A configured tenant's keys are one scope, whichever of its keys and sources the client sent.
+    const found = tenant === undefined ? `${source.in}:${source.name}=${normalized}` : `tenant:${tenant}`;
     if (first === undefined) first = found;
     else (several ??= [first]).push(found);
   }
@@ -68,6 +73,45 @@ export function findCredential(
   // counted keep their scope; several are a JSON array, where no value can fake a boundary
   // (a plain form starts with `header:` or `query:`, never `[`).
   return several ? JSON.stringify(several) : first;
+}
+
+/**
+ * Configured tenants (`cache.tenants`): a name and the SHA-256 (hex) of each of its API keys, so
+ * that a rotated key keeps the tenant's entries (the old and the new key are one scope).
+ */
+export class TenantIndex {
+  readonly #nameOfHash = new Map<string, string>();
+  /** Keys seen and what they map to ('' for none): hashing once per key, not per request. */
+  readonly #memo = new LRUCache<string, string>({ max: 4096 });
+
+  constructor(tenants: Readonly<Record<string, readonly string[]>> = {}) {
+    for (const [name, hashes] of Object.entries(tenants)) {
+      for (const hash of hashes) this.#nameOfHash.set(hash.toLowerCase(), name);
+    }
+  }
+
+  get size(): number {
+    return this.#nameOfHash.size;
+  }
+
+  /** The tenant whose key this is, if any. */
+  of(secret: string): string | undefined {
+    let name = this.#memo.get(secret);
+    if (name === undefined) {
+      name = this.#nameOfHash.get(createHash('sha256').update(secret).digest('hex')) ?? '';
+      this.#memo.set(secret, name);
+    }
+    return name === '' ? undefined : name;
+  }
+}
+
+const NO_TENANTS = new TenantIndex();
+
+/** The key itself, as an operator hashes it: the value, without `authorization`'s scheme. */
+function secretOf(normalized: string, source: CredentialSource): string {
+  if (source.in !== 'header' || source.name !== 'authorization') return normalized;
+  const space = normalized.indexOf(' ');
+  return space < 0 ? normalized : normalized.slice(space + 1);
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { keyHeaderMaterial } from '../protocols/key-headers.js';
-import { type CredentialSource, findCredential, withoutCredentialParams } from './credentials.js';
+import { type CredentialSource, findCredential, type TenantIndex, withoutCredentialParams } from './credentials.js';
 import { credentialScope, type RequestTarget } from './key.js';
 
 /**
@@ -31,6 +31,8 @@ export interface RequestIdentityInput {
   search: string;
   credentialSources: readonly CredentialSource[];
   shareAcrossCredentials: boolean;
+  /** cache.tenants: keys that share one tenant's scope (key rotation). */
+  tenants?: TenantIndex | undefined;
 }
 
 export interface RequestIdentity {
@@ -49,7 +51,7 @@ export function requestIdentity(input: RequestIdentityInput): RequestIdentity {
   const query = input.search === '' ? NO_QUERY : new URLSearchParams(input.search);
   const scope = input.shareAcrossCredentials
     ? 'shared'
-    : credentialScope(findCredential(input.headers, query, input.credentialSources));
+    : credentialScope(findCredential(input.headers, query, input.credentialSources, input.tenants));
   return {
     scope,
     target: {

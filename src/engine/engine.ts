@@ -37,6 +37,10 @@ import type { EngineHooks, HookCall } from './hooks.js';
 /** The cache rules every caller is held to (validated once, by the gateway config or the library options). */
 export interface EngineConfig {
   mode: CacheMode;
+  /** Per-namespace modes over `mode` (cache.namespaceModes); they win over a route's. */
+  namespaceModes?: Readonly<Record<string, CacheMode>> | undefined;
+  /** Per-route modes over `mode`, by the route's path (cache.routeModes). */
+  routeModes?: Readonly<Record<string, CacheMode>> | undefined;
   ttlSeconds: number;
   maxTtlSeconds: number;
   maxEntryBytes: number;
@@ -169,11 +173,18 @@ export class Engine {
   readonly #steps: LookupStep[];
   readonly #semantic: SemanticLayer | undefined;
   readonly #keys = new KeyMemo();
+  readonly #namespaceModes: ReadonlyMap<string, CacheMode>;
+  readonly #routeModes: ReadonlyMap<string, CacheMode>;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
+    this.#namespaceModes = new Map(Object.entries(options.config.namespaceModes ?? {}));
+    this.#routeModes = new Map(Object.entries(options.config.routeModes ?? {}));
+    const everyModeOff = [options.config.mode, ...this.#namespaceModes.values(), ...this.#routeModes.values()].every(
+      (mode) => mode === 'off',
+    );
     // TensorZero's rule: a disabled cache is a do-nothing store, not branches.
-    this.#store = options.config.mode === 'off' ? OFF_STORE : options.store;
+    this.#store = everyModeOff ? OFF_STORE : options.store;
     this.#hooks = options.hooks ?? {};
     this.#steps = [(key) => this.#exact(key), ...(options.lookups ?? [])];
     // A layer that is neither on nor in shadow mode is not asked at all (its key material would be built for nothing).
@@ -197,7 +208,13 @@ export class Engine {
   }
 
   plan(call: EngineCall): CachePlan {
-    return planCache(this.config.mode, call.controls, call.protocol.cacheability(call.request));
+    return planCache(this.#modeOf(call), call.controls, call.protocol.cacheability(call.request));
+  }
+
+  /** The call's namespace's mode, else its route's, else the configured mode. */
+  #modeOf(call: EngineCall): CacheMode {
+    if (this.#namespaceModes.size === 0 && this.#routeModes.size === 0) return this.config.mode;
+    return this.#namespaceModes.get(call.controls.namespace) ?? this.#routeModes.get(call.route) ?? this.config.mode;
   }
 
   async run(call: EngineCall, port: CallPort): Promise<CallResult> {

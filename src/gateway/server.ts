@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseCredentialSources, redactUrl } from '../cache/credentials.js';
+import { parseCredentialSources, TenantIndex, redactUrl } from '../cache/credentials.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
 import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
@@ -158,6 +158,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     },
     requests: new RequestMemo(config.limits.maxJsonDepth),
     credentialSources: parseCredentialSources(config.cache.credentialSources),
+    tenants: new TenantIndex(config.cache.tenants),
     lifecycle,
     semantic,
     semanticCounts,
