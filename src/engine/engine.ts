@@ -27,6 +27,7 @@ import { judgeAnswer } from '../capture/gate.js';
 import type { CallLimits } from '../defaults.js';
 import type { ReplayPacing } from '../options-schema.js';
 import type { EngineProtocol, JsonObject, RequestInfo } from '../protocols/types.js';
+import { DerivedForms } from '../replay/derived.js';
 import { checkHit, entryServes, planReplay, type ReplayPlan, sameFraming } from '../replay/replay.js';
 import { stripperFor, type UsageStripper, withStreamUsage } from '../replay/usage-strip.js';
 import type { SemanticLayer, SemanticQuery } from '../semantic/layer.js';
@@ -156,7 +157,12 @@ export interface EngineOptions {
   lookups?: LookupStep[] | undefined;
   /** Asked after an exact miss (src/semantic/); candidates are recorded once an entry is stored. */
   semantic?: SemanticLayer | undefined;
+  /** Budget of the forms derived on hits (replay/derived.ts). Default: a quarter of the default L1, 64 MiB. */
+  derivedMaxBytes?: number | undefined;
 }
+
+/** A quarter of the default L1 budget (256 MiB). */
+export const DEFAULT_DERIVED_MAX_BYTES = 64 * 1024 * 1024;
 
 const OFF_STORE: EngineStore = new TieredStore({ l1: new NullStore() });
 
@@ -168,6 +174,8 @@ const OFF_STORE: EngineStore = new TieredStore({ l1: new NullStore() });
 export class Engine {
   readonly flights = new FlightRegistry();
   readonly config: EngineConfig;
+  /** JSON assembled from streams, streams synthesized or stripped on hits: bounded by bytes. */
+  readonly derived: DerivedForms;
   readonly #store: EngineStore;
   readonly #hooks: EngineHooks;
   readonly #steps: LookupStep[];
@@ -178,6 +186,7 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.config = options.config;
+    this.derived = new DerivedForms(options.derivedMaxBytes ?? DEFAULT_DERIVED_MAX_BYTES);
     this.#namespaceModes = new Map(Object.entries(options.config.namespaceModes ?? {}));
     this.#routeModes = new Map(Object.entries(options.config.routeModes ?? {}));
     const everyModeOff = [options.config.mode, ...this.#namespaceModes.values(), ...this.#routeModes.values()].every(
@@ -242,7 +251,7 @@ export class Engine {
         const { entry } = found;
         const hit = checkHit(entry, call.request, call.controls.maxAgeSeconds);
         if (hit.usable) {
-          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay);
+          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay, this.derived);
           // Built in place (no spreads: this runs on every hit), in the order x-sluice-cache, cache-status, age, x-sluice-key.
           const headers = hitHeaders(hit.ageSeconds, hit.ttlSeconds);
           if (key !== '') headers['x-sluice-key'] = key;
@@ -269,7 +278,7 @@ export class Engine {
         if (outcome.kind === 'shadow') shadow = outcome.similarity;
         if (outcome.kind === 'hit') {
           const { entry } = outcome;
-          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay);
+          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay, this.derived);
           // x-sluice-key names the entry that answered, so an operator can inspect or purge it.
           const headers = { ...semanticHitHeaders(outcome.similarity, outcome.ageSeconds), ...keyHeader(outcome.key) };
           if (port.replay(replay, { entry, layer: 'semantic', outcome: 'SEMANTIC-HIT' }, headers)) {
@@ -340,7 +349,7 @@ export class Engine {
     const { verdict, head, body } = outcome;
     if (verdict.storable) {
       if (!entryServes(verdict.entry, call.request)) return undefined;
-      const plan = planReplay(call.protocol, verdict.entry, call.request, 'instant');
+      const plan = planReplay(call.protocol, verdict.entry, call.request, 'instant', this.derived);
       return { kind: 'replay', plan, entry: verdict.entry };
     }
     if (head.status !== 200 && body) return { kind: 'upstream', head, body };
