@@ -10,7 +10,9 @@ import { chatBody, type Harness, sleep, startHarness } from './harness.js';
  * whatever formats clients ask for (README, "Two tiers"). The heap is measured after a full GC
  * before and after the hits that derive them; every request body was already sent once (with
  * `Cache-Control: no-store`), so nothing else the gateway keeps per body grows in between.
- * Stated bound: the heap (V8 heap + buffers) grows by at most 2x the derived budget.
+ * Stated bound: the heap (V8 heap + buffers) grows by at most 3x the derived budget (the forms,
+ * counted at most 1x, plus what each hit keeps besides: its key in the key memo, LRU structures).
+ * Before the derived LRU, the same run grew the heap by 24 MB.
  */
 
 setFlagsFromString('--expose-gc');
@@ -60,7 +62,7 @@ async function untilStored(content: string, extra: Record<string, unknown>) {
 }
 
 describe('derived forms on a hit stay within a bound of the L1 budget', () => {
-  test('every conversion over many entries: heap growth after GC within 2x the derived budget', async () => {
+  test('every conversion over many entries: heap growth after GC within 3x the derived budget', async () => {
     const run = `${process.pid}-${Date.now()}`;
     const jsonPrompt = (i: number) => `derived json ${run} ${i}`;
     const streamPrompt = (i: number) => `derived stream ${run} ${i}`;
@@ -102,6 +104,6 @@ describe('derived forms on a hit stay within a bound of the L1 budget', () => {
     expect(counted).toBeLessThanOrEqual(BUDGET);
     expect(derived).toBeGreaterThan(0);
     expect(derived).toBeLessThanOrEqual(BUDGET / 4);
-    expect(grown).toBeLessThan(2 * (BUDGET / 4));
+    expect(grown).toBeLessThan(3 * (BUDGET / 4));
   }, 180_000);
 });
