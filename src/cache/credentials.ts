@@ -51,14 +51,15 @@ export const DEFAULT_SOURCES: readonly CredentialSource[] = parseCredentialSourc
  */
 export function findCredential(
   headers: IncomingHttpHeaders,
-  query: URLSearchParams,
+  /** undefined: the request has no query string (most have none: nothing to look up there). */
+  query: URLSearchParams | undefined,
   sources: readonly CredentialSource[],
   tenants: TenantIndex = NO_TENANTS,
 ): string | undefined {
   let first: string | undefined;
   let several: string[] | undefined;
   for (const source of sources) {
-    const value = source.in === 'header' ? headerValue(headers, source.name) : query.get(source.name);
+    const value = source.in === 'header' ? headerValue(headers, source.name) : query?.get(source.name);
     if (value === null || value === undefined) continue;
     const trimmed = value.trim();
     if (trimmed === '') continue;

@@ -51,7 +51,9 @@ export function requestIdentity(input: RequestIdentityInput): RequestIdentity {
   const query = input.search === '' ? NO_QUERY : new URLSearchParams(input.search);
   const scope = input.shareAcrossCredentials
     ? 'shared'
-    : credentialScope(findCredential(input.headers, query, input.credentialSources, input.tenants));
+    : credentialScope(
+        findCredential(input.headers, query === NO_QUERY ? undefined : query, input.credentialSources, input.tenants),
+      );
   return {
     scope,
     target: {
