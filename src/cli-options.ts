@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, mergeConfig, parseConfig, readConfigFile, type SluiceConfig } from './config.js';
 
-type ValueType = 'int' | 'number' | 'string' | 'bool' | 'onoff' | 'replay';
+type ValueType = 'int' | 'number' | 'string' | 'bool' | 'onoff' | 'replay' | 'list';
 
 /** One command-line flag. `path` is the config field it sets. */
 interface FlagSpec {
@@ -78,6 +78,59 @@ export const FLAGS = {
     help: 'on | off | read-only | write-only (default on)',
   },
   ttl: { path: ['cache', 'ttlSeconds'], type: 'int', value: 'SECONDS', help: 'default entry TTL (default 3600)' },
+  'max-ttl': {
+    path: ['cache', 'maxTtlSeconds'],
+    type: 'int',
+    value: 'SECONDS',
+    help: 'cap on --ttl and x-sluice-ttl (default 604800: 7 days)',
+  },
+  'memory-max-bytes': {
+    path: ['cache', 'memoryMaxBytes'],
+    type: 'int',
+    value: 'N',
+    help: 'in-memory L1 budget (default 268435456: 256 MiB)',
+  },
+  'max-entry-bytes': {
+    path: ['cache', 'maxEntryBytes'],
+    type: 'int',
+    value: 'N',
+    help: 'larger answers are served, not stored (default 8388608: 8 MiB)',
+  },
+  'credential-sources': {
+    path: ['cache', 'credentialSources'],
+    type: 'list',
+    value: 'LIST',
+    help: 'comma-separated headers and query:NAME that scope tenants (default authorization,x-api-key,...)',
+  },
+  'complete-on-disconnect': {
+    path: ['cache', 'completeOnDisconnect'],
+    type: 'bool',
+    help: 'finish (and store) an upstream answer after every client left',
+  },
+  'max-request-body-bytes': {
+    path: ['limits', 'maxRequestBodyBytes'],
+    type: 'int',
+    value: 'N',
+    help: 'larger request bodies get a 413 (default 10485760: 10 MiB)',
+  },
+  'idle-timeout-ms': {
+    path: ['limits', 'idleTimeoutMs'],
+    type: 'int',
+    value: 'N',
+    help: 'longest upstream silence, first byte included (default 120000)',
+  },
+  'max-stream-duration-ms': {
+    path: ['limits', 'maxStreamDurationMs'],
+    type: 'int',
+    value: 'N',
+    help: 'longest upstream answer (default 900000: 15 min)',
+  },
+  'max-response-bytes': {
+    path: ['limits', 'maxResponseBytes'],
+    type: 'int',
+    value: 'N',
+    help: 'largest upstream answer (default 67108864: 64 MiB)',
+  },
   replay: {
     path: ['cache', 'replay'],
     type: 'replay',
@@ -212,6 +265,8 @@ export class UsageError extends ConfigError {
 export interface CliCommand {
   command: 'serve' | 'help' | 'version';
   config?: SluiceConfig;
+  /** One line each, for stderr: what was ignored and why (the gateway starts anyway). */
+  warnings?: string[];
 }
 
 export async function resolveCli(argv: string[], env: NodeJS.ProcessEnv): Promise<CliCommand> {
@@ -227,8 +282,9 @@ export async function resolveCli(argv: string[], env: NodeJS.ProcessEnv): Promis
 
   const configPath = values.get('config') ?? env.SLUICE_CONFIG;
   // The standard AWS variables are the lowest layer: a config file, SLUICE_* or a flag overrides them.
+  const aws = awsEnvironment(env);
   let merged: Record<string, unknown> = mergeConfig(
-    awsEnvironment(env),
+    aws.config,
     configPath ? await readConfigFile(configPath) : {},
   );
   merged = mergeConfig(
@@ -242,6 +298,7 @@ export async function resolveCli(argv: string[], env: NodeJS.ProcessEnv): Promis
   return {
     command: 'serve',
     config: parseConfig(merged, configPath ? `configuration (${configPath})` : 'configuration'),
+    warnings: aws.warnings,
   };
 }
 
@@ -334,19 +391,36 @@ function convert(raw: string, type: ValueType, label: string): unknown {
     }
     case 'replay':
       return /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
   }
 }
 
-/** Sluice's Bedrock credentials and region from the standard AWS environment variables. */
-function awsEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
+/**
+ * Sluice's Bedrock credentials and region from the standard AWS environment variables. Those are
+ * often set for something else (a developer machine, a CI runner): a half pair is ignored with
+ * one warning naming the missing variable, never an error, since nobody asked Sluice to re-sign.
+ */
+function awsEnvironment(env: NodeJS.ProcessEnv): { config: Record<string, unknown>; warnings: string[] } {
   const pick = (name: string) => (env[name] === '' ? undefined : env[name]);
   const bedrock = {
     accessKeyId: pick('AWS_ACCESS_KEY_ID'),
     secretAccessKey: pick('AWS_SECRET_ACCESS_KEY'),
     sessionToken: pick('AWS_SESSION_TOKEN'),
   };
+  const region = { bedrockRegion: pick('AWS_REGION') ?? pick('AWS_DEFAULT_REGION') };
+  if (bedrock.accessKeyId && bedrock.secretAccessKey) return { config: { ...region, bedrock }, warnings: [] };
+  if (!bedrock.accessKeyId && !bedrock.secretAccessKey) return { config: region, warnings: [] };
+  const [present, missing] = bedrock.accessKeyId
+    ? ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']
+    : ['AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID'];
   return {
-    bedrockRegion: pick('AWS_REGION') ?? pick('AWS_DEFAULT_REGION'),
-    ...(bedrock.accessKeyId || bedrock.secretAccessKey ? { bedrock } : {}),
+    config: region,
+    warnings: [
+      `${present} is set but ${missing} is not: ignoring both (Bedrock SigV4 clients are refused until the pair is complete; other routes are unaffected)`,
+    ],
   };
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolveCli, USAGE, UsageError } from './cli-options.js';
 import { ConfigError, type SluiceConfig } from './config.js';
+import { SluiceError } from './errors.js';
 import { createGateway } from './gateway/server.js';
 
 async function main(): Promise<void> {
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  for (const warning of cli.warnings ?? []) process.stderr.write(`sluice: warning: ${warning}\n`);
   const config = cli.config;
   const gateway = createGateway(config);
   try {
@@ -52,8 +54,12 @@ function packageVersion(): string {
 }
 
 /** A start-up problem a person can fix, said in one line. */
-class StartError extends Error {
-  readonly code = 'START_FAILED';
+class StartError extends SluiceError {
+  declare readonly code: 'START_FAILED';
+  constructor(message: string) {
+    super('START_FAILED', message);
+    this.name = 'StartError';
+  }
 }
 
 function listenFailure(err: unknown, config: SluiceConfig): Error {
@@ -70,7 +76,7 @@ function listenFailure(err: unknown, config: SluiceConfig): Error {
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
     return new StartError(`cannot listen on ${address}: ${config.host} is not an address of this machine (--host, SLUICE_HOST)`);
   }
-  return err instanceof Error ? err : new Error(String(err));
+  return err instanceof Error ? err : new StartError(String(err));
 }
 
 main().catch((err: unknown) => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
+import { SluiceError } from './errors.js';
 import { cacheShape, callLimitsShape, describeIssues } from './options-schema.js';
 import { DEFAULT_MAX_JSON_DEPTH } from './protocols/json-body.js';
 import { semanticSchema } from './semantic/options.js';
@@ -139,18 +140,15 @@ export const configSchema = z
 export type SluiceConfig = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
-export class ConfigError extends Error {
-  /** The first field at fault, when one is. */
-  readonly field: string | undefined;
-  constructor(
-    message: string,
-    /** CLI_USAGE: the command line itself could not be understood (see UsageError). */
-    readonly code: 'CONFIG_INVALID' | 'CLI_USAGE' = 'CONFIG_INVALID',
-    field?: string,
-  ) {
-    super(message);
+/** CLI_USAGE: the command line itself could not be understood (see UsageError). */
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'CLI_USAGE';
+
+/** `field`: the first field at fault, when one is. */
+export class ConfigError extends SluiceError {
+  declare readonly code: ConfigErrorCode;
+  constructor(message: string, code: ConfigErrorCode = 'CONFIG_INVALID', field?: string) {
+    super(code, message, field === undefined ? {} : { field });
     this.name = 'ConfigError';
-    this.field = field;
   }
 }
 

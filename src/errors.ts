@@ -1,5 +1,12 @@
+import type { StoreErrorCode } from './cache/store.js';
+import type { ConfigErrorCode } from './config.js';
+import type { ProtocolErrorCode } from './protocols/errors.js';
+import type { SemanticErrorCode } from './semantic/types.js';
+import type { EventStreamErrorCode, SseDecodeErrorCode, SseEncodeErrorCode } from './sse/errors.js';
+
 /**
- * Errors the public API raises. Callers branch on `code` (stable), never on the message.
+ * Errors the public API raises, every one a SluiceError (subclasses for the stores, the config,
+ * the codecs, the protocols and the semantic layer; test/errors.test.ts enumerates them). Callers branch on `code` (stable), never on the message.
  * Option errors also carry `field`, the dotted path of the option that was refused.
  */
 
@@ -24,7 +31,17 @@ export type SluiceErrorCode =
   | 'LIB_STREAM_CONSUMED'
   /** A store-wrapper or codec option is invalid: see `field`. */
   | 'INVALID_OPTION'
-  | FailureCode;
+  | FailureCode
+  // The codes of the subclasses, each declared beside its class.
+  | StoreErrorCode
+  | ConfigErrorCode
+  | ProtocolErrorCode
+  | SemanticErrorCode
+  | SseDecodeErrorCode
+  | SseEncodeErrorCode
+  | EventStreamErrorCode
+  | 'BODY_TOO_LARGE'
+  | 'START_FAILED';
 
 export class SluiceError extends Error {
   readonly code: SluiceErrorCode;

@@ -22,9 +22,14 @@ export {
   createSseDecoder,
   encodeSseEvent,
   encodeSseEvents,
+  EventStreamError,
   SseDecodeError,
   type SseDecoder,
   type SseDecoderOptions,
+  SseEncodeError,
   type SseEvent,
   type SseEventInit,
+  SseOptionError,
 } from './sse/index.js';
+export { ProtocolError } from './protocols/errors.js';
+export { SemanticError } from './semantic/types.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NAME_PATTERN } from './cache/controls.js';
 import { CREDENTIAL_SOURCE_PATTERN, DEFAULT_CREDENTIAL_SOURCES } from './cache/credentials.js';
 import { DEFAULTS } from './defaults.js';
 
@@ -25,7 +26,7 @@ export const cacheShape = {
   /** Let tenants with different credentials share entries (off: isolation by credential). */
   shareAcrossCredentials: z.boolean().default(false),
   /**
-   * Where the client's credential is found, first present wins: header names, or
+   * Where the client's credential is found, every source present counts: header names, or
    * `query:NAME` for a query parameter. Hashed into every key scope, never logged.
    */
   credentialSources: z
@@ -44,11 +45,37 @@ export const cacheShape = {
   requestStreamUsage: z.boolean().default(false),
   /** Bound on callers joining one in-flight request. */
   maxFollowers: z.number().int().min(0).default(DEFAULTS.maxFollowers),
+  /** A namespace's own cache mode, over `mode` (e.g. `{ evals: off }` for sampled evaluations). */
+  namespaceModes: z.record(z.string().regex(NAME_PATTERN, 'use a namespace name'), cacheModeSchema).default({}),
+  /** A route's own cache mode (its path, e.g. `/v1/responses`), over `mode`; a namespace's mode wins over it. */
+  routeModes: z.record(z.string().regex(/^\/\S*$/, 'use a route path such as /v1/responses'), cacheModeSchema).default({}),
+  /**
+   * Key rotation: a tenant name and the SHA-256 (hex) of each of its API keys; those keys share one
+   * scope, so a new key still sees the entries the old one filled.
+   */
+  tenants: z
+    .record(
+      z.string().regex(NAME_PATTERN, 'use a tenant name of A-Z a-z 0-9 . _ : -'),
+      z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, 'use the SHA-256 of the key, in hex (64 characters)')).min(1),
+    )
+    .default({})
+    .refine(eachHashOnce, { message: 'a key hash may belong to one tenant only' }),
 };
+
+function eachHashOnce(tenants: Record<string, string[]>): boolean {
+  const all = Object.values(tenants).flat().map((h) => h.toLowerCase());
+  return new Set(all).size === all.length;
+}
 
 /** Turn zod issues into one message that names every bad field. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[], root: string): { message: string; field: string } {
-  const fields = issues.map((issue) => (issue.path.length > 0 ? issue.path.join('.') : root));
-  const lines = issues.map((issue, i) => `  - ${fields[i]}: ${issue.message}`);
+  // An unknown key is reported by zod on the object that holds it: name the key itself, one line each.
+  const named = issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: 'unknown option' }))
+      : [{ path: issue.path, message: issue.message }],
+  );
+  const fields = named.map((issue) => (issue.path.length > 0 ? issue.path.map(String).join('.') : root));
+  const lines = named.map((issue, i) => `  - ${fields[i]}: ${issue.message}`);
   return { message: lines.join('\n'), field: fields[0] ?? root };
 }

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { LRUCache } from 'lru-cache';
 
 /**
- * Where a client's credential can come from, in one place: tenant scoping (the first source
- * present is hashed into every key scope) and log redaction both read this list, so a source
+ * Where a client's credential can come from, in one place: tenant scoping (every source present
+ * is hashed into the key scope) and log redaction both read this list, so a source
  * added here is isolated and redacted at once.
  */
 
@@ -41,24 +43,76 @@ export function parseCredentialSources(list: readonly string[]): CredentialSourc
 export const DEFAULT_SOURCES: readonly CredentialSource[] = parseCredentialSources(DEFAULT_CREDENTIAL_SOURCES);
 
 /**
- * The credential the client presented: the first source present, tagged with where it came from
- * (the caller hashes it). The auth scheme of `authorization` is case-insensitive (RFC 9110 11.1),
- * so `Bearer x` and `bearer x` are one tenant.
+ * The credentials the client presented, every source present, each tagged with where it came
+ * from (the caller hashes the whole). Every source counts: two clients sending the same
+ * `Authorization` and different `?key=` are two tenants, whichever the upstream reads.
+ * The auth scheme of `authorization` is case-insensitive (RFC 9110 11.1), so `Bearer x` and
+ * `bearer x` are one tenant.
  */
 export function findCredential(
   headers: IncomingHttpHeaders,
-  query: URLSearchParams,
+  /** undefined: the request has no query string (most have none: nothing to look up there). */
+  query: URLSearchParams | undefined,
   sources: readonly CredentialSource[],
+  tenants: TenantIndex = NO_TENANTS,
 ): string | undefined {
+  let first: string | undefined;
+  let several: string[] | undefined;
   for (const source of sources) {
-    const value = source.in === 'header' ? headerValue(headers, source.name) : query.get(source.name);
+    const value = source.in === 'header' ? headerValue(headers, source.name) : query?.get(source.name);
     if (value === null || value === undefined) continue;
     const trimmed = value.trim();
     if (trimmed === '') continue;
     const normalized = source.name === 'authorization' && source.in === 'header' ? normalizeAuth(trimmed) : trimmed;
-    return `${source.in}:${source.name}=${normalized}`;
+    const tenant = tenants.size === 0 ? undefined : tenants.of(secretOf(normalized, source));
+    // A configured tenant's keys are one scope, whichever of its keys and sources the client sent.
+    const found = tenant === undefined ? `${source.in}:${source.name}=${normalized}` : `tenant:${tenant}`;
+    if (first === undefined) first = found;
+    else (several ??= [first]).push(found);
   }
-  return undefined;
+  // One source (the usual case) keeps its plain form, so entries stored before several sources
+  // counted keep their scope; several are a JSON array, where no value can fake a boundary
+  // (a plain form starts with `header:` or `query:`, never `[`).
+  return several ? JSON.stringify(several) : first;
+}
+
+/**
+ * Configured tenants (`cache.tenants`): a name and the SHA-256 (hex) of each of its API keys, so
+ * that a rotated key keeps the tenant's entries (the old and the new key are one scope).
+ */
+export class TenantIndex {
+  readonly #nameOfHash = new Map<string, string>();
+  /** Keys seen and what they map to ('' for none): hashing once per key, not per request. */
+  readonly #memo = new LRUCache<string, string>({ max: 4096 });
+
+  constructor(tenants: Readonly<Record<string, readonly string[]>> = {}) {
+    for (const [name, hashes] of Object.entries(tenants)) {
+      for (const hash of hashes) this.#nameOfHash.set(hash.toLowerCase(), name);
+    }
+  }
+
+  get size(): number {
+    return this.#nameOfHash.size;
+  }
+
+  /** The tenant whose key this is, if any. */
+  of(secret: string): string | undefined {
+    let name = this.#memo.get(secret);
+    if (name === undefined) {
+      name = this.#nameOfHash.get(createHash('sha256').update(secret).digest('hex')) ?? '';
+      this.#memo.set(secret, name);
+    }
+    return name === '' ? undefined : name;
+  }
+}
+
+const NO_TENANTS = new TenantIndex();
+
+/** The key itself, as an operator hashes it: the value, without `authorization`'s scheme. */
+function secretOf(normalized: string, source: CredentialSource): string {
+  if (source.in !== 'header' || source.name !== 'authorization') return normalized;
+  const space = normalized.indexOf(' ');
+  return space < 0 ? normalized : normalized.slice(space + 1);
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -28,9 +28,12 @@ export class MemoryStore implements CacheStore {
   readonly name = 'memory';
   readonly #cache: LRUCache<string, CacheEntry>;
   readonly #maxEntryBytes: number;
+  /** The byte budget of the entries. */
+  readonly maxBytes: number;
 
   constructor(options: MemoryStoreOptions = {}) {
     const maxBytes = options.maxBytes ?? 256 * MiB;
+    this.maxBytes = maxBytes;
     const maxEntryBytes = Math.min(options.maxEntryBytes ?? DEFAULTS.maxEntryBytes, maxBytes);
     checkPositiveInteger('maxBytes', maxBytes);
     checkPositiveInteger('maxEntryBytes', maxEntryBytes);

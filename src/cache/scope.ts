@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { keyHeaderMaterial } from '../protocols/key-headers.js';
-import { type CredentialSource, findCredential, withoutCredentialParams } from './credentials.js';
+import { type CredentialSource, findCredential, type TenantIndex, withoutCredentialParams } from './credentials.js';
 import { credentialScope, type RequestTarget } from './key.js';
 
 /**
@@ -31,6 +31,8 @@ export interface RequestIdentityInput {
   search: string;
   credentialSources: readonly CredentialSource[];
   shareAcrossCredentials: boolean;
+  /** cache.tenants: keys that share one tenant's scope (key rotation). */
+  tenants?: TenantIndex | undefined;
 }
 
 export interface RequestIdentity {
@@ -41,7 +43,7 @@ export interface RequestIdentity {
 
 /**
  * Everything outside the body that decides which entry a request may see (DESIGN.md rules 3
- * and 4): the tenant scope from the first credential source present, and the upstream path,
+ * and 4): the tenant scope from every credential source present, and the upstream path,
  * query (minus credentials) and key headers as key material.
  */
 export function requestIdentity(input: RequestIdentityInput): RequestIdentity {
@@ -49,7 +51,9 @@ export function requestIdentity(input: RequestIdentityInput): RequestIdentity {
   const query = input.search === '' ? NO_QUERY : new URLSearchParams(input.search);
   const scope = input.shareAcrossCredentials
     ? 'shared'
-    : credentialScope(findCredential(input.headers, query, input.credentialSources));
+    : credentialScope(
+        findCredential(input.headers, query === NO_QUERY ? undefined : query, input.credentialSources, input.tenants),
+      );
   return {
     scope,
     target: {

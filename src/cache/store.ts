@@ -1,3 +1,4 @@
+import { SluiceError } from '../errors.js';
 import type { CacheEntry, EntryMeta } from './entry.js';
 
 /** What to purge. Exactly one field is set. */
@@ -41,20 +42,19 @@ export interface CacheStore {
   close(): Promise<void>;
 }
 
+export type StoreErrorCode =
+  | 'STORE_TIMEOUT'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_CORRUPT_ENTRY'
+  | 'STORE_FAILED'
+  /** A list cursor this store did not hand out. */
+  | 'STORE_BAD_CURSOR';
+
 /** A typed error with a stable code; stores raise these and the cache layer counts them. */
-export class StoreError extends Error {
-  constructor(
-    readonly code:
-      | 'STORE_TIMEOUT'
-      | 'STORE_UNAVAILABLE'
-      | 'STORE_CORRUPT_ENTRY'
-      | 'STORE_FAILED'
-      /** A list cursor this store did not hand out. */
-      | 'STORE_BAD_CURSOR',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class StoreError extends SluiceError {
+  declare readonly code: StoreErrorCode;
+  constructor(code: StoreErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
     this.name = 'StoreError';
   }
 }

@@ -27,6 +27,7 @@ import { judgeAnswer } from '../capture/gate.js';
 import type { CallLimits } from '../defaults.js';
 import type { ReplayPacing } from '../options-schema.js';
 import type { EngineProtocol, JsonObject, RequestInfo } from '../protocols/types.js';
+import { DerivedForms } from '../replay/derived.js';
 import { checkHit, entryServes, planReplay, type ReplayPlan, sameFraming } from '../replay/replay.js';
 import { stripperFor, type UsageStripper, withStreamUsage } from '../replay/usage-strip.js';
 import type { SemanticLayer, SemanticQuery } from '../semantic/layer.js';
@@ -37,6 +38,10 @@ import type { EngineHooks, HookCall } from './hooks.js';
 /** The cache rules every caller is held to (validated once, by the gateway config or the library options). */
 export interface EngineConfig {
   mode: CacheMode;
+  /** Per-namespace modes over `mode` (cache.namespaceModes); they win over a route's. */
+  namespaceModes?: Readonly<Record<string, CacheMode>> | undefined;
+  /** Per-route modes over `mode`, by the route's path (cache.routeModes). */
+  routeModes?: Readonly<Record<string, CacheMode>> | undefined;
   ttlSeconds: number;
   maxTtlSeconds: number;
   maxEntryBytes: number;
@@ -152,7 +157,12 @@ export interface EngineOptions {
   lookups?: LookupStep[] | undefined;
   /** Asked after an exact miss (src/semantic/); candidates are recorded once an entry is stored. */
   semantic?: SemanticLayer | undefined;
+  /** Budget of the forms derived on hits (replay/derived.ts). Default: a quarter of the default L1, 64 MiB. */
+  derivedMaxBytes?: number | undefined;
 }
+
+/** A quarter of the default L1 budget (256 MiB). */
+export const DEFAULT_DERIVED_MAX_BYTES = 64 * 1024 * 1024;
 
 const OFF_STORE: EngineStore = new TieredStore({ l1: new NullStore() });
 
@@ -164,16 +174,26 @@ const OFF_STORE: EngineStore = new TieredStore({ l1: new NullStore() });
 export class Engine {
   readonly flights = new FlightRegistry();
   readonly config: EngineConfig;
+  /** JSON assembled from streams, streams synthesized or stripped on hits: bounded by bytes. */
+  readonly derived: DerivedForms;
   readonly #store: EngineStore;
   readonly #hooks: EngineHooks;
   readonly #steps: LookupStep[];
   readonly #semantic: SemanticLayer | undefined;
   readonly #keys = new KeyMemo();
+  readonly #namespaceModes: ReadonlyMap<string, CacheMode>;
+  readonly #routeModes: ReadonlyMap<string, CacheMode>;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
+    this.derived = new DerivedForms(options.derivedMaxBytes ?? DEFAULT_DERIVED_MAX_BYTES);
+    this.#namespaceModes = new Map(Object.entries(options.config.namespaceModes ?? {}));
+    this.#routeModes = new Map(Object.entries(options.config.routeModes ?? {}));
+    const everyModeOff = [options.config.mode, ...this.#namespaceModes.values(), ...this.#routeModes.values()].every(
+      (mode) => mode === 'off',
+    );
     // TensorZero's rule: a disabled cache is a do-nothing store, not branches.
-    this.#store = options.config.mode === 'off' ? OFF_STORE : options.store;
+    this.#store = everyModeOff ? OFF_STORE : options.store;
     this.#hooks = options.hooks ?? {};
     this.#steps = [(key) => this.#exact(key), ...(options.lookups ?? [])];
     // A layer that is neither on nor in shadow mode is not asked at all (its key material would be built for nothing).
@@ -197,7 +217,13 @@ export class Engine {
   }
 
   plan(call: EngineCall): CachePlan {
-    return planCache(this.config.mode, call.controls, call.protocol.cacheability(call.request));
+    return planCache(this.#modeOf(call), call.controls, call.protocol.cacheability(call.request));
+  }
+
+  /** The call's namespace's mode, else its route's, else the configured mode. */
+  #modeOf(call: EngineCall): CacheMode {
+    if (this.#namespaceModes.size === 0 && this.#routeModes.size === 0) return this.config.mode;
+    return this.#namespaceModes.get(call.controls.namespace) ?? this.#routeModes.get(call.route) ?? this.config.mode;
   }
 
   async run(call: EngineCall, port: CallPort): Promise<CallResult> {
@@ -225,7 +251,7 @@ export class Engine {
         const { entry } = found;
         const hit = checkHit(entry, call.request, call.controls.maxAgeSeconds);
         if (hit.usable) {
-          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay);
+          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay, this.derived);
           // Built in place (no spreads: this runs on every hit), in the order x-sluice-cache, cache-status, age, x-sluice-key.
           const headers = hitHeaders(hit.ageSeconds, hit.ttlSeconds);
           if (key !== '') headers['x-sluice-key'] = key;
@@ -252,7 +278,7 @@ export class Engine {
         if (outcome.kind === 'shadow') shadow = outcome.similarity;
         if (outcome.kind === 'hit') {
           const { entry } = outcome;
-          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay);
+          const replay = planReplay(call.protocol, entry, call.request, call.controls.replay ?? this.config.replay, this.derived);
           // x-sluice-key names the entry that answered, so an operator can inspect or purge it.
           const headers = { ...semanticHitHeaders(outcome.similarity, outcome.ageSeconds), ...keyHeader(outcome.key) };
           if (port.replay(replay, { entry, layer: 'semantic', outcome: 'SEMANTIC-HIT' }, headers)) {
@@ -323,7 +349,7 @@ export class Engine {
     const { verdict, head, body } = outcome;
     if (verdict.storable) {
       if (!entryServes(verdict.entry, call.request)) return undefined;
-      const plan = planReplay(call.protocol, verdict.entry, call.request, 'instant');
+      const plan = planReplay(call.protocol, verdict.entry, call.request, 'instant', this.derived);
       return { kind: 'replay', plan, entry: verdict.entry };
     }
     if (head.status !== 200 && body) return { kind: 'upstream', head, body };

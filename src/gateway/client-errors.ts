@@ -1,5 +1,6 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { errorBody } from '../protocols/error-body.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { requestTarget } from './http.js';
@@ -57,10 +58,14 @@ export function answerClientErrors(
   familyForPath: (path: string) => ProtocolFamily,
   maxHeaderSize: number,
 ): void {
+  // The last response of each connection, from the public 'request' event (node keeps its own
+  // on a private socket field): a request whose headers arrived but whose body is too slow has one.
+  const responses = new WeakMap<Duplex, ServerResponse>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => responses.set(req.socket, res));
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket) => {
     const answer = answerFor(err.code, maxHeaderSize);
-    // The response of a request whose headers arrived (a body too slow): node keeps it on the socket.
-    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+    const last = responses.get(socket);
+    const inFlight = last && !last.writableEnded ? last : undefined;
     // A response already on the wire cannot be followed by another one.
     if (!answer || !socket.writable || inFlight?.headersSent) {
       socket.destroy();

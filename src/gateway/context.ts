@@ -1,5 +1,5 @@
 import type { Agent } from 'undici';
-import type { CredentialSource } from '../cache/credentials.js';
+import type { CredentialSource, TenantIndex } from '../cache/credentials.js';
 import type { FailOpenStore } from '../cache/fail-open-store.js';
 import type { MemoryStore } from '../cache/memory-store.js';
 import type { RedisStore } from '../cache/redis-store.js';
@@ -52,6 +52,8 @@ export interface GatewayContext {
   requests: RequestMemo;
   /** config.cache.credentialSources, parsed once. */
   credentialSources: readonly CredentialSource[];
+  /** config.cache.tenants, indexed once. */
+  tenants: TenantIndex;
   /** In-flight requests and pending L2 writes, for the shutdown drain. */
   lifecycle: Lifecycle;
   /** Asked after every exact miss (through the engine); does nothing unless `semantic.enabled`. */

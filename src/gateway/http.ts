@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { SluiceError } from '../errors.js';
 import { errorBody, errorHeaders } from '../protocols/error-body.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { SESSION_COOKIE } from './dashboard/session.js';
@@ -129,8 +130,13 @@ export function isJsonMediaType(header: string | undefined): boolean {
   return true;
 }
 
-export class BodyTooLargeError extends Error {
-  readonly code = 'BODY_TOO_LARGE';
+/** A request body past the configured limit (answered 413 in the client's protocol shape). */
+export class BodyTooLargeError extends SluiceError {
+  declare readonly code: 'BODY_TOO_LARGE';
+  constructor(message: string) {
+    super('BODY_TOO_LARGE', message);
+    this.name = 'BodyTooLargeError';
+  }
 }
 
 /** Read a request body, refusing (without buffering) anything past `limit` bytes. */

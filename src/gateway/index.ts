@@ -9,4 +9,5 @@ export {
   parseConfig,
   type SluiceConfig,
 } from '../config.js';
+export { UsageError } from '../cli-options.js';
 export { createGateway, type Gateway, type GatewayOptions } from './server.js';

@@ -86,6 +86,11 @@ export function createMetrics() {
       help: 'Bytes held by the in-memory L1',
       registers: [registry],
     }),
+    cacheDerivedBytes: new Gauge({
+      name: 'sluice_cache_derived_bytes',
+      help: 'Bytes held by forms derived on hits (assembled JSON, synthesized or usage-stripped streams); at most a quarter of cache.memoryMaxBytes',
+      registers: [registry],
+    }),
     semanticLookups: new Counter({
       name: 'sluice_semantic_lookups_total',
       help: 'Semantic lookups after an exact miss, by result (hit, miss, shadow, exact_only, off, error)',

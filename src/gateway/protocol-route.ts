@@ -71,6 +71,7 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
         search,
         credentialSources: ctx.credentialSources,
         shareAcrossCredentials: share,
+        tenants: ctx.tenants,
       });
       // A protocol family that authenticates its clients itself (Bedrock's SigV4) decides the scope.
       return { scope: admitted.tenantScope ?? identity.scope, target: identity.target };

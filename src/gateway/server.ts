@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseCredentialSources, redactUrl } from '../cache/credentials.js';
+import { parseCredentialSources, TenantIndex, redactUrl } from '../cache/credentials.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
 import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
@@ -134,6 +134,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     config: { ...config.cache, limits: config.limits },
     store,
     semantic,
+    // Forms derived on hits get a quarter of the L1 budget of their own: both together stay within 1.25x.
+    derivedMaxBytes: Math.max(1, Math.floor(config.cache.memoryMaxBytes / 4)),
     // The shutdown drain flushes entry writes still on their way to L2.
     hooks: composeHooks(gatewayHooks(metrics, logger), dashboardHooks(stats), counters, { onCommit: (write) => lifecycle.trackWrite(write) }),
   });
@@ -158,6 +160,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     },
     requests: new RequestMemo(config.limits.maxJsonDepth),
     credentialSources: parseCredentialSources(config.cache.credentialSources),
+    tenants: new TenantIndex(config.cache.tenants),
     lifecycle,
     semantic,
     semanticCounts,
@@ -302,6 +305,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
     const l1 = ctx.l1.stats();
     ctx.metrics.cacheEntries.set(l1.entries);
     ctx.metrics.cacheBytes.set(l1.bytes);
+    ctx.metrics.cacheDerivedBytes.set(ctx.engine.derived.bytes);
     ctx.metrics.semanticRows.set(ctx.semantic.stats().rows);
     const body = await ctx.metrics.registry.metrics();
     res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseControls } from '../cache/controls.js';
-import { parseCredentialSources } from '../cache/credentials.js';
+import { parseCredentialSources, TenantIndex } from '../cache/credentials.js';
 import { type BaseUrl, normalizeBaseUrl, requestIdentity } from '../cache/scope.js';
 import { type EngineCall, lifetimeOf } from '../engine/engine.js';
 import { errorBody } from '../protocols/error-body.js';
@@ -26,6 +26,7 @@ export function createCachingFetch(
 ): FetchFunction {
   const base = normalizeBaseUrl(baseURL);
   const credentialSources = parseCredentialSources(core.options.credentialSources);
+  const tenants = new TenantIndex(core.options.tenants);
   return async (input, init = {}) => {
     if (typeof input !== 'string' && !(input instanceof URL)) return realFetch(input, init);
     const url = String(input);
@@ -61,6 +62,7 @@ export function createCachingFetch(
           search: route.target.search,
           credentialSources,
           shareAcrossCredentials: share,
+          tenants,
         }),
       caller: signal ? lifetimeOf(signal) : FOREVER,
       route: protocol.path,

@@ -25,10 +25,19 @@ export interface ResponseCacheOptions {
   /** Let different API keys share entries. Default false: the credential is part of the key, as in the gateway. */
   shareAcrossCredentials?: boolean;
   /**
-   * Where the credential is found, first present wins: header names or `query:NAME`. Default
+   * Where the credential is found, every source present counts: header names or `query:NAME`. Default
    * authorization, x-api-key, api-key, x-goog-api-key, query:key, query:api-key (the gateway's).
    */
   credentialSources?: string[];
+  /**
+   * Key rotation: a tenant name and the SHA-256 (hex) of each of its API keys; those keys share
+   * one scope (the gateway's cache.tenants).
+   */
+  tenants?: Record<string, string[]>;
+  /** A namespace's own mode over `mode`, e.g. `{ evals: 'off' }` (the gateway's cache.namespaceModes). */
+  namespaceModes?: Record<string, CacheMode>;
+  /** A route's own mode over `mode`, by path (`/v1/responses`); a namespace's mode wins (cache.routeModes). */
+  routeModes?: Record<string, CacheMode>;
   /** Pacing of replayed streams: instant (default), realtime (recorded gaps) or N chunks per second. */
   replay?: ReplayPacing;
   /**
@@ -67,6 +76,9 @@ export interface ResolvedOptions {
   namespace: string;
   shareAcrossCredentials: boolean;
   credentialSources: string[];
+  tenants: Record<string, string[]>;
+  namespaceModes: Record<string, CacheMode>;
+  routeModes: Record<string, CacheMode>;
   replay: ReplayPacing;
   prices: Record<string, ModelPrice>;
   mode: CacheMode;

@@ -43,6 +43,8 @@ export class ResponseCache {
     const engine = new Engine({
       semantic,
       config: resolved,
+      // As in the gateway: forms derived on hits get a quarter of the memory budget.
+      ...(chosen instanceof MemoryStore ? { derivedMaxBytes: Math.max(1, Math.floor(chosen.maxBytes / 4)) } : {}),
       // DESIGN.md rule 5 for any store, custom ones included: bounded and breaker-guarded.
       store: failOpenTiers(chosen, undefined, { l1: { timeoutMs: resolved.storeTimeoutMs } }),
       hooks: stats,

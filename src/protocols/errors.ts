@@ -1,3 +1,5 @@
+import { SluiceError } from '../errors.js';
+
 /**
  * Stable codes for what a protocol implementation can refuse to do. Callers branch on `code`,
  * never on the message.
@@ -10,12 +12,11 @@ export type ProtocolErrorCode =
   /** A JSON answer is not one this protocol can turn into a stream (not an object, no choices...). */
   | 'PROTOCOL_MALFORMED_ANSWER';
 
-export class ProtocolError extends Error {
-  readonly code: ProtocolErrorCode;
+export class ProtocolError extends SluiceError {
+  declare readonly code: ProtocolErrorCode;
 
-  constructor(code: ProtocolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ProtocolErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
     this.name = 'ProtocolError';
-    this.code = code;
   }
 }

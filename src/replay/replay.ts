@@ -1,7 +1,8 @@
 import { type CacheEntry, remainingTtlMs } from '../cache/entry.js';
 import type { ReplayPacing } from '../options-schema.js';
 import type { EngineProtocol, JsonObject, RequestInfo } from '../protocols/types.js';
-import { framingByName, SSE_CONTENT_TYPE } from '../sse/framing.js';
+import { type FramingName, framingByName, SSE_CONTENT_TYPE } from '../sse/framing.js';
+import { type DerivedForm, type DerivedForms, formOf, framesOf } from './derived.js';
 import { createUsageStripper } from './usage-strip.js';
 
 export { SSE_CONTENT_TYPE };
@@ -73,26 +74,28 @@ export function sameFraming(leader: RequestInfo, follower: RequestInfo): boolean
 
 /**
  * Turn an entry into the bytes that answer `request`: the recorded bytes when the formats match,
- * otherwise a stream synthesized from JSON or JSON assembled from a stream. A function of
- * (protocol, entry, request, pacing) only.
+ * otherwise a stream synthesized from JSON or JSON assembled from a stream, kept in `derived`
+ * (bounded by bytes). A function of (protocol, entry, request, pacing) only.
  */
 export function planReplay(
   protocol: EngineProtocol,
   entry: CacheEntry,
   request: RequestInfo,
   pacing: ReplayPacing,
+  derived: DerivedForms,
 ): ReplayPlan {
   if (!request.stream) {
     if (entry.format === 'json') return { contentType: entry.contentType, frames: [entry.body] };
-    return { contentType: JSON_CONTENT_TYPE, frames: [assembledJson(protocol, entry)] };
+    const format = entry.format;
+    const json = derived.get(entry, 'assembled', () => assembledJson(protocol, entry, format));
+    return { contentType: JSON_CONTENT_TYPE, frames: [json.body] };
   }
-  if (entry.format !== 'json') return recordedStream(protocol, entry, request, pacing);
-  const frames = synthesizedFrames(protocol, entry, request);
-  return paced(
-    { contentType: framingByName(protocol.streamFraming ?? 'sse').contentType, frames },
-    pacing === 'realtime' ? 'instant' : pacing,
-    undefined,
-  );
+  if (entry.format !== 'json') return recordedStream(protocol, entry, request, pacing, derived);
+  const kind = request.wantsStreamUsage ? 'synthesized-usage' : 'synthesized';
+  const form = derived.get(entry, kind, () => synthesizedStream(protocol, entry, request));
+  const contentType = framingByName(protocol.streamFraming ?? 'sse').contentType;
+  // Without recorded times a synthesized stream has nothing for realtime to follow: instant.
+  return paced(contentType, form, pacing === 'realtime' ? 'instant' : pacing);
 }
 
 function recordedStream(
@@ -100,17 +103,18 @@ function recordedStream(
   entry: CacheEntry,
   request: RequestInfo,
   pacing: ReplayPacing,
+  derived: DerivedForms,
 ): ReplayPlan {
   const ends = entry.eventEnds;
   const hideUsage = !request.wantsStreamUsage && entry.usageEventIndex !== undefined;
   if (pacing === 'instant' && !hideUsage) return { contentType: entry.contentType, frames: [entry.body] };
   if (!ends || ends.length === 0) return { contentType: entry.contentType, frames: [entry.body] };
-  const { frames, times } = hideUsage
-    ? withoutUsage(protocol, entry, ends)
-    : eventFrames(entry, ends, undefined);
-  const plan = { contentType: entry.contentType, frames };
-  if (pacing === 'instant') return { contentType: plan.contentType, frames: [Buffer.concat(frames)] };
-  return paced(plan, pacing, times);
+  if (hideUsage) {
+    return paced(entry.contentType, derived.get(entry, 'stripped', () => withoutUsage(protocol, entry, ends)), pacing);
+  }
+  // Paced replay of the recorded bytes: views of the entry's body, nothing copied or kept.
+  const { frames, times } = eventFrames(entry, ends, undefined);
+  return { contentType: entry.contentType, frames, delaysMs: replayDelays(pacing, times) };
 }
 
 interface Frames {
@@ -137,37 +141,35 @@ function eventFrames(entry: CacheEntry, ends: Uint32Array, skip: number | undefi
   return { frames, times };
 }
 
-const strippedCache = new WeakMap<CacheEntry, Frames>();
-
 /**
  * The stream a client that did not ask for usage gets from an entry that recorded it: the
  * protocol's stripper (usage chunk dropped, `"usage": null` fields removed) when it has one,
- * else the usage event skipped. Computed once per entry object.
+ * else the usage event skipped.
  */
-function withoutUsage(protocol: EngineProtocol, entry: CacheEntry, ends: Uint32Array): Frames {
+function withoutUsage(protocol: EngineProtocol, entry: CacheEntry, ends: Uint32Array): DerivedForm {
   const option = protocol.streamUsage;
-  if (!option) return eventFrames(entry, ends, entry.usageEventIndex);
-  let stripped = strippedCache.get(entry);
-  if (!stripped) {
-    const all = eventFrames(entry, ends, undefined);
-    const stripper = createUsageStripper(option, entry.body.byteLength + 1);
-    stripped = { frames: [], times: [] };
-    all.frames.forEach((frame, i) => {
-      const out = stripper.push(frame);
-      if (out.byteLength === 0) return;
-      stripped?.frames.push(out);
-      stripped?.times.push(all.times[i] ?? 0);
-    });
-    strippedCache.set(entry, stripped);
+  if (!option) {
+    const { frames, times } = eventFrames(entry, ends, entry.usageEventIndex);
+    return formOf(frames, times);
   }
-  return stripped;
+  const all = eventFrames(entry, ends, undefined);
+  const stripper = createUsageStripper(option, entry.body.byteLength + 1);
+  const frames: Uint8Array[] = [];
+  const times: number[] = [];
+  all.frames.forEach((frame, i) => {
+    const out = stripper.push(frame);
+    if (out.byteLength === 0) return;
+    frames.push(out);
+    times.push(all.times[i] ?? 0);
+  });
+  return formOf(frames, times);
 }
 
-function paced(plan: ReplayPlan, pacing: ReplayPacing, recordedTimes: number[] | undefined): ReplayPlan {
-  if (pacing === 'instant') return { contentType: plan.contentType, frames: [Buffer.concat(plan.frames)] };
-  // Without recorded times (a synthesized stream) realtime has nothing to follow: no delays.
-  const times = recordedTimes ?? plan.frames.map(() => 0);
-  return { ...plan, delaysMs: replayDelays(pacing, times) };
+/** A derived stream as a plan: one buffer for instant replay, its frames and their delays otherwise. */
+function paced(contentType: string, form: DerivedForm, pacing: ReplayPacing): ReplayPlan {
+  if (pacing === 'instant') return { contentType, frames: [form.body] };
+  const times = form.times ? Array.from(form.times) : Array.from(form.ends, () => 0);
+  return { contentType, frames: framesOf(form), delaysMs: replayDelays(pacing, times) };
 }
 
 /**
@@ -183,34 +185,14 @@ export function replayDelays(pacing: ReplayPacing, recordedTimes: readonly numbe
   return recordedTimes.map((_, i) => (i === 0 ? 0 : gap));
 }
 
-// Converted forms are pure functions of the (immutable) entry, so they are computed once per
-// entry object; L1 hands out the same object on every hit.
-const assembledCache = new WeakMap<CacheEntry, Uint8Array>();
-const synthesizedCache = new WeakMap<CacheEntry, Map<boolean, Uint8Array[]>>();
-
-function assembledJson(protocol: EngineProtocol, entry: CacheEntry): Uint8Array {
-  let bytes = assembledCache.get(entry);
-  if (!bytes) {
-    if (entry.format === 'json') throw new TypeError('assembledJson needs a stream entry');
-    const events = framingByName(entry.format).decode(entry.body);
-    bytes = Buffer.from(JSON.stringify(protocol.assemble(events)));
-    assembledCache.set(entry, bytes);
-  }
-  return bytes;
+/** `format`: the stream entry's framing (passed apart so that only a stream entry type-checks). */
+function assembledJson(protocol: EngineProtocol, entry: CacheEntry, format: FramingName): DerivedForm {
+  const events = framingByName(format).decode(entry.body);
+  return formOf([Buffer.from(JSON.stringify(protocol.assemble(events)))]);
 }
 
-function synthesizedFrames(protocol: EngineProtocol, entry: CacheEntry, request: RequestInfo): Uint8Array[] {
-  let byUsage = synthesizedCache.get(entry);
-  if (!byUsage) {
-    byUsage = new Map();
-    synthesizedCache.set(entry, byUsage);
-  }
-  let frames = byUsage.get(request.wantsStreamUsage);
-  if (!frames) {
-    const answer = JSON.parse(Buffer.from(entry.body).toString('utf8')) as JsonObject;
-    const framing = framingByName(protocol.streamFraming ?? 'sse');
-    frames = protocol.synthesize(answer, request).map((event) => framing.encode(event));
-    byUsage.set(request.wantsStreamUsage, frames);
-  }
-  return frames;
+function synthesizedStream(protocol: EngineProtocol, entry: CacheEntry, request: RequestInfo): DerivedForm {
+  const answer = JSON.parse(Buffer.from(entry.body).toString('utf8')) as JsonObject;
+  const framing = framingByName(protocol.streamFraming ?? 'sse');
+  return formOf(protocol.synthesize(answer, request).map((event) => framing.encode(event)));
 }

@@ -3,6 +3,8 @@
  * vector; an index finds stored vectors close to it inside one hard partition.
  */
 
+import { SluiceError } from '../errors.js';
+
 /** Who produced a vector. Vectors of different identities are never compared. */
 export interface EmbedderIdentity {
   type: 'lexical' | 'openai';
@@ -32,13 +34,10 @@ export type SemanticErrorCode =
   | 'EMBEDDER_BAD_RESPONSE'
   | 'INDEX_UNAVAILABLE';
 
-export class SemanticError extends Error {
-  constructor(
-    readonly code: SemanticErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class SemanticError extends SluiceError {
+  declare readonly code: SemanticErrorCode;
+  constructor(code: SemanticErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
     this.name = 'SemanticError';
   }
 }

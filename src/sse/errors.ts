@@ -3,20 +3,21 @@
  * (capture, replay, metrics) switch on; messages are for people and may change.
  */
 
+import { SluiceError } from '../errors.js';
+
 export type SseDecodeErrorCode = 'SSE_REMAINDER_OVERFLOW';
 
 /** Raised by the SSE decoder and boundary scanner when a frame outgrows its byte bound. */
-export class SseDecodeError extends Error {
-  readonly code: SseDecodeErrorCode;
+export class SseDecodeError extends SluiceError {
+  declare readonly code: SseDecodeErrorCode;
   /** The configured bound (`maxRemainderBytes`). */
   readonly limit: number;
   /** Absolute stream offset at which the frame that overflowed started. */
   readonly frameStart: number;
 
   constructor(code: SseDecodeErrorCode, message: string, limit: number, frameStart: number) {
-    super(message);
+    super(code, message);
     this.name = 'SseDecodeError';
-    this.code = code;
     this.limit = limit;
     this.frameStart = frameStart;
   }
@@ -25,16 +26,14 @@ export class SseDecodeError extends Error {
 export type SseEncodeErrorCode = 'SSE_INVALID_FIELD';
 
 /** Raised by the encoder for input that cannot be written as a single well-formed SSE frame. */
-export class SseEncodeError extends Error {
-  readonly code: SseEncodeErrorCode;
+export class SseEncodeError extends SluiceError {
+  declare readonly code: SseEncodeErrorCode;
   /** Which field was rejected (`event`, `id` or `retry`). */
-  readonly field: string;
+  declare readonly field: string;
 
   constructor(code: SseEncodeErrorCode, field: string, message: string) {
-    super(message);
+    super(code, message, { field });
     this.name = 'SseEncodeError';
-    this.code = code;
-    this.field = field;
   }
 }
 
@@ -47,27 +46,21 @@ export type EventStreamErrorCode =
   | 'EVENTSTREAM_TRUNCATED';
 
 /** Raised by the AWS event-stream codec (Bedrock's framing) for a frame that cannot be trusted. */
-export class EventStreamError extends Error {
-  readonly code: EventStreamErrorCode;
+export class EventStreamError extends SluiceError {
+  declare readonly code: EventStreamErrorCode;
 
   constructor(code: EventStreamErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'EventStreamError';
-    this.code = code;
   }
 }
 
-/**
- * A codec option out of range. A RangeError (what these options always threw) with the stable
- * code and the field, like every other option error of Sluice.
- */
-export class SseOptionError extends RangeError {
-  readonly code = 'INVALID_OPTION';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
+/** A codec option out of range, with the stable code and the field, like every other option error of Sluice. */
+export class SseOptionError extends SluiceError {
+  declare readonly code: 'INVALID_OPTION';
+  declare readonly field: string;
+  constructor(field: string, message: string) {
+    super('INVALID_OPTION', message, { field });
     this.name = 'SseOptionError';
   }
 }

@@ -43,9 +43,17 @@ describe('credential sources', () => {
     },
   );
 
-  test('the first present source wins', () => {
+  test('every present source scopes, not only the first', () => {
     const both = identity({ authorization: 'Bearer a', 'api-key': 'b' });
-    expect(both.scope).toBe(identity({ authorization: 'Bearer a', 'api-key': 'c' }).scope);
+    expect(both.scope).not.toBe(identity({ authorization: 'Bearer a', 'api-key': 'c' }).scope);
+    expect(both.scope).not.toBe(identity({ authorization: 'Bearer a' }).scope);
+    expect(both.scope).toBe(identity({ 'api-key': 'b', authorization: 'bearer a' }).scope);
+  });
+
+  test('one source alone keeps the scope it had before several counted', () => {
+    expect(findCredential({ authorization: 'Bearer a' }, new URLSearchParams(), DEFAULT_SOURCES)).toBe(
+      'header:authorization=bearer a',
+    );
   });
 
   test('the auth scheme is case-insensitive', () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   AFTER_DONE_TEXT,
   credentialCases,
+  credentialPairCases,
   type IsolationCase,
   materialCases,
   plainAnswer,
@@ -44,6 +45,10 @@ async function expectIsolated(c: IsolationCase) {
 
 describe('gateway: each credential source scopes its own entries', () => {
   test.each(credentialCases().map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    await expectIsolated(c);
+  });
+
+  test.each(credentialPairCases().map((c) => [c.name, c] as const))('two sources at once: %s', async (_name, c) => {
     await expectIsolated(c);
   });
 

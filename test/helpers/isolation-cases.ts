@@ -92,6 +92,44 @@ export function credentialCases(): IsolationCase[] {
   ];
 }
 
+/** Where each default credential source is presented, as a header or a query parameter. */
+const CREDENTIAL_PLACES = [
+  { label: 'authorization', put: (v: string) => only({ authorization: `Bearer ${v}` }) },
+  { label: 'x-api-key', put: (v: string) => only({ 'x-api-key': v }) },
+  { label: 'api-key', put: (v: string) => only({ 'api-key': v }) },
+  { label: 'x-goog-api-key', put: (v: string) => only({ 'x-goog-api-key': v }) },
+  { label: '?key=', put: (v: string) => only({}, `?key=${v}`) },
+  { label: '?api-key=', put: (v: string) => only({}, `?api-key=${v}`) },
+] as const;
+
+const both = (x: Variant, y: Variant): Variant => ({
+  headers: { ...x.headers, ...y.headers },
+  query: x.query && y.query ? `${x.query}&${y.query.slice(1)}` : x.query || y.query,
+});
+
+/**
+ * One case per pair of credential sources, each in both orders: the two requests send the same
+ * value in one source and different values in the other, so a scope that reads only one source
+ * (whichever comes first) lets the second client read the first one's answer.
+ */
+export function credentialPairCases(): IsolationCase[] {
+  const out: IsolationCase[] = [];
+  for (const same of CREDENTIAL_PLACES) {
+    for (const differs of CREDENTIAL_PLACES) {
+      if (same === differs) continue;
+      out.push({
+        name: `same ${same.label}, different ${differs.label}`,
+        family: 'openai',
+        route: '/v1/chat/completions',
+        body: chat(`pair ${same.label} ${differs.label}`),
+        a: both(same.put('shared-cred'), differs.put('cred-one')),
+        b: both(same.put('shared-cred'), differs.put('cred-two')),
+      });
+    }
+  }
+  return out;
+}
+
 /** The query string and every key header, one case each; the credential is the same in both. */
 export function materialCases(): IsolationCase[] {
   const auth = { authorization: 'Bearer sk-same-tenant' };

@@ -6,6 +6,7 @@ import { ResponseCache } from '../../src/index.js';
 import {
   AFTER_DONE_TEXT,
   credentialCases,
+  credentialPairCases,
   type IsolationCase,
   materialCases,
   plainAnswer,
@@ -49,6 +50,10 @@ async function expectIsolated(c: IsolationCase) {
 
 describe('library: each credential source scopes its own entries', () => {
   test.each(credentialCases().map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    await expectIsolated(c);
+  });
+
+  test.each(credentialPairCases().map((c) => [c.name, c] as const))('two sources at once: %s', async (_name, c) => {
     await expectIsolated(c);
   });
 

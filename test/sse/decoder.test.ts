@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSseDecoder } from '../../src/sse/decoder.js';
+import { SseOptionError } from '../../src/sse/errors.js';
 import { decodePieces, decodeText, fields, utf8 } from './helpers.js';
 
 const plain = { event: undefined, id: undefined, retry: undefined };
@@ -172,6 +173,6 @@ describe('SSE decoder: line endings, BOM and spans', () => {
 
   it('validates its option', () => {
     expect(() => createSseDecoder({ maxRemainderBytes: 0 })).toThrow(/maxRemainderBytes/);
-    expect(() => createSseDecoder({ maxRemainderBytes: 1.5 })).toThrow(RangeError);
+    expect(() => createSseDecoder({ maxRemainderBytes: 1.5 })).toThrow(SseOptionError);
   });
 });
