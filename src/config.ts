@@ -69,6 +69,10 @@ export const configSchema = z
       .regex(/^[a-z0-9-]+$/, 'expected an AWS region such as us-east-1')
       .default('us-east-1'),
     bedrock: bedrockSchema,
+    /** Google Gemini API base URL, as @google/genai's `httpOptions.baseUrl` (no version path). */
+    geminiUpstream: z.url().default('https://generativelanguage.googleapis.com'),
+    /** When set, sent upstream as x-goog-api-key instead of the client's key. */
+    geminiApiKey: z.string().min(1).optional(),
     redis: redisSchema.optional(),
     adminToken: z.string().min(16, 'use at least 16 characters for the admin token').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

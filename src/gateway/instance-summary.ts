@@ -7,9 +7,9 @@ import { normalizeBaseUrl } from '../cache/scope.js';
  */
 export interface InstanceSummary {
   url: string;
-  upstreams: { openai: string; anthropic: string; bedrock: string };
+  upstreams: { openai: string; anthropic: string; bedrock: string; gemini: string };
   /** Bedrock: whether Sluice has AWS credentials to sign with, and how many SigV4 clients it verifies. */
-  upstreamKeys: { openai: boolean; anthropic: boolean; bedrock: boolean };
+  upstreamKeys: { openai: boolean; anthropic: boolean; bedrock: boolean; gemini: boolean };
   bedrockVerifiedClients: number;
   cache: {
     mode: SluiceConfig['cache']['mode'];
@@ -31,11 +31,13 @@ export function summarizeInstance(config: SluiceConfig, url: string): InstanceSu
       openai: normalizeBaseUrl(config.upstream).identity,
       anthropic: normalizeBaseUrl(config.anthropicUpstream).identity,
       bedrock: normalizeBaseUrl(bedrockUpstreamUrl(config)).identity,
+      gemini: normalizeBaseUrl(config.geminiUpstream).identity,
     },
     upstreamKeys: {
       openai: Boolean(config.upstreamApiKey),
       anthropic: Boolean(config.anthropicApiKey),
       bedrock: Boolean(config.bedrock.accessKeyId),
+      gemini: Boolean(config.geminiApiKey),
     },
     bedrockVerifiedClients: config.bedrock.clients.length,
     cache: {
@@ -56,7 +58,7 @@ export function summarizeInstance(config: SluiceConfig, url: string): InstanceSu
 export function summaryMessage(s: InstanceSummary): string {
   return (
     `sluice listening on ${s.url}: openai -> ${s.upstreams.openai}, anthropic -> ${s.upstreams.anthropic}, ` +
-    `bedrock -> ${s.upstreams.bedrock}, ` +
+    `bedrock -> ${s.upstreams.bedrock}, gemini -> ${s.upstreams.gemini}, ` +
     `cache ${s.cache.mode} (ttl ${s.cache.ttlSeconds}s, replay ${s.cache.replay}), redis ${s.redis}, ` +
     `admin ${s.admin}, access log ${s.accessLog}, log level ${s.logLevel}`
   );

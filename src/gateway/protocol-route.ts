@@ -19,7 +19,8 @@ import {
   upstreamRequestHeaders,
 } from './http.js';
 import { tenantScope } from './tenant-scope.js';
-import { applyUpstreamCredential, httpSource, upstreamPath } from './upstream.js';
+import { withoutExcludedQuery } from '../protocols/key-exclusions.js';
+import { applyUpstreamCredential, httpSource, upstreamPath, upstreamSearch } from './upstream.js';
 
 /** One request on a protocol route, as the router hands it over. */
 export interface ProtocolRouteCall {
@@ -68,7 +69,8 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
         headers: req.headers,
         // Routes of one protocol that answer each other (Converse and ConverseStream) share a key path.
         path: upstreamPath(upstream, protocol.keyPath ?? protocol.path, ''),
-        search,
+        // Framing-only query parameters (Gemini's `alt`) are not key material (key-exclusions.ts).
+        search: withoutExcludedQuery(protocol.name, search),
         credentialSources: ctx.credentialSources,
         shareAcrossCredentials: share,
       });
@@ -87,7 +89,7 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
         applyUpstreamCredential(headers, upstream);
         // The client's bytes, unless Sluice changed the request (requestStreamUsage).
         const body = sent === request ? rawBody : Buffer.from(JSON.stringify(sent.body));
-        return { upstream, method: 'POST', path: upstreamPath(upstream, requestPath, search), headers, body };
+        return { upstream, method: 'POST', path: upstreamPath(upstream, requestPath, upstreamSearch(upstream, search)), headers, body };
       },
       ctx.config.limits,
     ),
@@ -184,7 +186,8 @@ async function admit({ ctx, protocol, req, res, exchange, search, route }: Proto
     }
     return reject(400, 'the request body could not be read', 'invalid_body');
   }
-  const check = ctx.requests.check(protocol, rawBody, route);
+  // A templated route's validation may read the query (Gemini's `alt` decides the framing).
+  const check = ctx.requests.check(protocol, rawBody, route && { ...route, search });
   if (!check.ok) {
     return check.stage === 'parse'
       ? reject(400, check.message, check.code)

@@ -9,7 +9,7 @@ import { DEFAULTS } from '../defaults.js';
 import { Engine } from '../engine/engine.js';
 import { composeHooks, EngineCounters } from '../engine/hooks.js';
 import { failOpen, failOpenTiers } from '../engine/stores.js';
-import { BEDROCK_ROUTE_PREFIX, matchRoute } from '../protocols/index.js';
+import { BEDROCK_ROUTE_PREFIX, GEMINI_ROUTE_PREFIXES, matchRoute } from '../protocols/index.js';
 import { RequestMemo } from '../protocols/request-memo.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { startAccessLine } from './access-log.js';
@@ -65,7 +65,13 @@ const MAX_HEADER_BYTES = 16 * 1024;
 /** The error shape for a path, before any handler saw the request (431, 408). */
 function familyForPath(path: string): ProtocolFamily {
   if (path.startsWith(BEDROCK_ROUTE_PREFIX)) return 'bedrock';
+  if (isGeminiPath(path)) return 'gemini';
   return matchRoute(path, {})?.protocol.family ?? (path.startsWith('/v1/messages') ? 'anthropic' : 'openai');
+}
+
+/** Gemini's API versions other than v1 (whose /v1/ prefix is OpenAI's); v1 Gemini routes still match by their `:operation`. */
+function isGeminiPath(path: string): boolean {
+  return GEMINI_ROUTE_PREFIXES.some((prefix) => path.startsWith(prefix));
 }
 
 export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
@@ -155,6 +161,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       openai: makeUpstream('openai', config.upstream, config.upstreamApiKey),
       anthropic: makeUpstream('anthropic', config.anthropicUpstream, config.anthropicApiKey),
       bedrock: makeUpstream('bedrock', bedrockUpstreamUrl(config), undefined, bedrockUpstreamSigner(config)),
+      gemini: makeUpstream('gemini', config.geminiUpstream, config.geminiApiKey),
     },
     requests: new RequestMemo(config.limits.maxJsonDepth),
     credentialSources: parseCredentialSources(config.cache.credentialSources),
@@ -331,6 +338,11 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
   }
   if (path.startsWith('/v1/')) {
     await handlePassthrough(ctx, req, res, exchange, path, search);
+    return;
+  }
+  // The rest of Gemini's API (model listing, files, cached contents): passed through uncached.
+  if (isGeminiPath(path)) {
+    await handlePassthrough(ctx, req, res, exchange, path, search, ctx.upstreams.gemini);
     return;
   }
   if (path.startsWith(BEDROCK_ROUTE_PREFIX)) {
