@@ -5,6 +5,7 @@ import { anthropicMessages } from './anthropic-messages.js';
 import { handleBedrock } from './bedrock.js';
 import { ClientWatch } from './client-watch.js';
 import { errorBody } from './errors.js';
+import { handleGemini, isGeminiPath } from './gemini.js';
 import { writeJson } from './json-writer.js';
 import { KnobError, type Knobs, parseKnobs } from './knobs.js';
 import { modelsList } from './models.js';
@@ -46,6 +47,8 @@ export interface MockUpstream {
   anthropicBaseURL: string;
   /** url: Bedrock Runtime's endpoint (routes /model/{modelId}/...), see bedrock.ts. */
   bedrockURL: string;
+  /** url: Gemini's endpoint, as @google/genai's httpOptions.baseUrl (routes /v1beta/models/...), see gemini.ts. */
+  geminiBaseURL: string;
   stats: MockStats;
   resetStats(): void;
   /** Stops listening and destroys open sockets (hung and endless streams included). */
@@ -105,6 +108,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     openaiBaseURL: `${url}/v1`,
     anthropicBaseURL: url,
     bedrockURL: url,
+    geminiBaseURL: url,
     stats,
     resetStats() {
       Object.assign(stats, emptyStats());
@@ -162,6 +166,22 @@ async function handle(
       stats.chunksWritten += count;
     }, () => {
       stats.abortedStreams++;
+    });
+  }
+
+  if (isGeminiPath(path)) {
+    let selfReset = false;
+    res.on('finish', () => stats.completedStreams++);
+    res.on('close', () => {
+      if (!res.writableFinished && !selfReset && res.headersSent) stats.abortedStreams++;
+    });
+    return handleGemini(req, res, raw, knobs, requestNumber, watch, {
+      eventsWritten: (count) => {
+        stats.chunksWritten += count;
+      },
+      willReset: () => {
+        selfReset = true;
+      },
     });
   }
 
