@@ -35,7 +35,7 @@ export interface MockStats {
   /** Body bytes of GET /v1/files/{id}/content the socket accepted, and downloads written to the end. */
   fileBytesWritten: number;
   completedDownloads: number;
-  lastRequest?: { path: string; headers: Record<string, string | string[] | undefined>; body: unknown };
+  lastRequest?: { path: string; url: string; headers: Record<string, string | string[] | undefined>; body: unknown };
 }
 
 export interface MockUpstream {
@@ -147,7 +147,7 @@ async function handle(
 
   const raw = await readBody(req);
   const body = raw === undefined ? undefined : parseJson(raw);
-  stats.lastRequest = { path, headers: { ...req.headers }, body };
+  stats.lastRequest = { path, url: req.url ?? '/', headers: { ...req.headers }, body };
   if (raw === undefined) return fail(413, `Request body exceeds ${MAX_BODY_BYTES} bytes (mock).`);
 
   let knobs: Knobs;
