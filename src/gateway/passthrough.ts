@@ -29,7 +29,7 @@ export async function handlePassthrough(
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   let response: Dispatcher.ResponseData;
   try {
-    response = await ctx.agent.request({
+    response = await (upstream.agent ?? ctx.agent).request({
       origin: upstream.origin,
       path: upstreamPath(upstream, path, upstreamSearch(upstream, search)),
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,

@@ -33,6 +33,8 @@ import { type DrainResult, drainServer, Lifecycle, stopServer } from './shutdown
 import { summarizeInstance, summaryMessage } from './instance-summary.js';
 import { handleProtocolRoute } from './protocol-route.js';
 import { createUpstreamAgent, makeUpstream } from './upstream.js';
+import { closeNamedUpstreams, createNamedUpstreams, handleNamedUpstream, namedTarget } from './named-upstreams.js';
+import { UpstreamTally } from './upstream-tally.js';
 
 export interface Gateway {
   readonly server: Server;
@@ -163,6 +165,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       bedrock: makeUpstream('bedrock', bedrockUpstreamUrl(config), undefined, bedrockUpstreamSigner(config)),
       gemini: makeUpstream('gemini', config.geminiUpstream, config.geminiApiKey),
     },
+    namedUpstreams: createNamedUpstreams(config, bedrockUpstreamSigner(config)),
+    upstreamTally: new UpstreamTally(metrics.registry),
     requests: new RequestMemo(config.limits.maxJsonDepth),
     credentialSources: parseCredentialSources(config.cache.credentialSources),
     lifecycle,
@@ -211,6 +215,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   const closeAll = () => {
     closing ??= (async () => {
       await context.agent.close();
+      await closeNamedUpstreams(context.namedUpstreams);
       await context.semantic.close();
       await context.store.close();
     })();
@@ -276,7 +281,9 @@ function countResponse(ctx: GatewayContext, exchange: Exchange, res: ServerRespo
   if (route === undefined || cache === undefined || !res.writableFinished) return;
   const status = exchange.status ?? res.statusCode;
   ctx.metrics.countRequest(route, status, cache);
-  ctx.stats.record({ type: 'response', outcome: responseOutcome(cache, status) });
+  const outcome = responseOutcome(cache, status);
+  ctx.stats.record({ type: 'response', outcome });
+  if (exchange.upstream !== undefined) ctx.upstreamTally.count(exchange.upstream, outcome);
 }
 
 async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
@@ -321,6 +328,12 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
   }
   if (path.startsWith('/admin/')) {
     await handleAdmin(ctx, req, res, path);
+    return;
+  }
+  // A named upstream's routes, under /{name}/ (config `upstreams:`).
+  const named = namedTarget(path, ctx.namedUpstreams);
+  if (named) {
+    await handleNamedUpstream(ctx, req, res, exchange, named, pathOf(req), path, search);
     return;
   }
   // Templated routes match the path as the client encoded it (model ids are percent-encoded).

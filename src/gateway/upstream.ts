@@ -21,6 +21,11 @@ export interface Upstream {
    * headers for a call, computed last, over exactly what is sent.
    */
   sign?: ((call: UpstreamCall) => Promise<Record<string, string>>) | undefined;
+  /** A named upstream (config `upstreams:`): its name, the tag on its entries, its limits and pool. */
+  name?: string | undefined;
+  tag?: string | undefined;
+  limits?: UpstreamLimits | undefined;
+  agent?: Agent | undefined;
 }
 
 export function makeUpstream(
