@@ -62,6 +62,11 @@ export interface MockUpstreamOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /**
+   * Mixed into every answer of the OpenAI and Anthropic routes: two mocks with different salts are
+   * two different model servers (the same prompt gets different answers). Default none.
+   */
+  answerSalt?: string;
 }
 
 const ROUTES: Record<string, MockProtocol> = {
@@ -76,7 +81,7 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
 export async function startMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
-  const defaults = { delayMs: options.defaultDelayMs ?? 0 };
+  const defaults = { delayMs: options.defaultDelayMs ?? 0, salt: options.answerSalt ?? '' };
   const stats = emptyStats();
   const sockets = new Set<Socket>();
 
@@ -131,7 +136,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   stats: MockStats,
-  defaults: { delayMs: number },
+  defaults: { delayMs: number; salt: string },
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const requestNumber = ++stats.requests;
@@ -214,7 +219,7 @@ async function handle(
     return;
   }
 
-  const hash = requestHash(body, knobs.unique ? `#${requestNumber}` : '');
+  const hash = requestHash(body, defaults.salt + (knobs.unique ? `#${requestNumber}` : ''));
   let reply: ReturnType<MockProtocol['reply']>;
   try {
     reply = protocol.reply({ body, knobs, hash, stream: wantsStream || knobs.errorAsSse });
