@@ -207,7 +207,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     },
     handle,
   );
-  answerClientErrors(server, familyForPath, MAX_HEADER_BYTES);
+  // A named upstream's paths answer in its family's shape.
+  answerClientErrors(server, (path) => namedTarget(path, context.namedUpstreams)?.upstream.family ?? familyForPath(path), MAX_HEADER_BYTES);
   // One port, two protocols: HTTP/1.1 to `server`, cleartext HTTP/2 (the AWS SDK's default) beside it.
   const http2 = acceptCleartextHttp2(server, handle);
 
@@ -305,7 +306,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
     return;
   }
   if (ctx.lifecycle.draining) {
-    sendError(res, familyForPath(path), 503, 'Sluice is shutting down: retry on another instance', 'draining', {
+    sendError(res, namedTarget(path, ctx.namedUpstreams)?.upstream.family ?? familyForPath(path), 503, 'Sluice is shutting down: retry on another instance', 'draining', {
       ...closeConnection,
       'retry-after': '1',
       'x-request-id': requestId,

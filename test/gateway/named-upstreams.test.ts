@@ -112,6 +112,16 @@ describe('two named upstreams and the default, side by side', () => {
     expect(alpha.stats.byPath['/v1/models']).toBe(before + 1);
   });
 
+  test('errors raised before routing (431) use the named upstream\'s error shape', async () => {
+    const res = await fetch(`${h.url}/gem/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-padding': 'x'.repeat(20_000) },
+      body: '{}',
+    });
+    expect(res.status).toBe(431);
+    expect(await res.json()).toMatchObject({ error: { code: 431, status: 'INVALID_ARGUMENT' } });
+  });
+
   test('limits are per upstream: alpha\'s idle timeout cuts a silent answer, the default\'s does not apply', async () => {
     const started = Date.now();
     const res = await fetch(`${h.url}/alpha/v1/chat/completions`, {
