@@ -10,6 +10,8 @@ export interface InstanceSummary {
   upstreams: { openai: string; anthropic: string; bedrock: string; gemini: string };
   /** Bedrock: whether Sluice has AWS credentials to sign with, and how many SigV4 clients it verifies. */
   upstreamKeys: { openai: boolean; anthropic: boolean; bedrock: boolean; gemini: boolean };
+  /** Config `upstreams:`: name → protocol family and base URL (never its key). */
+  namedUpstreams: Record<string, string>;
   bedrockVerifiedClients: number;
   cache: {
     mode: SluiceConfig['cache']['mode'];
@@ -39,6 +41,9 @@ export function summarizeInstance(config: SluiceConfig, url: string): InstanceSu
       bedrock: Boolean(config.bedrock.accessKeyId),
       gemini: Boolean(config.geminiApiKey),
     },
+    namedUpstreams: Object.fromEntries(
+      Object.entries(config.upstreams).map(([name, u]) => [name, `${u.protocol} ${normalizeBaseUrl(u.url).identity}`]),
+    ),
     bedrockVerifiedClients: config.bedrock.clients.length,
     cache: {
       mode: config.cache.mode,
@@ -59,6 +64,7 @@ export function summaryMessage(s: InstanceSummary): string {
   return (
     `sluice listening on ${s.url}: openai -> ${s.upstreams.openai}, anthropic -> ${s.upstreams.anthropic}, ` +
     `bedrock -> ${s.upstreams.bedrock}, gemini -> ${s.upstreams.gemini}, ` +
+    Object.entries(s.namedUpstreams).map(([name, target]) => `/${name}/ -> ${target}, `).join('') +
     `cache ${s.cache.mode} (ttl ${s.cache.ttlSeconds}s, replay ${s.cache.replay}), redis ${s.redis}, ` +
     `admin ${s.admin}, access log ${s.accessLog}, log level ${s.logLevel}`
   );

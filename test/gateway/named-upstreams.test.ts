@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config.js';
+import { summarizeInstance, summaryMessage } from '../../src/gateway/instance-summary.js';
 import { generate, genai } from '../gemini/helpers.js';
 import { type MockUpstream, startMockUpstream } from '../mock-upstream/index.js';
 import { type Harness, sleep, startHarness } from './harness.js';
@@ -198,6 +199,16 @@ describe("the README's client table", () => {
 });
 
 describe('the upstreams block is validated at start', () => {
+  test('the start-up line names each upstream, its family and URL, never its key', () => {
+    const config = parseConfig({
+      upstreams: { groq: { url: 'https://api.groq.com/openai/v1/', protocol: 'openai', apiKey: 'gsk-never-logged' } },
+    });
+    const summary = summarizeInstance(config, 'http://127.0.0.1:8080');
+    expect(summary.namedUpstreams).toEqual({ groq: 'openai https://api.groq.com/openai/v1' });
+    expect(summaryMessage(summary)).toContain('/groq/ -> openai https://api.groq.com/openai/v1');
+    expect(JSON.stringify(summary) + summaryMessage(summary)).not.toContain('gsk-never-logged');
+  });
+
   test.each([
     ['a reserved name', { v1: { url: 'http://127.0.0.1:9/v1', protocol: 'openai' } }, 'upstreams.v1'],
     ['a name that is not a path segment', { 'Gro q': { url: 'http://127.0.0.1:9/v1', protocol: 'openai' } }, 'upstreams'],
