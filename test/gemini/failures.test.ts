@@ -126,6 +126,26 @@ describe('framing', () => {
     expect(cr.text).toContain('"finishReason":"STOP"');
   });
 
+  test('without alt=sse: a miss reaches the client element by element, not buffered to the end', async () => {
+    const started = Date.now();
+    const res = await fetch(`${h.url}${ARRAY}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-goog-api-key': 'AIza-test-tenant-a', 'x-mock-delay-ms': '60', 'x-mock-words': '10' },
+      body: JSON.stringify(contents('array, paced')),
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const firstPiece = await reader.read();
+    const firstAt = Date.now() - started;
+    let text = new TextDecoder().decode(firstPiece.value);
+    for (let next = await reader.read(); !next.done; next = await reader.read()) text += new TextDecoder().decode(next.value);
+    const endAt = Date.now() - started;
+    expect(text.startsWith('[')).toBe(true);
+    expect(firstPiece.value?.[0]).toBe('['.charCodeAt(0));
+    // Nine 60 ms pauses separate the first element from the last.
+    expect(endAt - firstAt).toBeGreaterThanOrEqual(400);
+    expect(JSON.parse(text)).toHaveLength(10);
+  });
+
   test('without alt=sse: the streamed JSON array is stored as its own framing, replayed byte for byte', async () => {
     const first = await expectStored(ARRAY, contents('array form'));
     const parsed = JSON.parse(first.text) as unknown[];
