@@ -151,5 +151,9 @@ describe('assemble and synthesize', () => {
     const decoded = sseFraming.decode(Buffer.concat(synthesized.map((e) => Buffer.from(sseFraming.encode(e)))));
     expect(geminiStreamProtocol.inspectStream(decoded).complete).toBe(true);
     expect(geminiStreamProtocol.assemble(decoded)).toEqual(answer);
+    // Usage only where it was recorded: an answer without it streams without it.
+    const { usageMetadata: _usage, ...bare } = answer;
+    const events = geminiGenerateProtocol.synthesize(bare, request('streamGenerateContent', '?alt=sse'));
+    expect(events.some((e) => e.data.includes('usageMetadata'))).toBe(false);
   });
 });

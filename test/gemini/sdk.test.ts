@@ -141,6 +141,23 @@ describe('@google/genai', () => {
     expect(JSON.parse(res.text)).toEqual({
       error: { code: 400, message: expect.stringContaining('contents') as unknown, status: 'INVALID_ARGUMENT' },
     });
+    const notJson = await fetch(`${h.url}${geminiPath('generateContent')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-goog-api-key': 'AIza-test-tenant-a' },
+      body: '{"contents": [',
+    });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+    const textBody = await fetch(`${h.url}${geminiPath('generateContent')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-goog-api-key': 'AIza-test-tenant-a' },
+      body: 'hello',
+    });
+    expect(textBody.status).toBe(415);
+    expect(await textBody.json()).toMatchObject({ error: { code: 415, status: 'INVALID_ARGUMENT' } });
+    const get = await fetch(`${h.url}${geminiPath('generateContent')}`, { headers: { 'x-goog-api-key': 'k' } });
+    expect(get.status).toBe(405);
+    expect(await get.json()).toMatchObject({ error: { code: 405 } });
     const cut = await genai(h.url, { headers: { 'x-mock-status': '429' } })
       .models.generateContent({ model: MODEL, contents: 'limited' })
       .catch((err: unknown) => err);
