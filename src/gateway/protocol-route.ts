@@ -56,6 +56,8 @@ interface Admitted {
 export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise<void> {
   const { ctx, protocol, req, res, exchange, search, route } = routeCall;
   const { requestId } = exchange;
+  // Counted by upstream from here on, refusals included.
+  exchange.upstream = routeCall.upstream?.name ?? protocol.family;
   const admitted = await admit(routeCall);
   if (!admitted) return;
   const { request, rawBody } = admitted;
@@ -103,7 +105,6 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
     ),
   };
   exchange.model = request.model;
-  exchange.upstream = upstream.name ?? upstream.family;
   exchange.namespace = controls.namespace;
   await ctx.engine.run(call, new HttpPort(ctx, protocol, res, exchange, request.model));
 }

@@ -170,7 +170,15 @@ describe('two named upstreams and the default, side by side', () => {
   });
 
   test('requests are counted by upstream in /metrics and /admin/stats', async () => {
+    // A request refused at admission counts for its upstream too.
+    const refused = await fetch(`${h.url}/beta/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model": 1}',
+    });
+    expect(refused.status).toBe(400);
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/sluice_upstream_requests_total\{upstream="beta",outcome="ERROR"\} 1/);
     expect(metrics).toMatch(/sluice_upstream_requests_total\{upstream="alpha",outcome="HIT"\} [1-9]/);
     expect(metrics).toMatch(/sluice_upstream_requests_total\{upstream="beta",outcome="MISS"\} [1-9]/);
     expect(metrics).toMatch(/sluice_upstream_requests_total\{upstream="openai",outcome="HIT"\} [1-9]/);
