@@ -58,6 +58,18 @@ export const FLAGS = {
     value: 'REGION',
     help: 'region Bedrock requests are signed for (default AWS_REGION, else us-east-1)',
   },
+  'gemini-upstream': {
+    path: ['geminiUpstream'],
+    type: 'string',
+    value: 'URL',
+    help: 'Gemini API base URL (default https://generativelanguage.googleapis.com)',
+  },
+  'gemini-api-key': {
+    path: ['geminiApiKey'],
+    type: 'string',
+    value: 'KEY',
+    help: "same as --upstream-api-key, for the Gemini upstream (sent as x-goog-api-key)",
+  },
   redis: {
     env: 'SLUICE_REDIS_URL',
     path: ['redis', 'url'],

@@ -7,6 +7,7 @@ import { cacheShape, callLimitsShape, describeIssues } from './options-schema.js
 import { DEFAULT_MAX_JSON_DEPTH } from './protocols/json-body.js';
 import { semanticSchema } from './semantic/options.js';
 import { priceTableSchema } from './stats/prices.js';
+import { upstreamsSchema } from './upstreams-config.js';
 
 export type { ReplayPacing } from './options-schema.js';
 
@@ -70,6 +71,12 @@ export const configSchema = z
       .regex(/^[a-z0-9-]+$/, 'expected an AWS region such as us-east-1')
       .default('us-east-1'),
     bedrock: bedrockSchema,
+    /** Google Gemini API base URL, as @google/genai's `httpOptions.baseUrl` (no version path). */
+    geminiUpstream: z.url().default('https://generativelanguage.googleapis.com'),
+    /** When set, sent upstream as x-goog-api-key instead of the client's key. */
+    geminiApiKey: z.string().min(1).optional(),
+    /** Named upstreams, each served under /{name}/ (src/upstreams-config.ts). */
+    upstreams: upstreamsSchema,
     redis: redisSchema.optional(),
     adminToken: z.string().min(16, 'use at least 16 characters for the admin token').optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -28,6 +28,8 @@ const KNOWN_PROTOCOLS: Record<ProtocolName, true> = {
   'anthropic.messages': true,
   'bedrock.converse': true,
   'bedrock.invoke': true,
+  'gemini.generate': true,
+  'gemini.json': true,
   'sluice.chunks': true,
   'sluice.value': true,
 };

@@ -38,7 +38,7 @@ export function judgeAnswer(
   const body = recorder.bytes();
   const framing = framingForContentType(head.contentType);
   if (framing) {
-    const judged = judgeStream(protocol, framing, body, recorder);
+    const judged = judgeStream(protocol, framing, body, recorder, request);
     if (!judged.complete) return { storable: false, reason: judged.reason };
     const { verdict, eventEnds } = judged;
     const spans = { eventEnds, eventTimes: recorder.timesFor(eventEnds), usageEventIndex: verdict.usageEventIndex };
@@ -55,7 +55,7 @@ export function judgeAnswer(
     } catch {
       return { storable: false, reason: 'invalid_json' };
     }
-    verdict = protocol.inspectJson(parsed);
+    verdict = protocol.inspectJson(parsed, request);
   }
   if (!verdict.ok) return { storable: false, reason: `not_an_answer: ${verdict.reason}` };
   return { storable: true, entry: makeEntry(protocol, request, head, meta, now, body, 'json', verdict, NO_SPANS) };
@@ -114,6 +114,7 @@ function judgeStream(
   framing: StreamFraming,
   body: Buffer,
   recorder: Recorder,
+  request: RequestInfo,
 ): StreamJudgement {
   if (framing.name === 'sse' && recorder.framing === 'sse' && protocol.inspectRecording) {
     const events = readRecordedEvents(body, recorder.frameEnds);
@@ -132,7 +133,7 @@ function judgeStream(
     const code = (err as { code?: unknown }).code;
     return { complete: false, reason: `${framing.name}_undecodable: ${typeof code === 'string' ? code : 'error'}` };
   }
-  const verdict = protocol.inspectStream(events);
+  const verdict = protocol.inspectStream(events, request);
   if (!verdict.complete) return { complete: false, reason: `${verdict.code ?? 'incomplete_stream'}: ${verdict.reason}` };
   const eventEnds = new Uint32Array(events.length);
   for (let i = 0; i < events.length; i++) eventEnds[i] = (events[i] as SseEvent).end;

@@ -90,6 +90,8 @@ export interface EngineCall {
   /** The caller's lifetime, from the moment the call arrived (DESIGN.md rule 9). */
   caller: CallerLifetime;
   source: UpstreamSource;
+  /** This call's limits when its upstream has its own (a named upstream); absent: the engine's. */
+  limits?: CallLimits | undefined;
   /** For hooks and logs: a route or the library call kind. */
   route: string;
   requestId?: string | undefined;
@@ -427,7 +429,7 @@ export class Engine {
     if (shadow !== undefined) Object.assign(headers, shadowHeaders(shadow));
     const stripper = stripperFor(protocol, sent, request, config.maxEntryBytes);
     if (!flight.attach(port.stream(headers, stripper), call.caller)) return;
-    void driveFlight(flight, call.source, sent, config.limits, {
+    void driveFlight(flight, call.source, sent, call.limits ?? config.limits, {
       onHeaders: (s) => hooks.onUpstreamHeaders?.(s, labels),
       onEnd: (s) => hooks.onUpstreamEnd?.(s, labels),
       onFailure: (failure) => hooks.onFailure?.(failure, labels),

@@ -31,6 +31,8 @@ export function startAccessLine(
         bytes: exchange.bytes,
         durationMs: Math.round((performance.now() - exchange.arrivedAt) * 10) / 10,
         model: exchange.model ?? null,
+        // A named upstream's name, else the default upstream's family (protocol routes only).
+        upstream: exchange.upstream ?? null,
         namespace: exchange.namespace ?? null,
         key: exchange.key ?? null,
         // false when the client left or the connection was cut before the last byte.

@@ -7,6 +7,7 @@ import type { GatewayContext } from './context.js';
 import { dashboardStats } from './dashboard/stats-view.js';
 import { CSRF_HEADER, csrfValid, isStateChanging, requestSession } from './dashboard/session.js';
 import { BodyTooLargeError, discardRestOfBody, readBody, sendError, sendJson } from './http.js';
+import { upstreamTag } from './named-upstreams.js';
 
 const ADMIN_BODY_LIMIT = 64 * 1024;
 
@@ -89,7 +90,7 @@ export async function handleAdmin(
         res,
         'openai',
         400,
-        'purge needs exactly one of {"key"}, {"namespace"}, {"tag"} or {"all": true}',
+        'purge needs exactly one of {"key"}, {"namespace"}, {"tag"}, {"upstream"} or {"all": true}',
         'invalid_purge',
       );
       return;
@@ -122,6 +123,8 @@ function parsePurgeFilter(body: unknown): PurgeFilter | undefined {
   if (name === 'key') return { key: value };
   if (name === 'namespace') return { namespace: value };
   if (name === 'tag') return { tag: value };
+  // Entries written through a named upstream carry its tag (named-upstreams.ts).
+  if (name === 'upstream') return { tag: upstreamTag(value) };
   return undefined;
 }
 

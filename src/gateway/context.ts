@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Lifecycle } from './shutdown.js';
 import type { Upstream } from './upstream.js';
+import type { UpstreamTally } from './upstream-tally.js';
 
 /** Plain counts of the semantic layer's events (admin stats read these, not metric series). */
 export interface SemanticCounts {
@@ -47,7 +48,12 @@ export interface GatewayContext {
   /** Dashboard login sessions (the admin API accepts their cookie). */
   sessions: SessionStore;
   logger: Logger;
+  /** The unnamed default upstream of each protocol family, served at the root. */
   upstreams: Record<ProtocolFamily, Upstream>;
+  /** Config `upstreams:`, by name, each served under /{name}/ (named-upstreams.ts). */
+  namedUpstreams: ReadonlyMap<string, Upstream>;
+  /** Requests by upstream, for /metrics, /admin/stats and the dashboard. */
+  upstreamTally: UpstreamTally;
   /** Request bodies parsed and validated once each. */
   requests: RequestMemo;
   /** config.cache.credentialSources, parsed once. */

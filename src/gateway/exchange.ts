@@ -17,6 +17,8 @@ export class Exchange implements CallerLifetime {
   /** The status to count, when it differs from the one written (a refusal written by sendError). */
   status: number | undefined;
   model: string | undefined;
+  /** The upstream that answered a protocol route: a named upstream's name, else the family. */
+  upstream: string | undefined;
   namespace: string | undefined;
   /** The entry key (a hash), for finding the entry with /admin/entries. */
   key: string | undefined;

@@ -7,9 +7,11 @@ import { normalizeBaseUrl } from '../cache/scope.js';
  */
 export interface InstanceSummary {
   url: string;
-  upstreams: { openai: string; anthropic: string; bedrock: string };
+  upstreams: { openai: string; anthropic: string; bedrock: string; gemini: string };
   /** Bedrock: whether Sluice has AWS credentials to sign with, and how many SigV4 clients it verifies. */
-  upstreamKeys: { openai: boolean; anthropic: boolean; bedrock: boolean };
+  upstreamKeys: { openai: boolean; anthropic: boolean; bedrock: boolean; gemini: boolean };
+  /** Config `upstreams:`: name → protocol family and base URL (never its key). */
+  namedUpstreams: Record<string, string>;
   bedrockVerifiedClients: number;
   cache: {
     mode: SluiceConfig['cache']['mode'];
@@ -31,12 +33,17 @@ export function summarizeInstance(config: SluiceConfig, url: string): InstanceSu
       openai: normalizeBaseUrl(config.upstream).identity,
       anthropic: normalizeBaseUrl(config.anthropicUpstream).identity,
       bedrock: normalizeBaseUrl(bedrockUpstreamUrl(config)).identity,
+      gemini: normalizeBaseUrl(config.geminiUpstream).identity,
     },
     upstreamKeys: {
       openai: Boolean(config.upstreamApiKey),
       anthropic: Boolean(config.anthropicApiKey),
       bedrock: Boolean(config.bedrock.accessKeyId),
+      gemini: Boolean(config.geminiApiKey),
     },
+    namedUpstreams: Object.fromEntries(
+      Object.entries(config.upstreams).map(([name, u]) => [name, `${u.protocol} ${normalizeBaseUrl(u.url).identity}`]),
+    ),
     bedrockVerifiedClients: config.bedrock.clients.length,
     cache: {
       mode: config.cache.mode,
@@ -56,7 +63,8 @@ export function summarizeInstance(config: SluiceConfig, url: string): InstanceSu
 export function summaryMessage(s: InstanceSummary): string {
   return (
     `sluice listening on ${s.url}: openai -> ${s.upstreams.openai}, anthropic -> ${s.upstreams.anthropic}, ` +
-    `bedrock -> ${s.upstreams.bedrock}, ` +
+    `bedrock -> ${s.upstreams.bedrock}, gemini -> ${s.upstreams.gemini}, ` +
+    Object.entries(s.namedUpstreams).map(([name, target]) => `/${name}/ -> ${target}, `).join('') +
     `cache ${s.cache.mode} (ttl ${s.cache.ttlSeconds}s, replay ${s.cache.replay}), redis ${s.redis}, ` +
     `admin ${s.admin}, access log ${s.accessLog}, log level ${s.logLevel}`
   );

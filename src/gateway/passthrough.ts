@@ -4,11 +4,12 @@ import type { Dispatcher } from 'undici';
 import type { GatewayContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { downstreamResponseHeaders, sendError, upstreamRequestHeaders } from './http.js';
-import { applyUpstreamCredential, type Upstream, upstreamPath } from './upstream.js';
+import { applyUpstreamCredential, type Upstream, upstreamPath, upstreamSearch } from './upstream.js';
 
 /**
  * Any other /v1/* request: streamed to the upstream and back, never cached. Anthropic-only
  * paths (/v1/messages/...) and requests carrying `anthropic-version` go to the Anthropic upstream.
+ * A caller that knows the upstream (Gemini's /v1beta/*, a named upstream) names it in `target`.
  */
 export async function handlePassthrough(
   ctx: GatewayContext,
@@ -17,19 +18,20 @@ export async function handlePassthrough(
   exchange: Exchange,
   path: string,
   search: string,
+  target?: Upstream,
 ): Promise<void> {
   const { requestId } = exchange;
   const toAnthropic = path.startsWith('/v1/messages/') || req.headers['anthropic-version'] !== undefined;
-  const upstream: Upstream = toAnthropic ? ctx.upstreams.anthropic : ctx.upstreams.openai;
+  const upstream: Upstream = target ?? (toAnthropic ? ctx.upstreams.anthropic : ctx.upstreams.openai);
   const headers = upstreamRequestHeaders(req.headers);
   headers['x-request-id'] = requestId;
   applyUpstreamCredential(headers, upstream);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   let response: Dispatcher.ResponseData;
   try {
-    response = await ctx.agent.request({
+    response = await (upstream.agent ?? ctx.agent).request({
       origin: upstream.origin,
-      path: upstreamPath(upstream, path, search),
+      path: upstreamPath(upstream, path, upstreamSearch(upstream, search)),
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       headers,
       body: hasBody ? req : null,

@@ -19,7 +19,8 @@ import {
   upstreamRequestHeaders,
 } from './http.js';
 import { tenantScope } from './tenant-scope.js';
-import { applyUpstreamCredential, httpSource, upstreamPath } from './upstream.js';
+import { withoutExcludedQuery } from '../protocols/key-exclusions.js';
+import { applyUpstreamCredential, httpSource, type Upstream, upstreamPath, upstreamSearch } from './upstream.js';
 
 /** One request on a protocol route, as the router hands it over. */
 export interface ProtocolRouteCall {
@@ -32,6 +33,10 @@ export interface ProtocolRouteCall {
   search: string;
   /** A templated route's parameters (Bedrock's model id). */
   route: RouteParams | undefined;
+  /** A named upstream's (`/groq/v1/...`); absent: the family's default upstream. */
+  upstream?: Upstream | undefined;
+  /** The named upstream's path prefix (`/groq`), which a Bedrock client's signature covers. */
+  prefix?: string | undefined;
 }
 
 interface Admitted {
@@ -51,12 +56,17 @@ interface Admitted {
 export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise<void> {
   const { ctx, protocol, req, res, exchange, search, route } = routeCall;
   const { requestId } = exchange;
+  // Counted by upstream from here on, refusals included.
+  exchange.upstream = routeCall.upstream?.name ?? protocol.family;
   const admitted = await admit(routeCall);
   if (!admitted) return;
-  const { request, controls, rawBody } = admitted;
+  const { request, rawBody } = admitted;
   // The request's path as the client encoded it (a templated route's), forwarded as is.
   const requestPath = route?.rawPath ?? protocol.path;
-  const upstream = ctx.upstreams[protocol.family];
+  const upstream = routeCall.upstream ?? ctx.upstreams[protocol.family];
+  // Entries of a named upstream carry its tag, so they can be purged by upstream.
+  const controls = upstream.tag ? { ...admitted.controls, tags: [...admitted.controls.tags, upstream.tag] } : admitted.controls;
+  const limits = upstream.limits ?? ctx.config.limits;
   const share = ctx.config.cache.shareAcrossCredentials;
   const call: EngineCall = {
     protocol,
@@ -68,7 +78,8 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
         headers: req.headers,
         // Routes of one protocol that answer each other (Converse and ConverseStream) share a key path.
         path: upstreamPath(upstream, protocol.keyPath ?? protocol.path, ''),
-        search,
+        // Framing-only query parameters (Gemini's `alt`) are not key material (key-exclusions.ts).
+        search: withoutExcludedQuery(protocol.name, search),
         credentialSources: ctx.credentialSources,
         shareAcrossCredentials: share,
         tenants: ctx.tenants,
@@ -80,17 +91,18 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
     route: protocol.path,
     requestId,
     semantic: (keyInput) => ctx.semantic.prepare({ protocol, request, keyInput, controls }),
+    limits,
     source: httpSource(
-      ctx.agent,
+      upstream.agent ?? ctx.agent,
       (sent) => {
         const headers = upstreamRequestHeaders(req.headers);
         headers['x-request-id'] = requestId;
         applyUpstreamCredential(headers, upstream);
         // The client's bytes, unless Sluice changed the request (requestStreamUsage).
         const body = sent === request ? rawBody : Buffer.from(JSON.stringify(sent.body));
-        return { upstream, method: 'POST', path: upstreamPath(upstream, requestPath, search), headers, body };
+        return { upstream, method: 'POST', path: upstreamPath(upstream, requestPath, upstreamSearch(upstream, search)), headers, body };
       },
-      ctx.config.limits,
+      limits,
     ),
   };
   exchange.model = request.model;
@@ -159,7 +171,7 @@ class HttpPort implements CallPort {
 }
 
 /** Parse and validate; on any problem answer in the protocol's error shape and return undefined. */
-async function admit({ ctx, protocol, req, res, exchange, search, route }: ProtocolRouteCall): Promise<Admitted | undefined> {
+async function admit({ ctx, protocol, req, res, exchange, search, route, prefix }: ProtocolRouteCall): Promise<Admitted | undefined> {
   const idHeader = { 'x-request-id': exchange.requestId };
   const reject = (status: number, message: string, code: string, param?: string) => {
     exchange.label(protocol.path, 'NONE', status);
@@ -185,7 +197,8 @@ async function admit({ ctx, protocol, req, res, exchange, search, route }: Proto
     }
     return reject(400, 'the request body could not be read', 'invalid_body');
   }
-  const check = ctx.requests.check(protocol, rawBody, route);
+  // A templated route's validation may read the query (Gemini's `alt` decides the framing).
+  const check = ctx.requests.check(protocol, rawBody, route && { ...route, search });
   if (!check.ok) {
     return check.stage === 'parse'
       ? reject(400, check.message, check.code)
@@ -193,7 +206,9 @@ async function admit({ ctx, protocol, req, res, exchange, search, route }: Proto
   }
   const controls = parseControls(req.headers);
   if (!controls.ok) return reject(400, controls.message, 'invalid_cache_control', controls.header);
-  const pending = tenantScope(ctx, protocol, req, route, rawBody, search);
+  // A Bedrock client signed the path it sent, named upstream prefix included.
+  const signedRoute = route && prefix ? { ...route, rawPath: prefix + route.rawPath } : route;
+  const pending = tenantScope(ctx, protocol, req, signedRoute, rawBody, search);
   const tenant = pending instanceof Promise ? await pending : pending;
   if (!tenant.ok) return reject(tenant.status, tenant.message, tenant.code);
   return { request: check.request, controls: controls.controls, rawBody, tenantScope: tenant.scope };

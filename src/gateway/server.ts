@@ -9,7 +9,7 @@ import { DEFAULTS } from '../defaults.js';
 import { Engine } from '../engine/engine.js';
 import { composeHooks, EngineCounters } from '../engine/hooks.js';
 import { failOpen, failOpenTiers } from '../engine/stores.js';
-import { BEDROCK_ROUTE_PREFIX, matchRoute } from '../protocols/index.js';
+import { BEDROCK_ROUTE_PREFIX, GEMINI_ROUTE_PREFIXES, matchRoute } from '../protocols/index.js';
 import { RequestMemo } from '../protocols/request-memo.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { startAccessLine } from './access-log.js';
@@ -33,6 +33,8 @@ import { type DrainResult, drainServer, Lifecycle, stopServer } from './shutdown
 import { summarizeInstance, summaryMessage } from './instance-summary.js';
 import { handleProtocolRoute } from './protocol-route.js';
 import { createUpstreamAgent, makeUpstream } from './upstream.js';
+import { closeNamedUpstreams, createNamedUpstreams, handleNamedUpstream, namedTarget } from './named-upstreams.js';
+import { UpstreamTally } from './upstream-tally.js';
 
 export interface Gateway {
   readonly server: Server;
@@ -65,7 +67,13 @@ const MAX_HEADER_BYTES = 16 * 1024;
 /** The error shape for a path, before any handler saw the request (431, 408). */
 function familyForPath(path: string): ProtocolFamily {
   if (path.startsWith(BEDROCK_ROUTE_PREFIX)) return 'bedrock';
+  if (isGeminiPath(path)) return 'gemini';
   return matchRoute(path, {})?.protocol.family ?? (path.startsWith('/v1/messages') ? 'anthropic' : 'openai');
+}
+
+/** Gemini's API versions other than v1 (whose /v1/ prefix is OpenAI's); v1 Gemini routes still match by their `:operation`. */
+function isGeminiPath(path: string): boolean {
+  return GEMINI_ROUTE_PREFIXES.some((prefix) => path.startsWith(prefix));
 }
 
 export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
@@ -157,7 +165,10 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       openai: makeUpstream('openai', config.upstream, config.upstreamApiKey),
       anthropic: makeUpstream('anthropic', config.anthropicUpstream, config.anthropicApiKey),
       bedrock: makeUpstream('bedrock', bedrockUpstreamUrl(config), undefined, bedrockUpstreamSigner(config)),
+      gemini: makeUpstream('gemini', config.geminiUpstream, config.geminiApiKey),
     },
+    namedUpstreams: createNamedUpstreams(config, bedrockUpstreamSigner(config)),
+    upstreamTally: new UpstreamTally(metrics.registry),
     requests: new RequestMemo(config.limits.maxJsonDepth),
     credentialSources: parseCredentialSources(config.cache.credentialSources),
     tenants: new TenantIndex(config.cache.tenants),
@@ -199,7 +210,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     },
     handle,
   );
-  answerClientErrors(server, familyForPath, MAX_HEADER_BYTES);
+  // A named upstream's paths answer in its family's shape.
+  answerClientErrors(server, (path) => namedTarget(path, context.namedUpstreams)?.upstream.family ?? familyForPath(path), MAX_HEADER_BYTES);
   // One port, two protocols: HTTP/1.1 to `server`, cleartext HTTP/2 (the AWS SDK's default) beside it.
   const http2 = acceptCleartextHttp2(server, handle);
 
@@ -207,6 +219,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   const closeAll = () => {
     closing ??= (async () => {
       await context.agent.close();
+      await closeNamedUpstreams(context.namedUpstreams);
       await context.semantic.close();
       await context.store.close();
     })();
@@ -272,7 +285,9 @@ function countResponse(ctx: GatewayContext, exchange: Exchange, res: ServerRespo
   if (route === undefined || cache === undefined || !res.writableFinished) return;
   const status = exchange.status ?? res.statusCode;
   ctx.metrics.countRequest(route, status, cache);
-  ctx.stats.record({ type: 'response', outcome: responseOutcome(cache, status) });
+  const outcome = responseOutcome(cache, status);
+  ctx.stats.record({ type: 'response', outcome });
+  if (exchange.upstream !== undefined) ctx.upstreamTally.count(exchange.upstream, outcome);
 }
 
 async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
@@ -294,7 +309,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
     return;
   }
   if (ctx.lifecycle.draining) {
-    sendError(res, familyForPath(path), 503, 'Sluice is shutting down: retry on another instance', 'draining', {
+    sendError(res, namedTarget(path, ctx.namedUpstreams)?.upstream.family ?? familyForPath(path), 503, 'Sluice is shutting down: retry on another instance', 'draining', {
       ...closeConnection,
       'retry-after': '1',
       'x-request-id': requestId,
@@ -320,6 +335,12 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
     await handleAdmin(ctx, req, res, path);
     return;
   }
+  // A named upstream's routes, under /{name}/ (config `upstreams:`).
+  const named = namedTarget(path, ctx.namedUpstreams);
+  if (named) {
+    await handleNamedUpstream(ctx, req, res, exchange, named, pathOf(req), path, search);
+    return;
+  }
   // Templated routes match the path as the client encoded it (model ids are percent-encoded).
   const match = matchRoute(pathOf(req), req.headers);
   const protocol = match?.protocol;
@@ -335,6 +356,11 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
   }
   if (path.startsWith('/v1/')) {
     await handlePassthrough(ctx, req, res, exchange, path, search);
+    return;
+  }
+  // The rest of Gemini's API (model listing, files, cached contents): passed through uncached.
+  if (isGeminiPath(path)) {
+    await handlePassthrough(ctx, req, res, exchange, path, search, ctx.upstreams.gemini);
     return;
   }
   if (path.startsWith(BEDROCK_ROUTE_PREFIX)) {

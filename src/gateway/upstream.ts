@@ -21,6 +21,11 @@ export interface Upstream {
    * headers for a call, computed last, over exactly what is sent.
    */
   sign?: ((call: UpstreamCall) => Promise<Record<string, string>>) | undefined;
+  /** A named upstream (config `upstreams:`): its name, the tag on its entries, its limits and pool. */
+  name?: string | undefined;
+  tag?: string | undefined;
+  limits?: UpstreamLimits | undefined;
+  agent?: Agent | undefined;
 }
 
 export function makeUpstream(
@@ -46,8 +51,22 @@ export function applyUpstreamCredential(headers: Record<string, string>, upstrea
   if (!upstream.apiKey) return;
   delete headers.authorization;
   delete headers['x-api-key'];
+  delete headers['x-goog-api-key'];
   if (upstream.family === 'anthropic') headers['x-api-key'] = upstream.apiKey;
+  else if (upstream.family === 'gemini') headers['x-goog-api-key'] = upstream.apiKey;
   else headers.authorization = `Bearer ${upstream.apiKey}`;
+}
+
+/** Keys a client may put in the query string (Google's `?key=`, Azure's `?api-key=`). */
+const QUERY_CREDENTIALS = ['key', 'api-key'];
+
+/** The query forwarded upstream: a configured upstream key replaces a client's key in the query too. */
+export function upstreamSearch(upstream: Upstream, search: string): string {
+  if (!upstream.apiKey || search === '') return search;
+  const query = new URLSearchParams(search);
+  for (const name of QUERY_CREDENTIALS) query.delete(name);
+  const rest = query.toString();
+  return rest === '' ? '' : `?${rest}`;
 }
 
 export interface UpstreamLimits extends CallLimits {

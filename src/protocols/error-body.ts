@@ -1,5 +1,6 @@
 import { anthropicErrorBody } from './anthropic-shared.js';
 import { bedrockErrorBody, bedrockExceptionName } from './bedrock-shared.js';
+import { geminiErrorBody } from './gemini-shared.js';
 import { openaiErrorBody } from './openai-shared.js';
 import type { ProtocolFamily } from './types.js';
 
@@ -34,6 +35,7 @@ export function errorBody(
   param?: string,
 ) {
   if (family === 'bedrock') return bedrockErrorBody(message);
+  if (family === 'gemini') return geminiErrorBody(status, message);
   // Any other 4xx is still the client's to fix (405, 408, 431...): typed as a client error.
   const clientError = status >= 400 && status < 500;
   if (family === 'anthropic') {

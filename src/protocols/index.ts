@@ -2,6 +2,13 @@ import { SluiceError } from '../errors.js';
 import { anthropicMessagesProtocol } from './anthropic-messages.js';
 import { bedrockConverseProtocol, bedrockConverseStreamProtocol } from './bedrock-converse.js';
 import { bedrockInvokeProtocol, bedrockInvokeStreamProtocol } from './bedrock-invoke.js';
+import {
+  geminiBatchEmbedProtocol,
+  geminiCountTokensProtocol,
+  geminiEmbedProtocol,
+  geminiGenerateProtocol,
+  geminiStreamProtocol,
+} from './gemini.js';
 import { openaiChatProtocol } from './openai-chat.js';
 import { openaiCompletionsProtocol } from './openai-completions.js';
 import { openaiEmbeddingsProtocol } from './openai-embeddings.js';
@@ -18,6 +25,11 @@ export const PROTOCOLS: readonly Protocol[] = [
   bedrockConverseStreamProtocol,
   bedrockInvokeProtocol,
   bedrockInvokeStreamProtocol,
+  geminiGenerateProtocol,
+  geminiStreamProtocol,
+  geminiCountTokensProtocol,
+  geminiEmbedProtocol,
+  geminiBatchEmbedProtocol,
 ];
 
 const BY_PATH = new Map(PROTOCOLS.filter((p) => !p.matchPath).map((p) => [p.path, p]));
@@ -54,12 +66,18 @@ export function protocolByName(name: HttpProtocolName): Protocol {
 
 export type * from './types.js';
 export { BEDROCK_ROUTE_PREFIX } from './bedrock-shared.js';
+export { GEMINI_ROUTE_PREFIXES } from './gemini-shared.js';
 export {
   anthropicMessagesProtocol,
   bedrockConverseProtocol,
   bedrockConverseStreamProtocol,
   bedrockInvokeProtocol,
   bedrockInvokeStreamProtocol,
+  geminiBatchEmbedProtocol,
+  geminiCountTokensProtocol,
+  geminiEmbedProtocol,
+  geminiGenerateProtocol,
+  geminiStreamProtocol,
   openaiChatProtocol,
   openaiCompletionsProtocol,
   openaiEmbeddingsProtocol,

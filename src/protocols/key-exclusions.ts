@@ -34,7 +34,30 @@ export const KEY_EXCLUSIONS: Readonly<Record<HttpProtocolName, Readonly<Record<s
   'bedrock.converse': { requestMetadata: 'labels' },
   // A model-native body: nothing in it is known to be framing only.
   'bedrock.invoke': {},
+  // Gemini bodies carry no framing field (`alt` is in the query, see QUERY_KEY_EXCLUSIONS).
+  'gemini.generate': {},
+  'gemini.json': {},
 };
+
+/**
+ * The only query parameters left out of the cache key besides credentials (which scope the key,
+ * hashed: cache/credentials.ts). Every other parameter is key material.
+ */
+export const QUERY_KEY_EXCLUSIONS: Readonly<Partial<Record<HttpProtocolName, Readonly<Record<string, string>>>>> = {
+  // Framing only: `alt=sse` asks for the answer as server-sent events. The JSON-array form of
+  // streamGenerateContent (no `alt=sse`) is keyed apart by its validate() (`:framing`).
+  'gemini.generate': { alt: 'framing' },
+};
+
+/** The query string minus the protocol's excluded parameters ('' stays '', nothing excluded stays as is). */
+export function withoutExcludedQuery(protocol: HttpProtocolName, search: string): string {
+  const excluded = QUERY_KEY_EXCLUSIONS[protocol];
+  if (search === '' || excluded === undefined) return search;
+  const query = new URLSearchParams(search);
+  for (const name of Object.keys(excluded)) query.delete(name);
+  const rest = query.toString();
+  return rest === '' ? '' : `?${rest}`;
+}
 
 /** The body minus the protocol's excluded fields (a shallow copy; the input is not modified). */
 export function withoutExcludedFields<T extends Record<string, unknown>>(protocol: HttpProtocolName, body: T): T {

@@ -10,7 +10,9 @@ export type HttpProtocolName =
   | 'openai.embeddings'
   | 'anthropic.messages'
   | 'bedrock.converse'
-  | 'bedrock.invoke';
+  | 'bedrock.invoke'
+  | 'gemini.generate'
+  | 'gemini.json';
 
 /** Entries of the library's getOrStream (chunks) and getOrCreate (one value): no HTTP request has these. */
 export type LibraryProtocolName = 'sluice.chunks' | 'sluice.value';
@@ -19,7 +21,7 @@ export type LibraryProtocolName = 'sluice.chunks' | 'sluice.value';
 export type ProtocolName = HttpProtocolName | LibraryProtocolName;
 
 /** Which upstream a protocol talks to, and therefore which error shape and credential header it uses. */
-export type ProtocolFamily = 'openai' | 'anthropic' | 'bedrock';
+export type ProtocolFamily = 'openai' | 'anthropic' | 'bedrock' | 'gemini';
 
 /**
  * What a templated route took from the path (Bedrock's `/model/{modelId}/converse`): the model id
@@ -28,6 +30,8 @@ export type ProtocolFamily = 'openai' | 'anthropic' | 'bedrock';
 export interface RouteParams {
   modelId: string;
   rawPath: string;
+  /** The query string as sent ('' or '?a=b'), for protocols whose framing it decides (Gemini's `alt`). */
+  search?: string;
   /** The request headers, for protocols whose answer depends on some of them (lowercase names). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
 }
@@ -123,7 +127,7 @@ export interface EngineProtocol {
    * Decide whether a recorded stream completed cleanly (DESIGN.md section 3, rule 1). A stream
    * whose terminal event is not its last event is refused (src/protocols/terminal.ts).
    */
-  inspectStream(events: readonly SseEvent[]): StreamVerdict;
+  inspectStream(events: readonly SseEvent[], request?: RequestInfo): StreamVerdict;
 
   /**
    * Optional fast form of inspectStream for an SSE recording, read in place from the frame
@@ -135,7 +139,7 @@ export interface EngineProtocol {
   inspectRecording?(events: SseRecordedEvents): StreamVerdict | undefined;
 
   /** Decide whether a 200 JSON body is a real answer (not an error body, not truncated). */
-  inspectJson(body: unknown): JsonVerdict;
+  inspectJson(body: unknown, request?: RequestInfo): JsonVerdict;
 
   /** For a protocol whose non-stream body is not JSON: judges the raw bytes instead of inspectJson. */
   inspectBody?(body: Buffer): JsonVerdict;

@@ -42,12 +42,14 @@ export function semanticEligibility(
       return responses(material, maxMessages);
     case 'openai.completions':
       return completions(material);
-    // Embeddings are not answers to a question; Bedrock routes are exact-only until their
-    // message shapes get their own extraction (not done yet: see the issue notes). The library's
+    // Embeddings are not answers to a question; Bedrock and Gemini routes are exact-only until
+    // their message shapes get their own extraction (not done yet: see the issue notes). The library's
     // getOrStream / getOrCreate entries are keyed on the caller's own inputs: exact only.
     case 'openai.embeddings':
     case 'bedrock.converse':
     case 'bedrock.invoke':
+    case 'gemini.generate':
+    case 'gemini.json':
     case 'sluice.chunks':
     case 'sluice.value':
       return no('protocol');

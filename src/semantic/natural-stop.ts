@@ -36,6 +36,8 @@ export function endedNaturally(protocol: Protocol, entry: CacheEntry): boolean {
     case 'openai.embeddings':
     case 'bedrock.converse':
     case 'bedrock.invoke':
+    case 'gemini.generate':
+    case 'gemini.json':
       return false;
   }
 }

@@ -93,6 +93,7 @@ describe('sluice command line', () => {
       host: '127.0.0.2',
       'bedrock-upstream': 'http://127.0.0.1:9',
       'bedrock-region': 'eu-west-1',
+      'gemini-upstream': 'http://127.0.0.1:9',
       'embeddings-url': 'http://127.0.0.1:9/v1',
       // Below the default ttl (3600) the cap refuses the configuration.
       'max-ttl': '2592000',
@@ -145,6 +146,7 @@ describe('sluice command line', () => {
         openai: 'https://api.openai.com/v1',
         anthropic: 'http://127.0.0.1:9/anthropic',
         bedrock: 'https://bedrock-runtime.eu-west-1.amazonaws.com',
+        gemini: 'https://generativelanguage.googleapis.com',
       });
       expect(line.upstreamKeys).toMatchObject({ bedrock: true });
       expect(line.cache).toMatchObject({ mode: 'read-only' });

@@ -34,6 +34,7 @@ export async function startHarness(
       upstream: upstream.openaiBaseURL,
       anthropicUpstream: upstream.anthropicBaseURL,
       bedrockUpstream: config.bedrockUpstream ?? upstream.bedrockURL,
+      geminiUpstream: config.geminiUpstream ?? upstream.geminiBaseURL,
     }),
     { logger: createLogger('silent') },
   );

@@ -121,6 +121,7 @@ describe('gateway: a stream with an event after its terminal event', () => {
       openaiBaseURL: `${url}/v1`,
       anthropicBaseURL: url,
       bedrockURL: url,
+      geminiBaseURL: url,
       stats: { requests: 0, byPath: {}, chunksWritten: 0, abortedStreams: 0, completedStreams: 0, fileBytesWritten: 0, completedDownloads: 0 },
       resetStats: () => undefined,
       close: async () => undefined,

@@ -222,6 +222,7 @@ describe('access log', () => {
         cache: 'MISS',
         bytes: Buffer.byteLength(missText),
         model: 'gpt-4o-mini',
+        upstream: 'openai',
         namespace: 'ns1',
         completed: true,
       });

@@ -5,6 +5,7 @@ import { anthropicMessages } from './anthropic-messages.js';
 import { handleBedrock } from './bedrock.js';
 import { ClientWatch } from './client-watch.js';
 import { errorBody } from './errors.js';
+import { handleGemini, isGeminiPath } from './gemini.js';
 import { writeJson } from './json-writer.js';
 import { KnobError, type Knobs, parseKnobs } from './knobs.js';
 import { modelsList } from './models.js';
@@ -34,7 +35,7 @@ export interface MockStats {
   /** Body bytes of GET /v1/files/{id}/content the socket accepted, and downloads written to the end. */
   fileBytesWritten: number;
   completedDownloads: number;
-  lastRequest?: { path: string; headers: Record<string, string | string[] | undefined>; body: unknown };
+  lastRequest?: { path: string; url: string; headers: Record<string, string | string[] | undefined>; body: unknown };
 }
 
 export interface MockUpstream {
@@ -46,6 +47,8 @@ export interface MockUpstream {
   anthropicBaseURL: string;
   /** url: Bedrock Runtime's endpoint (routes /model/{modelId}/...), see bedrock.ts. */
   bedrockURL: string;
+  /** url: Gemini's endpoint, as @google/genai's httpOptions.baseUrl (routes /v1beta/models/...), see gemini.ts. */
+  geminiBaseURL: string;
   stats: MockStats;
   resetStats(): void;
   /** Stops listening and destroys open sockets (hung and endless streams included). */
@@ -59,6 +62,11 @@ export interface MockUpstreamOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /**
+   * Mixed into every answer of the OpenAI and Anthropic routes: two mocks with different salts are
+   * two different model servers (the same prompt gets different answers). Default none.
+   */
+  answerSalt?: string;
 }
 
 const ROUTES: Record<string, MockProtocol> = {
@@ -73,7 +81,7 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
 export async function startMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
-  const defaults = { delayMs: options.defaultDelayMs ?? 0 };
+  const defaults = { delayMs: options.defaultDelayMs ?? 0, salt: options.answerSalt ?? '' };
   const stats = emptyStats();
   const sockets = new Set<Socket>();
 
@@ -105,6 +113,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     openaiBaseURL: `${url}/v1`,
     anthropicBaseURL: url,
     bedrockURL: url,
+    geminiBaseURL: url,
     stats,
     resetStats() {
       Object.assign(stats, emptyStats());
@@ -127,7 +136,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   stats: MockStats,
-  defaults: { delayMs: number },
+  defaults: { delayMs: number; salt: string },
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const requestNumber = ++stats.requests;
@@ -143,7 +152,7 @@ async function handle(
 
   const raw = await readBody(req);
   const body = raw === undefined ? undefined : parseJson(raw);
-  stats.lastRequest = { path, headers: { ...req.headers }, body };
+  stats.lastRequest = { path, url: req.url ?? '/', headers: { ...req.headers }, body };
   if (raw === undefined) return fail(413, `Request body exceeds ${MAX_BODY_BYTES} bytes (mock).`);
 
   let knobs: Knobs;
@@ -162,6 +171,22 @@ async function handle(
       stats.chunksWritten += count;
     }, () => {
       stats.abortedStreams++;
+    });
+  }
+
+  if (isGeminiPath(path)) {
+    let selfReset = false;
+    res.on('finish', () => stats.completedStreams++);
+    res.on('close', () => {
+      if (!res.writableFinished && !selfReset && res.headersSent) stats.abortedStreams++;
+    });
+    return handleGemini(req, res, raw, knobs, requestNumber, watch, {
+      eventsWritten: (count) => {
+        stats.chunksWritten += count;
+      },
+      willReset: () => {
+        selfReset = true;
+      },
     });
   }
 
@@ -194,7 +219,7 @@ async function handle(
     return;
   }
 
-  const hash = requestHash(body, knobs.unique ? `#${requestNumber}` : '');
+  const hash = requestHash(body, defaults.salt + (knobs.unique ? `#${requestNumber}` : ''));
   let reply: ReturnType<MockProtocol['reply']>;
   try {
     reply = protocol.reply({ body, knobs, hash, stream: wantsStream || knobs.errorAsSse });

@@ -26,6 +26,8 @@ import type { IncomingHttpHeaders } from 'node:http';
  * | `x-mock-endless: 1`           | stream content forever, one chunk per max(delay, 1) ms (size/duration limit tests). |
  * | `x-mock-unique: 1`            | mix the request number into the answer, so every upstream call differs (tells a cache replay from a fresh call). |
  * | `x-mock-bytes: N`             | GET /v1/files/{id}/content: the download's size (default 1024), written no faster than the socket takes it. |
+ * | `x-mock-gemini-finish: REASON` | Gemini: the last response's finishReason (SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, MALFORMED_FUNCTION_CALL...). |
+ * | `x-mock-gemini-block: REASON`  | Gemini: the prompt is blocked (`promptFeedback.blockReason`, no candidates). |
  */
 export interface Knobs {
   words: number;
@@ -46,6 +48,8 @@ export interface Knobs {
   hang: boolean;
   endless: boolean;
   unique: boolean;
+  geminiFinish: string | undefined;
+  geminiBlock: string | undefined;
 }
 
 export const DEFAULT_WORDS = 20;
@@ -90,6 +94,8 @@ export function parseKnobs(headers: IncomingHttpHeaders, defaults: { delayMs: nu
     hang: flag(headers, 'x-mock-hang'),
     endless: flag(headers, 'x-mock-endless'),
     unique: flag(headers, 'x-mock-unique'),
+    geminiFinish: header(headers, 'x-mock-gemini-finish') || undefined,
+    geminiBlock: header(headers, 'x-mock-gemini-block') || undefined,
   };
 }
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { anthropicMessagesProtocol } from '../../src/protocols/anthropic-messages.js';
 import { bedrockConverseProtocol } from '../../src/protocols/bedrock-converse.js';
 import { bedrockInvokeProtocol } from '../../src/protocols/bedrock-invoke.js';
-import { KEY_EXCLUSIONS } from '../../src/protocols/key-exclusions.js';
+import { geminiEmbedProtocol, geminiGenerateProtocol } from '../../src/protocols/gemini.js';
+import { KEY_EXCLUSIONS, QUERY_KEY_EXCLUSIONS, withoutExcludedQuery } from '../../src/protocols/key-exclusions.js';
 import { openaiChatProtocol } from '../../src/protocols/openai-chat.js';
 import { openaiCompletionsProtocol } from '../../src/protocols/openai-completions.js';
 import { openaiEmbeddingsProtocol } from '../../src/protocols/openai-embeddings.js';
@@ -20,6 +21,13 @@ const bedrockRoute = (operation: string): RouteParams => ({
   modelId: BEDROCK_MODEL,
   rawPath: `/model/${encodeURIComponent(BEDROCK_MODEL)}/${operation}`,
   headers: { 'content-type': 'application/json' },
+});
+
+const geminiRoute = (operation: string, search = ''): RouteParams => ({
+  modelId: 'models/gemini-2.5-flash',
+  rawPath: `/v1beta/models/gemini-2.5-flash:${operation}`,
+  search,
+  headers: {},
 });
 
 /** Templated routes add key material from the path (and headers) under ':'-prefixed names. */
@@ -55,6 +63,18 @@ const MINIMAL: Record<
     body: { anthropic_version: 'bedrock-2023-05-31', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] },
     route: bedrockRoute('invoke'),
     routeKey: { ':modelId': BEDROCK_MODEL, ':stream': false, ':headers': { 'content-type': 'application/json' } },
+  },
+  'gemini.generate': {
+    protocol: geminiGenerateProtocol,
+    body: { contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] },
+    route: geminiRoute('generateContent'),
+    routeKey: { ':version': 'v1beta', ':model': 'models/gemini-2.5-flash' },
+  },
+  'gemini.json': {
+    protocol: geminiEmbedProtocol,
+    body: { content: { parts: [{ text: 'Hi' }] } },
+    route: geminiRoute('embedContent'),
+    routeKey: { ':version': 'v1beta', ':model': 'models/gemini-2.5-flash' },
   },
 };
 
@@ -105,5 +125,17 @@ describe('KEY_EXCLUSIONS', () => {
       protocol.keyMaterial({ ...base, body: withAll });
       expect(withAll).toEqual(snapshot);
     });
+  });
+});
+
+describe('QUERY_KEY_EXCLUSIONS', () => {
+  it('drops only the listed parameters, for the listed protocols', () => {
+    expect(Object.keys(QUERY_KEY_EXCLUSIONS)).toEqual(['gemini.generate']);
+    expect(withoutExcludedQuery('gemini.generate', '?alt=sse')).toBe('');
+    expect(withoutExcludedQuery('gemini.generate', '?alt=sse&foo=1')).toBe('?foo=1');
+    expect(withoutExcludedQuery('gemini.generate', '')).toBe('');
+    // Any other parameter, and `alt` on any other protocol, stays key material.
+    expect(withoutExcludedQuery('gemini.json', '?alt=sse')).toBe('?alt=sse');
+    expect(withoutExcludedQuery('openai.chat', '?alt=sse')).toBe('?alt=sse');
   });
 });

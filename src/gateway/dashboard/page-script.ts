@@ -241,6 +241,7 @@ export const DASHBOARD_SCRIPT = String.raw`
 
     rows('top-models', s.top.models, (m) => [[m.name, 'mono'], [int(m.hits), 'num']], 'no hits yet');
     rows('top-namespaces', s.top.namespaces, (m) => [[m.name, 'mono'], [int(m.hits), 'num']], 'no hits yet');
+    rows('by-upstream', s.upstreams, (u) => [[u.name, 'mono'], [int(u.requests), 'num'], [int(u.hits), 'num'], [int(u.misses), 'num'], [int(u.errors), 'num']], 'no requests yet');
     rows('top-entries', s.top.entries, (e) => [[e.keyPrefix + '…', 'mono'], [e.model, 'mono'], [e.namespace, 'mono'], [e.format + ' · ' + e.protocol], [bytes(e.bytes), 'num'], [age(e.ageSeconds), 'num'], [int(e.hits), 'num']], 'no hits yet');
 
     document.getElementById('updated').textContent = 'updated ' + new Date(s.now).toLocaleTimeString('en-GB') + ' · every ' + REFRESH_MS / 1000 + ' s';

@@ -149,6 +149,7 @@ export function dashboardPage(options: { nonce: string; csrf: string }): string 
   <div class="card"><h2>Top models by hits</h2><table><thead><tr><th>model</th><th class="num">hits</th></tr></thead><tbody id="top-models"></tbody></table></div>
   <div class="card"><h2>Top namespaces by hits</h2><table><thead><tr><th>namespace</th><th class="num">hits</th></tr></thead><tbody id="top-namespaces"></tbody></table></div>
 </section>
+<section class="card"><h2>Requests by upstream</h2><table><thead><tr><th>upstream</th><th class="num">requests</th><th class="num">hits</th><th class="num">misses</th><th class="num">errors</th></tr></thead><tbody id="by-upstream"></tbody></table></section>
 <section class="card"><h2>Most-hit entries</h2><table><thead><tr><th>key</th><th>model</th><th>namespace</th><th>format</th><th class="num">size</th><th class="num">age</th><th class="num">hits</th></tr></thead>
 <tbody id="top-entries"></tbody></table></section>
 </main>

@@ -1,4 +1,5 @@
 import type { GatewayContext } from '../context.js';
+import type { UpstreamCounts } from '../upstream-tally.js';
 import type { RecorderSnapshot } from './recorder.js';
 
 export interface StoresView {
@@ -16,7 +17,7 @@ export interface StoresView {
   } | null;
 }
 
-export type DashboardStats = RecorderSnapshot & { stores: StoresView; now: string };
+export type DashboardStats = RecorderSnapshot & { stores: StoresView; now: string; upstreams: UpstreamCounts[] };
 
 /** The dashboard's figures: everything the recorder counted, plus the stores' state right now. */
 export function dashboardStats(ctx: GatewayContext): DashboardStats {
@@ -26,6 +27,7 @@ export function dashboardStats(ctx: GatewayContext): DashboardStats {
   return {
     now: new Date().toISOString(),
     ...snapshot,
+    upstreams: ctx.upstreamTally.snapshot(),
     stores: {
       l1: { entries: l1.entries, bytes: l1.bytes, maxBytes: ctx.config.cache.memoryMaxBytes },
       l2: ctx.l2
