@@ -206,7 +206,7 @@ function stats(ctx: GatewayContext) {
   const { counters } = ctx;
   return {
     l1: ctx.l1.stats(),
-    l2: ctx.l2 ? { state: ctx.l2.state } : null,
+    l2: ctx.l2 ? { state: ctx.l2.state, coherence: ctx.coherence?.state ?? null } : null,
     inFlight: ctx.flights.size,
     lookups: { ...counters.lookups },
     writes: { ...counters.writes },

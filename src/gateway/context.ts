@@ -1,5 +1,6 @@
 import type { Agent } from 'undici';
 import type { CredentialSource } from '../cache/credentials.js';
+import type { RedisCoherence } from '../cache/coherence.js';
 import type { FailOpenStore } from '../cache/fail-open-store.js';
 import type { MemoryStore } from '../cache/memory-store.js';
 import type { RedisStore } from '../cache/redis-store.js';
@@ -36,6 +37,8 @@ export interface GatewayContext {
   l2: FailOpenStore | undefined;
   /** The Redis behind l2, for its connection state on the dashboard. */
   redis: RedisStore | undefined;
+  /** Keeps L1 coherent with Redis across the fleet (with Redis only). */
+  coherence: RedisCoherence | undefined;
   /** The engine's flights in progress. */
   flights: FlightRegistry;
   /** What the engine counted, for /admin/stats. */

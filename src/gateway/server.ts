@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseCredentialSources, redactUrl } from '../cache/credentials.js';
+import { RedisCoherence } from '../cache/coherence.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
 import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
@@ -93,6 +94,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   const l2 = redis
     ? failOpen(redis, {
         timeoutMs: config.redis?.timeoutMs ?? DEFAULTS.storeTimeoutMs,
+        adminTimeoutMs: config.adminTimeoutSeconds * 1000,
         onError: (op, err) => {
           metrics.storeErrors.inc({ store: 'redis', op });
           stats.record({ type: 'store_error', store: 'redis', code: err.code });
@@ -104,7 +106,19 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         },
       })
     : undefined;
-  const store = failOpenTiers(l1, l2);
+  // Every replica's L1 follows every change made in Redis (issue 23: the fleet is one cache).
+  const coherence = redis
+    ? new RedisCoherence({
+        source: redis,
+        l1,
+        onStateChange: (state) => {
+          if (state === 'linked') logger.info('L1 coherence link to redis established; L1 flushed');
+          else logger.warn('L1 coherence link to redis lost; L1 flushed, L2 hits not kept in L1 until it is back');
+        },
+        onLinkError: (err) => logger.debug({ err: err.message }, 'L1 coherence link error'),
+      })
+    : undefined;
+  const store = failOpenTiers(l1, l2, { coherence });
   const counters = new EngineCounters();
   const semanticCounts: SemanticCounts = { lookups: {}, shadowMatches: 0, embedderErrors: {} };
   const bump = (record: Record<string, number>, label: string) => {
@@ -144,6 +158,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     l1,
     l2,
     redis,
+    coherence,
     flights: engine.flights,
     counters,
     agent: createUpstreamAgent(config.limits),
