@@ -195,7 +195,7 @@ export class RedisStore implements CacheStore {
       progress.stopped = true;
       if (err instanceof IncompletePurgeError || progress.removed === 0) throw toStoreError('purge', err);
       const cause = toStoreError('purge', err);
-      throw new IncompletePurgeError(progress.removed, `${cause.message} (after removing ${progress.removed} entries)`, {
+      throw new IncompletePurgeError(progress.removed, false, `${cause.message} (after removing ${progress.removed} entries)`, {
         cause,
       });
     }
@@ -319,6 +319,7 @@ function checkDeadline(progress: PurgeProgress): void {
   if (progress.deadline !== undefined && Date.now() >= progress.deadline) {
     throw new IncompletePurgeError(
       progress.removed,
+      true,
       `redis purge reached its time limit after removing ${progress.removed} entries`,
     );
   }

@@ -68,14 +68,18 @@ export class StoreError extends Error {
   }
 }
 
-/** A purge that stopped at its deadline (or on an error) before it was done: `removed` entries are gone. */
+/**
+ * A purge that stopped before it was done, at its deadline (`timedOut`, code STORE_TIMEOUT) or on
+ * an error after some batches (STORE_FAILED): `removed` entries are gone, the rest are not.
+ */
 export class IncompletePurgeError extends StoreError {
   constructor(
     readonly removed: number,
+    readonly timedOut: boolean,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super('STORE_TIMEOUT', message, options);
+    super(timedOut ? 'STORE_TIMEOUT' : 'STORE_FAILED', message, options);
     this.name = 'IncompletePurgeError';
   }
 }

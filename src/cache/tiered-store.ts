@@ -116,7 +116,9 @@ export class TieredStore implements CacheStore {
       if (result.status !== 'rejected') continue;
       const reason: unknown = result.reason;
       if (reason instanceof IncompletePurgeError) {
-        throw new IncompletePurgeError(Math.max(removed, reason.removed), reason.message, { cause: reason });
+        throw new IncompletePurgeError(Math.max(removed, reason.removed), reason.timedOut, reason.message, {
+          cause: reason,
+        });
       }
       throw reason;
     }

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EntryMeta, entryMeta } from '../cache/entry.js';
-import { type PurgeFilter, StoreError } from '../cache/store.js';
+import { IncompletePurgeError, type PurgeFilter, StoreError } from '../cache/store.js';
+import { errorBody } from '../protocols/error-body.js';
 import { adminTokenOr404 } from './admin-token.js';
 import type { GatewayContext } from './context.js';
 import { dashboardStats } from './dashboard/stats-view.js';
@@ -108,6 +109,19 @@ async function purge(ctx: GatewayContext, res: ServerResponse, filter: PurgeFilt
     ctx.logger.info({ filter, purged }, 'cache purge');
     sendJson(res, 200, { purged });
   } catch (err) {
+    if (err instanceof IncompletePurgeError) {
+      // Part of it is done: say so, and how much, in the admin API's error shape.
+      await ctx.semantic.purge(filter).catch(() => undefined);
+      const status = err.timedOut ? 504 : 503;
+      const message = err.timedOut
+        ? `purge stopped at its time limit (${ctx.config.adminTimeoutSeconds} s, --admin-timeout) after removing ${err.removed} entries; run it again to remove the rest`
+        : `purge failed in a cache store after removing ${err.removed} entries: ${err.message}`;
+      ctx.logger.warn({ filter, purged: err.removed, status }, 'cache purge incomplete');
+      sendJson(res, status, { ...errorBody('openai', status, message, 'purge_incomplete'), purged: err.removed }, {
+        'x-sluice-error': 'purge_incomplete',
+      });
+      return;
+    }
     sendError(res, 'openai', 503, `purge failed in a cache store: ${(err as Error).message}`, 'purge_failed');
   }
 }
