@@ -59,12 +59,10 @@ export interface CoherentL1 {
   purge(filter: PurgeFilter): Promise<number>;
 }
 
-/** What it needs of the Redis store. */
+/** What it needs of the Redis store: its prefix, and its client (links are made like it, Sentinel-aware too). */
 export interface CoherenceSource {
   readonly keyPrefix: string;
   readonly client: Redis | Cluster;
-  /** A new connection like the store's own (Sentinel-aware for Sentinel). */
-  duplicateClient(): Redis | Cluster;
 }
 
 export interface RedisCoherenceOptions {
@@ -91,6 +89,8 @@ export class RedisCoherence implements TierCoherence {
   readonly #entryPrefix: string;
   readonly #purgeChannel: string;
   readonly #instance = randomUUID();
+  /** The name of this process's links in CLIENT LIST, so an operator can tell them apart. */
+  readonly connectionName = `sluice-coherence-${this.#instance.slice(0, 8)}`;
   readonly #links = new Map<string, InvalidationLink>();
   readonly #fills = new Map<string, Set<Ticket>>();
   readonly #echoes = new Map<string, number>();
@@ -114,7 +114,7 @@ export class RedisCoherence implements TierCoherence {
       const reconcile = () => this.#reconcile();
       for (const event of ['ready', '+node', '-node', 'refresh']) client.on(event, reconcile);
     } else {
-      this.#links.set('standalone', this.#newLink(() => this.#source.duplicateClient() as Redis));
+      this.#links.set('standalone', this.#newLink(() => client.duplicate({ connectionName: this.connectionName })));
     }
     this.#reconcile();
     this.#heartbeat = setInterval(() => {
@@ -269,7 +269,10 @@ export class RedisCoherence implements TierCoherence {
     }
     for (const [address, node] of masters) {
       if (this.#links.has(address)) continue;
-      this.#links.set(address, this.#newLink(() => node.duplicate({ lazyConnect: false, readOnly: false })));
+      this.#links.set(
+        address,
+        this.#newLink(() => node.duplicate({ lazyConnect: false, readOnly: false, connectionName: this.connectionName })),
+      );
       changed = true;
     }
     if (changed) this.#updateState();

@@ -223,6 +223,35 @@ describe('fleet coherence on one redis-server', () => {
     expect((await ask(b, content)).text).not.toBe(local.text);
   }, 60_000);
 
+  test('a stalled link (nothing gets through, nothing closes) is found by the heartbeat and flushed', async () => {
+    const content = 'coherence: stalled link';
+    const first = await spread(content);
+    b.redisLink?.stall();
+    try {
+      const noticed = await eventually(
+        'B to notice its link stalled',
+        async () => {
+          const stats = await adminJson(b, 'GET', '/admin/stats');
+          return (stats.body.l2 as { coherence?: string } | null)?.coherence === 'unlinked';
+        },
+        10_000,
+      );
+      console.log(`a stalled link was noticed after ${noticed} ms`);
+      expect((await adminJson(a, 'POST', '/admin/purge', { key: first.key })).body.purged).toBe(1);
+      expect((await ask(b, content)).text).not.toBe(first.text);
+    } finally {
+      b.redisLink?.restore();
+    }
+    await eventually(
+      'B to re-establish its invalidation link',
+      async () => {
+        const stats = await adminJson(b, 'GET', '/admin/stats');
+        return (stats.body.l2 as { coherence?: string } | null)?.coherence === 'linked';
+      },
+      15_000,
+    );
+  }, 60_000);
+
   test('an L1 hit issues no Redis command', async () => {
     const content = 'coherence: L1 hits are free';
     const first = await spread(content);
