@@ -3,7 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EntryMeta, entryMeta } from '../cache/entry.js';
 import { IncompletePurgeError, type PurgeFilter, StoreError } from '../cache/store.js';
 import { errorBody } from '../protocols/error-body.js';
+import { withTimeout } from '../cache/fail-open-store.js';
 import { adminTokenOr404 } from './admin-token.js';
+import type { FleetView } from './fleet-stats.js';
 import type { GatewayContext } from './context.js';
 import { dashboardStats } from './dashboard/stats-view.js';
 import { CSRF_HEADER, csrfValid, isStateChanging, requestSession } from './dashboard/session.js';
@@ -43,7 +45,7 @@ export async function handleAdmin(
     return;
   }
   if (method === 'GET' && path === '/admin/stats') {
-    sendJson(res, 200, { ...stats(ctx), ...dashboardStats(ctx) });
+    sendJson(res, 200, { ...stats(ctx), ...dashboardStats(ctx), fleet: await fleetView(ctx) });
     return;
   }
   if (method === 'GET' && path === '/admin/entries') {
@@ -213,6 +215,19 @@ async function listEntries(ctx: GatewayContext, req: IncomingMessage, res: Serve
       return;
     }
     sendError(res, 'openai', 503, `listing failed in a cache store: ${(err as Error).message}`, 'list_failed');
+  }
+}
+
+const FLEET_READ_MS = 2_000;
+
+/** The fleet's figures with Redis; null without it; `{ unavailable }` when Redis did not answer in time. */
+async function fleetView(ctx: GatewayContext): Promise<FleetView | { unavailable: string } | null> {
+  const fleet = ctx.fleet;
+  if (fleet === undefined) return null;
+  try {
+    return await withTimeout(() => fleet.view(), FLEET_READ_MS, 'fleet figures');
+  } catch (err) {
+    return { unavailable: (err as Error).message };
   }
 }
 

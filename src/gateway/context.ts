@@ -14,6 +14,7 @@ import type { ProtocolFamily } from '../protocols/types.js';
 import type { SemanticLayer } from '../semantic/layer.js';
 import type { StatsRecorder } from './dashboard/recorder.js';
 import type { SessionStore } from './dashboard/session.js';
+import type { FleetStats } from './fleet-stats.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Lifecycle } from './shutdown.js';
@@ -39,6 +40,8 @@ export interface GatewayContext {
   redis: RedisStore | undefined;
   /** Keeps L1 coherent with Redis across the fleet (with Redis only). */
   coherence: RedisCoherence | undefined;
+  /** The fleet's figures in Redis (with Redis only). */
+  fleet: FleetStats | undefined;
   /** The engine's flights in progress. */
   flights: FlightRegistry;
   /** What the engine counted, for /admin/stats. */

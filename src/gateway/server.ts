@@ -22,7 +22,8 @@ import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
 import { dashboardHooks, gatewayHooks } from './engine-hooks.js';
 import type { GatewayContext, SemanticCounts } from './context.js';
-import { createStatsRecorder, responseOutcome } from './dashboard/recorder.js';
+import { createStatsRecorder, responseOutcome, type StatsRecorder } from './dashboard/recorder.js';
+import { FleetStats } from './fleet-stats.js';
 import { handleDashboard } from './dashboard/routes.js';
 import { SessionStore } from './dashboard/session.js';
 import { requestTarget, sendError, sendJson } from './http.js';
@@ -72,16 +73,6 @@ function familyForPath(path: string): ProtocolFamily {
 export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const stats = createStatsRecorder({
-    metrics,
-    prices: createPriceTable(config.prices),
-    priceOverrides: Object.keys(config.prices).length,
-    now: options.now,
-  });
-  const l1 = new MemoryStore({
-    maxBytes: config.cache.memoryMaxBytes,
-    maxEntryBytes: config.cache.maxEntryBytes,
-  });
   const redis = config.redis
     ? new RedisStore({
         url: config.redis.url,
@@ -91,6 +82,34 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         maxEntryBytes: config.cache.maxEntryBytes,
       })
     : undefined;
+  const prices = createPriceTable(config.prices);
+  const localStats = createStatsRecorder({
+    metrics,
+    prices,
+    priceOverrides: Object.keys(config.prices).length,
+    now: options.now,
+  });
+  // The fleet's figures get every event the local recorder gets.
+  const fleet = redis
+    ? new FleetStats({
+        client: redis.client,
+        keyPrefix: redis.keyPrefix,
+        prices,
+        now: options.now,
+        onError: (err) => logger.debug({ err: err.message }, 'fleet figures not reported to redis (kept for the next report)'),
+      })
+    : undefined;
+  const stats: StatsRecorder = {
+    record: (event) => {
+      localStats.record(event);
+      fleet?.record(event);
+    },
+    snapshot: () => localStats.snapshot(),
+  };
+  const l1 = new MemoryStore({
+    maxBytes: config.cache.memoryMaxBytes,
+    maxEntryBytes: config.cache.maxEntryBytes,
+  });
   const l2 = redis
     ? failOpen(redis, {
         timeoutMs: config.redis?.timeoutMs ?? DEFAULTS.storeTimeoutMs,
@@ -159,6 +178,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     l2,
     redis,
     coherence,
+    fleet,
     flights: engine.flights,
     counters,
     agent: createUpstreamAgent(config.limits),
@@ -220,6 +240,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     closing ??= (async () => {
       await context.agent.close();
       await context.semantic.close();
+      await fleet?.close().catch(() => undefined);
       await context.store.close();
     })();
     return closing;
