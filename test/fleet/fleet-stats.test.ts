@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OUTCOMES } from '../../src/stats/outcome-ring.js';
-import { chatBody, eventually, type Fleet, type Replica, sleep, startFleet } from './harness.js';
+import { chromiumAvailable, launchChromium } from '../helpers/chromium.js';
+import { ADMIN_TOKEN, chatBody, eventually, type Fleet, type Replica, sleep, startFleet } from './harness.js';
 
 /** Issue 23, part 4: GET /admin/stats → `fleet` sums every replica's figures through Redis. */
 
@@ -70,6 +71,30 @@ describe('the fleet figures', () => {
       },
       10_000,
     );
+  }, 60_000);
+
+  test('the dashboard shows the fleet by default, with a per-replica table, and this replica on request', async () => {
+    if (!chromiumAvailable()) throw new Error('no Chromium: apt-get install -y chromium (.ci/run does)');
+    const a = fleet.replicas[0] as Replica;
+    const stats = async () => (await (await a.admin('GET', '/admin/stats')).json()) as { requests: { total: number }; fleet: FleetJson };
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${a.url}/dashboard`);
+      await page.fill('#token', ADMIN_TOKEN);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('body[data-scope="fleet"]');
+      const current = await stats();
+      expect(current.fleet.requests.total).toBeGreaterThan(current.requests.total);
+      expect(await page.locator('#fleet-members tr[data-row]').count()).toBe(current.fleet.replicas);
+      const total = async () => Number(await page.locator('[data-figure="requests-total"]').first().getAttribute('data-value'));
+      expect(await total()).toBe(current.fleet.requests.total);
+      await page.click('[data-scope="replica"]');
+      await page.waitForSelector('body[data-scope="replica"]');
+      expect(await total()).toBe(current.requests.total);
+    } finally {
+      await browser.close();
+    }
   }, 60_000);
 
   test('a replica stopped on purpose leaves the member list', async () => {
