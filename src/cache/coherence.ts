@@ -310,6 +310,11 @@ class Ticket implements FillTicket {
   }
 }
 
+/** The server refused to set up a link (as opposed to a link that dropped). */
+export class CoherenceSetUpError extends Error {
+  override readonly name = 'CoherenceSetUpError';
+}
+
 interface LinkHandlers {
   prefix: string;
   purgeChannel: string;
@@ -390,7 +395,9 @@ class InvalidationLink {
       this.#established = true;
       this.#handlers.onChange();
     } catch (err) {
-      this.#handlers.onError(err as Error);
+      // A server that refuses tracking (Redis < 6, CLIENT renamed or denied by an ACL) leaves this
+      // replica unlinked: correct (no L2 hit is kept in L1) but slower, so the operator must hear of it.
+      this.#handlers.onError(new CoherenceSetUpError(`coherence link set-up failed: ${(err as Error).message}`));
       if (!this.#closed) this.#connection.disconnect(true);
     }
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseCredentialSources, redactUrl } from '../cache/credentials.js';
-import { RedisCoherence } from '../cache/coherence.js';
+import { CoherenceSetUpError, RedisCoherence } from '../cache/coherence.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
 import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
@@ -126,6 +126,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       })
     : undefined;
   // Every replica's L1 follows every change made in Redis (issue 23: the fleet is one cache).
+  let lastSetUpWarning = 0;
   const coherence = redis
     ? new RedisCoherence({
         source: redis,
@@ -134,7 +135,13 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
           if (state === 'linked') logger.info('L1 coherence link to redis established; L1 flushed');
           else logger.warn('L1 coherence link to redis lost; L1 flushed, L2 hits not kept in L1 until it is back');
         },
-        onLinkError: (err) => logger.debug({ err: err.message }, 'L1 coherence link error'),
+        onLinkError: (err) => {
+          // A refused set-up repeats at every reconnect: say it at warn once a minute.
+          if (err instanceof CoherenceSetUpError && Date.now() - lastSetUpWarning > 60_000) {
+            lastSetUpWarning = Date.now();
+            logger.warn({ err: err.message }, 'L1 coherence unavailable: L2 hits are not kept in L1 (needs Redis >= 6 with CLIENT TRACKING)');
+          } else logger.debug({ err: err.message }, 'L1 coherence link error');
+        },
       })
     : undefined;
   const store = failOpenTiers(l1, l2, { coherence });
