@@ -334,6 +334,8 @@ class InvalidationLink {
   #established = false;
   #closed = false;
   #pinging = false;
+  /** Counts connections: a set-up still running for an older one must not act on the new one. */
+  #generation = 0;
 
   constructor(connect: () => Redis, handlers: LinkHandlers) {
     this.#handlers = handlers;
@@ -378,6 +380,7 @@ class InvalidationLink {
 
   async #setUp(): Promise<void> {
     if (this.#closed) return;
+    const generation = ++this.#generation;
     try {
       const id = await this.#connection.client('ID');
       await this.#connection.call(
@@ -391,13 +394,19 @@ class InvalidationLink {
         this.#handlers.prefix,
       );
       await this.#connection.subscribe(INVALIDATE_CHANNEL, this.#handlers.purgeChannel);
-      if (this.#closed || this.#connection.status !== 'ready') return;
+      if (this.#closed || generation !== this.#generation || this.#connection.status !== 'ready') return;
       this.#established = true;
       this.#handlers.onChange();
     } catch (err) {
       // A server that refuses tracking (Redis < 6, CLIENT renamed or denied by an ACL) leaves this
       // replica unlinked: correct (no L2 hit is kept in L1) but slower, so the operator must hear of it.
-      this.#handlers.onError(new CoherenceSetUpError(`coherence link set-up failed: ${(err as Error).message}`));
+      if (generation !== this.#generation) return;
+      // A reply error is the server refusing (ERR unknown command, NOPERM...); anything else is the
+      // connection dropping mid-set-up, which the next 'ready' retries.
+      const refused = err instanceof Error && err.name === 'ReplyError';
+      this.#handlers.onError(
+        refused ? new CoherenceSetUpError(`coherence link set-up refused: ${err.message}`) : (err as Error),
+      );
       if (!this.#closed) this.#connection.disconnect(true);
     }
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type CoherenceState, RedisCoherence } from '../../src/cache/coherence.js';
+import { CoherenceSetUpError, type CoherenceState, RedisCoherence } from '../../src/cache/coherence.js';
 import { MemoryStore } from '../../src/cache/memory-store.js';
 import { RedisStore } from '../../src/cache/redis-store.js';
 import { failOpenTiers } from '../../src/engine/stores.js';
@@ -102,6 +102,33 @@ describe('RedisCoherence on one redis-server', () => {
     expect((await b.store.lookup('k4'))?.layer).toBe('l1');
   });
 
+});
+
+describe('RedisCoherence on a server that refuses tracking', () => {
+  test('the set-up error is reported as such; the replica stays unlinked and keeps no L2 hit in L1', async () => {
+    const server = await startRedis();
+    const admin = new RedisStore({ url: server.url });
+    await admin.ready();
+    // A user that may do everything but CLIENT (as some managed services do).
+    await admin.client.call('ACL', 'SETUSER', 'limited', 'on', '>limited-pass', '~*', '&*', '+@all', '-client');
+    const l1 = new MemoryStore();
+    const redis = new RedisStore({ url: `redis://limited:limited-pass@127.0.0.1:${server.port}` });
+    const errors: Error[] = [];
+    const coherence = new RedisCoherence({ source: redis, l1, onLinkError: (err) => errors.push(err) });
+    const store = failOpenTiers(l1, redis, { l2: { timeoutMs: 1_000 }, coherence });
+    try {
+      await until('the refusal to be reported', () => errors.some((err) => err instanceof CoherenceSetUpError));
+      expect(errors.find((err) => err instanceof CoherenceSetUpError)?.message).toMatch(/NOPERM|permission/i);
+      expect(coherence.state).toBe('unlinked');
+      await admin.set('refused', jsonEntry());
+      expect((await store.lookup('refused'))?.layer).toBe('l2');
+      expect(l1.peek('refused')).toBeUndefined();
+    } finally {
+      await store.close();
+      await admin.close();
+      await server.stop();
+    }
+  }, 30_000);
 });
 
 describe('RedisCoherence through Sentinel', () => {
