@@ -5,11 +5,14 @@
  *  2. 100 concurrent identical streaming requests while the upstream is slow: upstream calls,
  *     identical and complete streams, outcome headers.
  *  3. Mixed traffic (90% hits, 10% misses) with Redis up, then with Redis killed.
+ *  4. An admin purge of 1,000,000 entries (by namespace, then everything): time, count, and the
+ *     latency of Redis (PING) and of live requests (each one an L2 miss and write) meanwhile.
  *
  * Processes: this script is the load generator and also hosts the mock upstream (so it can count
  * upstream calls exactly); each gateway and redis-server run in their own process. Not pinned.
  *   npm run bench:redis            (BENCH_SECONDS=N to change the 10 s per case)
  */
+import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { startMockUpstream } from '../test/mock-upstream/index.js';
@@ -24,13 +27,15 @@ const WARMUP_SECONDS = 3;
 const CONNECTIONS = 32;
 const LATENCY_KEYS = 500;
 const FOLLOWERS = 100;
+const PURGE_ENTRIES = Number(process.env.BENCH_PURGE_ENTRIES ?? 1_000_000);
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
 await runBench(async () => {
   console.log(`redis bench: ${machineLine()}`);
   const redis = await startRedis();
   const mock = await startMockUpstream();
   try {
-    const config = { upstream: `${mock.url}/v1`, redis: { url: redis.url } };
+    const config = { upstream: `${mock.url}/v1`, redis: { url: redis.url }, adminToken: ADMIN_TOKEN };
     const a = await startGatewayProcess('sluice A', config);
     const b = await startGatewayProcess('sluice B', config);
     console.log(
@@ -39,6 +44,8 @@ await runBench(async () => {
 
     await l2VersusL1(a.url, b.url);
     await coalescing(a.url, mock.stats);
+    await bulkPurge(a.url, redis.port, 'namespace');
+    await bulkPurge(a.url, redis.port, 'all');
     await mixedTraffic(a.url, a.pid, () => redis.kill());
   } finally {
     await mock.close();
@@ -196,4 +203,73 @@ async function mixedTraffic(url: string, pid: number, killRedis: () => Promise<v
   console.log(
     `  a new request with redis down: status ${after.status}, x-sluice-cache ${after.headers['x-sluice-cache']}`,
   );
+}
+
+/**
+ * Seeds PURGE_ENTRIES small entry keys (and their namespace index) with a Lua script in chunks,
+ * then purges them through the admin API while a PING loop and a loop of live requests (unique:
+ * each an L1 miss, an L2 miss, an upstream call and an L2 write) run beside it.
+ */
+async function bulkPurge(url: string, redisPort: number, by: 'namespace' | 'all'): Promise<void> {
+  heading(`admin purge of ${PURGE_ENTRIES} entries (${by === 'all' ? 'everything: SCAN + UNLINK' : 'by namespace: SSCAN + UNLINK'}), live traffic beside it`);
+  const client = new Redis(redisPort, { host: '127.0.0.1' });
+  const seedStarted = performance.now();
+  const script = `
+    for i = tonumber(ARGV[1]), tonumber(ARGV[2]) do
+      local key = 'bulk-' .. i
+      redis.call('SET', 'sluice:e:' .. key, 'x', 'PX', 3600000)
+      redis.call('SADD', 'sluice:ns:bulk', key)
+    end
+    redis.call('PEXPIRE', 'sluice:ns:bulk', 3600000)
+    return 1`;
+  for (let from = 1; from <= PURGE_ENTRIES; from += 20_000) {
+    await client.eval(script, 0, String(from), String(Math.min(PURGE_ENTRIES, from + 19_999)));
+  }
+  console.log(`  seeded ${PURGE_ENTRIES} keys in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+
+  const live = async (label: string, durations: number[], until: () => boolean) => {
+    for (let i = 0; !until(); i++) {
+      const started = performance.now();
+      const result = await probe(`${url}${CHAT_PATH}`, chatBody({ stream: false, label: `${label}-${i}` }), JSON_HEADERS);
+      if (result.status !== 200) throw new Error(`live request failed with ${result.status}`);
+      durations.push(performance.now() - started);
+    }
+  };
+  const before: number[] = [];
+  const quietUntil = performance.now() + 2_000;
+  await live(`before-${by}`, before, () => performance.now() > quietUntil);
+
+  const pinger = new Redis(redisPort, { host: '127.0.0.1' });
+  let done = false;
+  const pings: number[] = [];
+  const during: number[] = [];
+  const pingLoop = (async () => {
+    while (!done) {
+      const started = performance.now();
+      await pinger.ping();
+      pings.push(performance.now() - started);
+    }
+  })();
+  const liveLoop = live(`during-${by}`, during, () => done);
+  const started = performance.now();
+  const response = await request(`${url}/admin/purge`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(by === 'all' ? { all: true } : { namespace: 'bulk' }),
+  });
+  const body = (await response.body.json()) as { purged?: number };
+  const tookS = (performance.now() - started) / 1000;
+  done = true;
+  await Promise.all([pingLoop, liveLoop]);
+  pinger.disconnect();
+  const left = await client.dbsize();
+  client.disconnect();
+  const q = (values: number[], p: number) => quantile([...values].sort((x, y) => x - y), p).toFixed(1);
+  console.log(
+    `  status ${response.statusCode}, purged ${String(body.purged)} in ${tookS.toFixed(1)} s (${Math.round((body.purged ?? 0) / tookS)} entries/s), ${left} keys left`,
+  );
+  console.log(`  redis PING during the purge: p50 ${q(pings, 0.5)} ms  p99 ${q(pings, 0.99)} ms  max ${Math.max(...pings).toFixed(1)} ms  n=${pings.length}`);
+  console.log(`  live request (miss + write) before: p50 ${q(before, 0.5)} ms  p99 ${q(before, 0.99)} ms  n=${before.length}`);
+  console.log(`  live request (miss + write) during: p50 ${q(during, 0.5)} ms  p99 ${q(during, 0.99)} ms  n=${during.length}`);
+  goal('a purge of 1,000,000 entries completes and reports its count', response.statusCode === 200 && body.purged !== undefined && body.purged >= PURGE_ENTRIES, `status ${response.statusCode}, purged ${String(body.purged)}`);
 }

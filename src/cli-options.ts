@@ -83,6 +83,12 @@ export const FLAGS = {
     value: 'TOKEN',
     help: 'bearer token that enables /admin/* (16+ characters)',
   },
+  'admin-timeout': {
+    path: ['adminTimeoutSeconds'],
+    type: 'int',
+    value: 'SECONDS',
+    help: 'time limit of one admin purge or entry listing (default 300)',
+  },
   'cache-mode': {
     path: ['cache', 'mode'],
     type: 'string',

@@ -85,6 +85,16 @@ export const configSchema = z
       .union([z.boolean(), z.enum(['on', 'off'])])
       .transform((v) => v === true || v === 'on')
       .default(true),
+    /**
+     * Time limit of one admin purge or entry listing. Admin work runs beside live traffic, not on
+     * its per-call store budget, and never feeds its circuit breaker. Default 300 (5 minutes).
+     */
+    adminTimeoutSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 3600)
+      .default(DEFAULTS.adminTimeoutMs / 1000),
     /** On SIGTERM, how long answers in flight may run before they are cut. */
     shutdownGraceMs: z.number().int().min(0).default(30_000),
     /**

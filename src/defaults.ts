@@ -11,6 +11,11 @@ export const DEFAULTS = {
   namespace: 'default',
   /** Per-call bound of a store call (a Redis command, a custom store's get/set). */
   storeTimeoutMs: 50,
+  /**
+   * Bound of one admin call into a store (a purge, a page of entries): admin work is not live
+   * traffic, so it gets minutes, not the request budget, and never feeds the circuit breaker.
+   */
+  adminTimeoutMs: 5 * 60_000,
   breakerFailureThreshold: 5,
   breakerResetAfterMs: 2000,
   limits: {

@@ -2,13 +2,25 @@ import { DEFAULTS } from '../defaults.js';
 import { SluiceError } from '../errors.js';
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js';
 import type { CacheEntry } from './entry.js';
-import { type CacheStore, type EntryPage, type ListQuery, type PurgeFilter, StoreError } from './store.js';
+import {
+  type CacheStore,
+  type EntryPage,
+  type ListQuery,
+  type PurgeFilter,
+  type PurgeOptions,
+  StoreError,
+} from './store.js';
 
 export type StoreOperation = 'get' | 'set' | 'purge' | 'list';
 
 export interface FailOpenStoreOptions {
   /** Upper bound of every call to the inner store. Default 50 ms. */
   timeoutMs?: number;
+  /**
+   * Bound of an admin call (purge, list), which is not live traffic: it runs on its own budget and
+   * never feeds the breaker. Default 5 minutes.
+   */
+  adminTimeoutMs?: number;
   /** Consecutive failures (errors or timeouts) that open the circuit. Default 5. */
   failureThreshold?: number;
   /** Pause before one probe is let through an open circuit. Default 2000 ms. */
@@ -23,12 +35,15 @@ export interface FailOpenStoreOptions {
  * DESIGN.md rule 5: a store that errors or times out is a miss, never a failed request and
  * never a long wait. Wraps any CacheStore: get → undefined, set → false on failure, each
  * call bounded by `timeoutMs`, and a circuit breaker so a dead store is not even asked.
- * Purge is an admin action, so its failures are thrown (as StoreError) for the admin API to report.
+ * Purge and list are admin actions: they run on their own time limit (`adminTimeoutMs`), outside
+ * the breaker (admin work must never switch the cache off for live traffic, nor be refused by a
+ * breaker live traffic opened), and their failures are thrown (as StoreError) for the admin API.
  */
 export class FailOpenStore implements CacheStore {
   readonly name: string;
   readonly #inner: CacheStore;
   readonly #timeoutMs: number;
+  readonly #adminTimeoutMs: number;
   readonly #breaker: CircuitBreaker;
   readonly #onError: ((op: StoreOperation, err: StoreError) => void) | undefined;
   /**
@@ -47,6 +62,14 @@ export class FailOpenStore implements CacheStore {
         'INVALID_OPTION',
         `FailOpenStore option "timeoutMs" must be a positive number, got ${this.#timeoutMs}`,
         { field: 'timeoutMs' },
+      );
+    }
+    this.#adminTimeoutMs = options.adminTimeoutMs ?? DEFAULTS.adminTimeoutMs;
+    if (!Number.isFinite(this.#adminTimeoutMs) || this.#adminTimeoutMs <= 0) {
+      throw new SluiceError(
+        'INVALID_OPTION',
+        `FailOpenStore option "adminTimeoutMs" must be a positive number, got ${this.#adminTimeoutMs}`,
+        { field: 'adminTimeoutMs' },
       );
     }
     this.#onError = options.onError;
@@ -88,21 +111,33 @@ export class FailOpenStore implements CacheStore {
     return outcome.ok ? outcome.value : false;
   }
 
-  async purge(filter: PurgeFilter): Promise<number> {
-    const outcome = await this.#call('purge', () => this.#inner.purge(filter));
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value;
+  /**
+   * The store stops between batches at the deadline and says what it removed; the timer beside it
+   * (a little later) only catches a store that does not honour the deadline or a stuck command.
+   */
+  async purge(filter: PurgeFilter, options: PurgeOptions = {}): Promise<number> {
+    const deadline = Math.min(options.deadline ?? Infinity, Date.now() + this.#adminTimeoutMs);
+    const boundMs = Math.max(1, deadline - Date.now()) + ADMIN_GRACE_MS;
+    return this.#admin('purge', () => this.#inner.purge(filter, { deadline }), boundMs);
   }
 
-  /** Like purge, an admin action: failures are thrown for the admin API to report. */
+  /** Like purge, an admin action: its own time limit, no breaker, failures thrown for the admin API. */
   async list(query: ListQuery): Promise<EntryPage> {
-    const outcome = await this.#call('list', () => this.#inner.list(query));
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value;
+    return this.#admin('list', () => this.#inner.list(query), this.#adminTimeoutMs);
   }
 
   close(): Promise<void> {
     return this.#inner.close();
+  }
+
+  async #admin<T>(op: StoreOperation, run: () => Promise<T>, timeoutMs: number): Promise<T> {
+    try {
+      return await withTimeout(run, timeoutMs, `${this.name} ${op}`);
+    } catch (err) {
+      throw err instanceof StoreError
+        ? err
+        : new StoreError('STORE_FAILED', `${this.name} ${op} failed: ${String(err)}`, { cause: err });
+    }
   }
 
   async #call<T>(
@@ -133,6 +168,9 @@ export class FailOpenStore implements CacheStore {
     }
   }
 }
+
+/** How long past an admin deadline the store may take to finish the batch in hand and report. */
+const ADMIN_GRACE_MS = 5_000;
 
 /**
  * The budget bounds how long the store takes, not how long this process takes to look. On a

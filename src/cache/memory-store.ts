@@ -93,6 +93,16 @@ export class MemoryStore implements CacheStore {
     return doomed.length;
   }
 
+  /** Drop one entry at once (an invalidation from another replica). */
+  remove(key: string): void {
+    this.#cache.delete(key);
+  }
+
+  /** Drop every entry at once (the coherence link was lost or re-established). */
+  clear(): void {
+    this.#cache.clear();
+  }
+
   /** The keys held now, most recently used first (for inspection and tests; entries stay untouched). */
   keys(): string[] {
     return [...this.#cache.keys()];

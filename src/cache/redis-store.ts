@@ -2,7 +2,15 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import { type CacheEntry, remainingTtlMs } from './entry.js';
 import { decodeEntry, encodeEntry } from './entry-codec.js';
 import { type EntryLister, listEntries } from './redis-list.js';
-import { type CacheStore, type EntryPage, type ListQuery, type PurgeFilter, StoreError } from './store.js';
+import {
+  type CacheStore,
+  type EntryPage,
+  IncompletePurgeError,
+  type ListQuery,
+  type PurgeFilter,
+  type PurgeOptions,
+  StoreError,
+} from './store.js';
 import { DEFAULTS } from '../defaults.js';
 import { SluiceError } from '../errors.js';
 
@@ -28,7 +36,11 @@ export type RedisClient = Redis | Cluster;
 type Client = RedisClient;
 type ErrorCode = StoreError['code'];
 
-const SCAN_BATCH = 500;
+/**
+ * Keys per purge batch: one SCAN/SSCAN and one UNLINK of this many small keys each hold Redis
+ * for well under a millisecond (UNLINK frees large values in a background thread).
+ */
+const PURGE_BATCH = 1000;
 const QUIT_GRACE_MS = 500;
 
 /**
@@ -84,6 +96,11 @@ export class RedisStore implements CacheStore {
   /** The key prefix of this store, for companions (the semantic index) that keep keys beside its entries. */
   get keyPrefix(): string {
     return this.#prefix;
+  }
+
+  /** The store's own client, for companions in the cache layer (the coherence links follow its topology). */
+  get client(): Client {
+    return this.#client;
   }
 
   /** A new connection to the same server(s) with the same options, for a companion that needs its own (pub/sub). */
@@ -161,11 +178,27 @@ export class RedisStore implements CacheStore {
     return true;
   }
 
-  async purge(filter: PurgeFilter): Promise<number> {
+  /**
+   * In batches (SSCAN of the namespace or tag index, or SCAN of the prefix on every master, then
+   * UNLINK), so Redis is never held for long and the purge can stop between two batches at
+   * `options.deadline`: then, or on an error after some batches, IncompletePurgeError says how
+   * many entries were removed.
+   */
+  async purge(filter: PurgeFilter, options: PurgeOptions = {}): Promise<number> {
     if ('key' in filter) return this.#run('purge', () => this.#client.unlink(this.#entryKey(filter.key)));
-    if ('all' in filter) return this.#run('purge', () => this.#purgeAll());
-    const indexKey = 'namespace' in filter ? this.#namespaceKey(filter.namespace) : this.#tagKey(filter.tag);
-    return this.#run('purge', () => this.#purgeIndex(indexKey));
+    const progress: PurgeProgress = { removed: 0, deadline: options.deadline, stopped: false };
+    try {
+      if ('all' in filter) await this.#purgeAll(progress);
+      else await this.#purgeIndex('namespace' in filter ? this.#namespaceKey(filter.namespace) : this.#tagKey(filter.tag), progress);
+      return progress.removed;
+    } catch (err) {
+      progress.stopped = true;
+      if (err instanceof IncompletePurgeError || progress.removed === 0) throw toStoreError('purge', err);
+      const cause = toStoreError('purge', err);
+      throw new IncompletePurgeError(progress.removed, false, `${cause.message} (after removing ${progress.removed} entries)`, {
+        cause,
+      });
+    }
   }
 
   /**
@@ -219,42 +252,42 @@ export class RedisStore implements CacheStore {
     return `${this.#prefix}tag:${tag}`;
   }
 
-  async #purgeIndex(indexKey: string): Promise<number> {
-    let removed = 0;
+  async #purgeIndex(indexKey: string, progress: PurgeProgress): Promise<void> {
     let cursor = '0';
     do {
-      const [next, members] = await this.#client.sscan(indexKey, cursor, 'COUNT', SCAN_BATCH);
+      checkDeadline(progress);
+      const [next, members] = await this.#client.sscan(indexKey, cursor, 'COUNT', PURGE_BATCH);
       cursor = next;
-      removed += await this.#unlinkAll(
+      const removed = await this.#unlinkAll(
         this.#client,
         members.map((member) => this.#entryKey(member)),
       );
+      progress.removed += removed;
     } while (cursor !== '0');
     await this.#client.unlink(indexKey);
-    return removed;
   }
 
   /** SCAN + UNLINK everything under the prefix on every master; counts entries, not index sets. */
-  async #purgeAll(): Promise<number> {
+  async #purgeAll(progress: PurgeProgress): Promise<void> {
     const masters = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
     const pattern = `${escapeGlob(this.#prefix)}*`;
     const entryPrefix = this.#entryKey('');
-    const counts = await Promise.all(
+    await Promise.all(
       masters.map(async (node) => {
-        let removed = 0;
         let cursor = '0';
         do {
-          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+          checkDeadline(progress);
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', PURGE_BATCH);
           cursor = next;
           const entryKeys = keys.filter((key) => key.startsWith(entryPrefix));
           const otherKeys = keys.filter((key) => !key.startsWith(entryPrefix));
-          removed += await this.#unlinkAll(node, entryKeys);
+          // Not `removed += await`: that reads the sum before the await, and the masters run at once.
+          const removed = await this.#unlinkAll(node, entryKeys);
+          progress.removed += removed;
           await this.#unlinkAll(node, otherKeys);
         } while (cursor !== '0');
-        return removed;
       }),
     );
-    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   /** Cluster nodes refuse multi-key commands across slots, even for slots they own. */
@@ -271,6 +304,24 @@ export class RedisStore implements CacheStore {
     } catch (err) {
       throw toStoreError(op, err);
     }
+  }
+}
+
+interface PurgeProgress {
+  removed: number;
+  deadline: number | undefined;
+  /** Set when one master's loop failed, so the others stop at their next batch too. */
+  stopped: boolean;
+}
+
+function checkDeadline(progress: PurgeProgress): void {
+  if (progress.stopped) throw new StoreError('STORE_FAILED', 'purge stopped: another batch failed');
+  if (progress.deadline !== undefined && Date.now() >= progress.deadline) {
+    throw new IncompletePurgeError(
+      progress.removed,
+      true,
+      `redis purge reached its time limit after removing ${progress.removed} entries`,
+    );
   }
 }
 

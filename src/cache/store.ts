@@ -4,6 +4,12 @@ import type { CacheEntry, EntryMeta } from './entry.js';
 /** What to purge. Exactly one field is set. */
 export type PurgeFilter = { key: string } | { namespace: string } | { tag: string } | { all: true };
 
+/** How long a purge may run; it stops between batches once past the deadline. */
+export interface PurgeOptions {
+  /** Date.now() past which no new batch is started. */
+  deadline?: number | undefined;
+}
+
 /** Which entries to list. Filters combine (all must match); `cursor` continues a previous page. */
 export interface ListQuery {
   namespace?: string | undefined;
@@ -35,8 +41,11 @@ export interface CacheStore {
   peek?(key: string): CacheEntry | undefined;
   /** Store with the entry's remaining TTL. Entries over the store's size bound are skipped (returns false). */
   set(key: string, entry: CacheEntry): Promise<boolean>;
-  /** Number of entries removed. */
-  purge(filter: PurgeFilter): Promise<number>;
+  /**
+   * Number of entries removed. A store that purges in batches stops at `options.deadline` and
+   * throws IncompletePurgeError with what it removed so far.
+   */
+  purge(filter: PurgeFilter, options?: PurgeOptions): Promise<number>;
   /** Metadata of live entries, a page at a time, without reading their bodies where the store can avoid it. */
   list(query: ListQuery): Promise<EntryPage>;
   close(): Promise<void>;
@@ -56,6 +65,22 @@ export class StoreError extends SluiceError {
   constructor(code: StoreErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(code, message, options);
     this.name = 'StoreError';
+  }
+}
+
+/**
+ * A purge that stopped before it was done, at its deadline (`timedOut`, code STORE_TIMEOUT) or on
+ * an error after some batches (STORE_FAILED): `removed` entries are gone, the rest are not.
+ */
+export class IncompletePurgeError extends StoreError {
+  constructor(
+    readonly removed: number,
+    readonly timedOut: boolean,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(timedOut ? 'STORE_TIMEOUT' : 'STORE_FAILED', message, options);
+    this.name = 'IncompletePurgeError';
   }
 }
 

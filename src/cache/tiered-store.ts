@@ -1,5 +1,6 @@
+import type { TierCoherence } from './coherence.js';
 import type { CacheEntry } from './entry.js';
-import type { CacheStore, EntryPage, ListQuery, PurgeFilter } from './store.js';
+import { type CacheStore, type EntryPage, IncompletePurgeError, type ListQuery, type PurgeFilter, type PurgeOptions } from './store.js';
 
 export type CacheLayer = 'l1' | 'l2';
 
@@ -13,6 +14,11 @@ export interface TieredStoreOptions {
   l1: CacheStore;
   /** The shared tier (RedisStore), normally wrapped in FailOpenStore so it never throws. */
   l2?: CacheStore | undefined;
+  /**
+   * Keeps L1 coherent with L2 across replicas (RedisCoherence): gates copying L2 hits into L1,
+   * and tells the other replicas about purges. Without it L1 is coherent only with itself.
+   */
+  coherence?: TierCoherence | undefined;
 }
 
 /**
@@ -26,10 +32,12 @@ export class TieredStore implements CacheStore {
   readonly name: string;
   readonly #l1: CacheStore;
   readonly #l2: CacheStore | undefined;
+  readonly #coherence: TierCoherence | undefined;
 
   constructor(options: TieredStoreOptions) {
     this.#l1 = options.l1;
     this.#l2 = options.l2;
+    this.#coherence = options.l2 === undefined ? undefined : options.coherence;
     this.name = this.#l2 === undefined ? this.#l1.name : `${this.#l1.name}+${this.#l2.name}`;
   }
 
@@ -47,10 +55,21 @@ export class TieredStore implements CacheStore {
     const local = await this.#l1.get(key);
     if (local !== undefined) return { entry: local, layer: 'l1' };
     if (this.#l2 === undefined) return undefined;
-    const shared = await this.#l2.get(key);
-    if (shared === undefined) return undefined;
-    await this.#l1.set(key, shared).catch(() => false);
-    return { entry: shared, layer: 'l2' };
+    if (this.#coherence === undefined) {
+      const shared = await this.#l2.get(key);
+      if (shared !== undefined) await this.#l1.set(key, shared).catch(() => false);
+      return shared && { entry: shared, layer: 'l2' };
+    }
+    // The ticket is taken before the read: an invalidation that crosses the reply voids it.
+    const ticket = this.#coherence.beginFill(key);
+    try {
+      const shared = await this.#l2.get(key);
+      if (shared === undefined) return undefined;
+      if (ticket?.valid) await this.#l1.set(key, shared).catch(() => false);
+      return { entry: shared, layer: 'l2' };
+    } finally {
+      ticket?.done();
+    }
   }
 
   async get(key: string): Promise<CacheEntry | undefined> {
@@ -59,17 +78,49 @@ export class TieredStore implements CacheStore {
 
   /** Writes both tiers in parallel; true if any stored it. Both writes finish before an error is thrown. */
   async set(key: string, entry: CacheEntry): Promise<boolean> {
-    const results = await Promise.allSettled(this.#stores().map((store) => store.set(key, entry)));
+    const l2 = this.#l2;
+    if (l2 === undefined || this.#coherence === undefined) {
+      const results = await Promise.allSettled(this.#stores().map((store) => store.set(key, entry)));
+      return anyStored(results);
+    }
+    // Our own L2 write comes back as an invalidation; it must not drop the L1 copy made here.
+    const cancelEcho = this.#coherence.expectEcho(key);
+    const results = await Promise.allSettled([
+      this.#l1.set(key, entry),
+      l2.set(key, entry).then(
+        (stored) => {
+          if (!stored) cancelEcho();
+          return stored;
+        },
+        (err: unknown) => {
+          cancelEcho();
+          throw err;
+        },
+      ),
+    ]);
     return anyStored(results);
   }
 
-  /** Purges both tiers; an entry may live in one or both, so the larger count is the number of entries. */
-  async purge(filter: PurgeFilter): Promise<number> {
-    const results = await Promise.allSettled(this.#stores().map((store) => store.purge(filter)));
+  /**
+   * Purges both tiers; an entry may live in one or both, so the larger count is the number of
+   * entries. An incomplete purge of one tier is rethrown with that larger count.
+   */
+  async purge(filter: PurgeFilter, options: PurgeOptions = {}): Promise<number> {
+    const results = await Promise.allSettled(this.#stores().map((store) => store.purge(filter, options)));
+    // The other replicas drop it from their L1 too (entries Redis never had included), even when
+    // L2 could not finish: what is gone from L2 must not live on in their memory.
+    await this.#coherence?.announcePurge(filter);
     let removed = 0;
+    for (const result of results) if (result.status === 'fulfilled') removed = Math.max(removed, result.value);
     for (const result of results) {
-      if (result.status === 'rejected') throw result.reason;
-      removed = Math.max(removed, result.value);
+      if (result.status !== 'rejected') continue;
+      const reason: unknown = result.reason;
+      if (reason instanceof IncompletePurgeError) {
+        throw new IncompletePurgeError(Math.max(removed, reason.removed), reason.timedOut, reason.message, {
+          cause: reason,
+        });
+      }
+      throw reason;
     }
     return removed;
   }
@@ -85,6 +136,7 @@ export class TieredStore implements CacheStore {
   }
 
   async close(): Promise<void> {
+    await this.#coherence?.close();
     await Promise.all(this.#stores().map((store) => store.close()));
   }
 

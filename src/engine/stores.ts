@@ -1,4 +1,5 @@
 import { FailOpenStore, type FailOpenStoreOptions } from '../cache/fail-open-store.js';
+import type { TierCoherence } from '../cache/coherence.js';
 import type { CacheStore } from '../cache/store.js';
 import { TieredStore } from '../cache/tiered-store.js';
 
@@ -15,7 +16,11 @@ export function failOpen(store: CacheStore, options: FailOpenStoreOptions = {}):
 export function failOpenTiers(
   l1: CacheStore,
   l2: CacheStore | undefined,
-  options: { l1?: FailOpenStoreOptions; l2?: FailOpenStoreOptions } = {},
+  options: { l1?: FailOpenStoreOptions; l2?: FailOpenStoreOptions; coherence?: TierCoherence } = {},
 ): TieredStore {
-  return new TieredStore({ l1: failOpen(l1, options.l1), l2: l2 && failOpen(l2, options.l2) });
+  return new TieredStore({
+    l1: failOpen(l1, options.l1),
+    l2: l2 && failOpen(l2, options.l2),
+    coherence: options.coherence,
+  });
 }

@@ -1,8 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EntryMeta, entryMeta } from '../cache/entry.js';
-import { type PurgeFilter, StoreError } from '../cache/store.js';
+import { IncompletePurgeError, type PurgeFilter, StoreError } from '../cache/store.js';
+import { errorBody } from '../protocols/error-body.js';
+import { withTimeout } from '../cache/fail-open-store.js';
 import { adminTokenOr404 } from './admin-token.js';
+import type { FleetView } from './fleet-stats.js';
 import type { GatewayContext } from './context.js';
 import { dashboardStats } from './dashboard/stats-view.js';
 import { CSRF_HEADER, csrfValid, isStateChanging, requestSession } from './dashboard/session.js';
@@ -43,7 +46,7 @@ export async function handleAdmin(
     return;
   }
   if (method === 'GET' && path === '/admin/stats') {
-    sendJson(res, 200, { ...stats(ctx), ...dashboardStats(ctx) });
+    sendJson(res, 200, { ...stats(ctx), ...dashboardStats(ctx), fleet: await fleetView(ctx) });
     return;
   }
   if (method === 'GET' && path === '/admin/entries') {
@@ -109,6 +112,19 @@ async function purge(ctx: GatewayContext, res: ServerResponse, filter: PurgeFilt
     ctx.logger.info({ filter, purged }, 'cache purge');
     sendJson(res, 200, { purged });
   } catch (err) {
+    if (err instanceof IncompletePurgeError) {
+      // Part of it is done: say so, and how much, in the admin API's error shape.
+      await ctx.semantic.purge(filter).catch(() => undefined);
+      const status = err.timedOut ? 504 : 503;
+      const message = err.timedOut
+        ? `purge stopped at its time limit (${ctx.config.adminTimeoutSeconds} s, --admin-timeout) after removing ${err.removed} entries; run it again to remove the rest`
+        : `purge failed in a cache store after removing ${err.removed} entries: ${err.message}`;
+      ctx.logger.warn({ filter, purged: err.removed, status }, 'cache purge incomplete');
+      sendJson(res, status, { ...errorBody('openai', status, message, 'purge_incomplete'), purged: err.removed }, {
+        'x-sluice-error': 'purge_incomplete',
+      });
+      return;
+    }
     sendError(res, 'openai', 503, `purge failed in a cache store: ${(err as Error).message}`, 'purge_failed');
   }
 }
@@ -205,11 +221,24 @@ async function listEntries(ctx: GatewayContext, req: IncomingMessage, res: Serve
   }
 }
 
+const FLEET_READ_MS = 2_000;
+
+/** The fleet's figures with Redis; null without it; `{ unavailable }` when Redis did not answer in time. */
+async function fleetView(ctx: GatewayContext): Promise<FleetView | { unavailable: string } | null> {
+  const fleet = ctx.fleet;
+  if (fleet === undefined) return null;
+  try {
+    return await withTimeout(() => fleet.view(), FLEET_READ_MS, 'fleet figures');
+  } catch (err) {
+    return { unavailable: (err as Error).message };
+  }
+}
+
 function stats(ctx: GatewayContext) {
   const { counters } = ctx;
   return {
     l1: ctx.l1.stats(),
-    l2: ctx.l2 ? { state: ctx.l2.state } : null,
+    l2: ctx.l2 ? { state: ctx.l2.state, coherence: ctx.coherence?.state ?? null } : null,
     inFlight: ctx.flights.size,
     lookups: { ...counters.lookups },
     writes: { ...counters.writes },

@@ -1,5 +1,6 @@
 import type { Agent } from 'undici';
 import type { CredentialSource, TenantIndex } from '../cache/credentials.js';
+import type { RedisCoherence } from '../cache/coherence.js';
 import type { FailOpenStore } from '../cache/fail-open-store.js';
 import type { MemoryStore } from '../cache/memory-store.js';
 import type { RedisStore } from '../cache/redis-store.js';
@@ -13,6 +14,7 @@ import type { ProtocolFamily } from '../protocols/types.js';
 import type { SemanticLayer } from '../semantic/layer.js';
 import type { StatsRecorder } from './dashboard/recorder.js';
 import type { SessionStore } from './dashboard/session.js';
+import type { FleetStats } from './fleet-stats.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Lifecycle } from './shutdown.js';
@@ -37,6 +39,10 @@ export interface GatewayContext {
   l2: FailOpenStore | undefined;
   /** The Redis behind l2, for its connection state on the dashboard. */
   redis: RedisStore | undefined;
+  /** Keeps L1 coherent with Redis across the fleet (with Redis only). */
+  coherence: RedisCoherence | undefined;
+  /** The fleet's figures in Redis (with Redis only). */
+  fleet: FleetStats | undefined;
   /** The engine's flights in progress. */
   flights: FlightRegistry;
   /** What the engine counted, for /admin/stats. */

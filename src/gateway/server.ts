@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseCredentialSources, TenantIndex, redactUrl } from '../cache/credentials.js';
+import { CoherenceSetUpError, RedisCoherence } from '../cache/coherence.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import { RedisStore } from '../cache/redis-store.js';
 import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
@@ -21,7 +22,8 @@ import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
 import { dashboardHooks, gatewayHooks } from './engine-hooks.js';
 import type { GatewayContext, SemanticCounts } from './context.js';
-import { createStatsRecorder, responseOutcome } from './dashboard/recorder.js';
+import { createStatsRecorder, responseOutcome, type StatsRecorder } from './dashboard/recorder.js';
+import { FleetStats } from './fleet-stats.js';
 import { handleDashboard } from './dashboard/routes.js';
 import { SessionStore } from './dashboard/session.js';
 import { requestTarget, sendError, sendJson } from './http.js';
@@ -79,16 +81,6 @@ function isGeminiPath(path: string): boolean {
 export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const stats = createStatsRecorder({
-    metrics,
-    prices: createPriceTable(config.prices),
-    priceOverrides: Object.keys(config.prices).length,
-    now: options.now,
-  });
-  const l1 = new MemoryStore({
-    maxBytes: config.cache.memoryMaxBytes,
-    maxEntryBytes: config.cache.maxEntryBytes,
-  });
   const redis = config.redis
     ? new RedisStore({
         url: config.redis.url,
@@ -98,9 +90,38 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         maxEntryBytes: config.cache.maxEntryBytes,
       })
     : undefined;
+  const prices = createPriceTable(config.prices);
+  const localStats = createStatsRecorder({
+    metrics,
+    prices,
+    priceOverrides: Object.keys(config.prices).length,
+    now: options.now,
+  });
+  // The fleet's figures get every event the local recorder gets.
+  const fleet = redis
+    ? new FleetStats({
+        client: redis.client,
+        keyPrefix: redis.keyPrefix,
+        prices,
+        now: options.now,
+        onError: (err) => logger.debug({ err: err.message }, 'fleet figures not reported to redis (kept for the next report)'),
+      })
+    : undefined;
+  const stats: StatsRecorder = {
+    record: (event) => {
+      localStats.record(event);
+      fleet?.record(event);
+    },
+    snapshot: () => localStats.snapshot(),
+  };
+  const l1 = new MemoryStore({
+    maxBytes: config.cache.memoryMaxBytes,
+    maxEntryBytes: config.cache.maxEntryBytes,
+  });
   const l2 = redis
     ? failOpen(redis, {
         timeoutMs: config.redis?.timeoutMs ?? DEFAULTS.storeTimeoutMs,
+        adminTimeoutMs: config.adminTimeoutSeconds * 1000,
         onError: (op, err) => {
           metrics.storeErrors.inc({ store: 'redis', op });
           stats.record({ type: 'store_error', store: 'redis', code: err.code });
@@ -112,7 +133,26 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         },
       })
     : undefined;
-  const store = failOpenTiers(l1, l2);
+  // Every replica's L1 follows every change made in Redis (issue 23: the fleet is one cache).
+  let lastSetUpWarning = 0;
+  const coherence = redis
+    ? new RedisCoherence({
+        source: redis,
+        l1,
+        onStateChange: (state) => {
+          if (state === 'linked') logger.info('L1 coherence link to redis established; L1 flushed');
+          else logger.warn('L1 coherence link to redis lost; L1 flushed, L2 hits not kept in L1 until it is back');
+        },
+        onLinkError: (err) => {
+          // A refused set-up repeats at every reconnect: say it at warn once a minute.
+          if (err instanceof CoherenceSetUpError && Date.now() - lastSetUpWarning > 60_000) {
+            lastSetUpWarning = Date.now();
+            logger.warn({ err: err.message }, 'L1 coherence unavailable: L2 hits are not kept in L1 (needs Redis >= 6 with CLIENT TRACKING)');
+          } else logger.debug({ err: err.message }, 'L1 coherence link error');
+        },
+      })
+    : undefined;
+  const store = failOpenTiers(l1, l2, { coherence });
   const counters = new EngineCounters();
   const semanticCounts: SemanticCounts = { lookups: {}, shadowMatches: 0, embedderErrors: {} };
   const bump = (record: Record<string, number>, label: string) => {
@@ -154,6 +194,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     l1,
     l2,
     redis,
+    coherence,
+    fleet,
     flights: engine.flights,
     counters,
     agent: createUpstreamAgent(config.limits),
@@ -221,6 +263,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       await context.agent.close();
       await closeNamedUpstreams(context.namedUpstreams);
       await context.semantic.close();
+      await fleet?.close().catch(() => undefined);
       await context.store.close();
     })();
     return closing;

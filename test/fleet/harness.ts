@@ -51,7 +51,7 @@ export interface FleetOptions {
   clusterMasters?: number;
   /** Extra CLI flags for every replica, e.g. ['--ttl', '60']. */
   args?: string[];
-  /** Extra config (merged into the JSON config file every replica gets). */
+  /** Extra config (merged into the JSON config file every replica gets; `redis` fields join the harness's connection). */
   config?: Record<string, unknown>;
   /** Extra environment for every replica. */
   env?: Record<string, string>;
@@ -98,7 +98,9 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           ? { cluster: { nodes: cluster.nodes } }
           : { url: `redis://127.0.0.1:${String(redisLink?.port)}` };
       const configFile = join(dir, `replica-${index}.json`);
-      writeFileSync(configFile, JSON.stringify({ ...options.config, redis: redisConfig }));
+      // Fields given under `config.redis` (timeoutMs...) join the connection the harness sets up.
+      const givenRedis = (options.config?.redis ?? {}) as Record<string, unknown>;
+      writeFileSync(configFile, JSON.stringify({ ...options.config, redis: { ...givenRedis, ...redisConfig } }));
       replicas.push(await startReplica(index, mock, configFile, redisLink, options));
     }
     return { replicas, mock, redis, cluster, close };

@@ -30,7 +30,8 @@ describeStoreContract('FailOpenStore(RedisStore)', async () => {
 class ScriptedStore implements CacheStore {
   readonly name = 'scripted';
   calls = 0;
-  behaviour: 'ok' | 'hang' | 'fail' | 'corrupt' | 'throw-plain' = 'ok';
+  behaviour: 'ok' | 'hang' | 'slow' | 'fail' | 'corrupt' | 'throw-plain' = 'ok';
+  delayMs = 0;
   readonly #memory = new MemoryStore();
 
   async #act<T>(op: () => Promise<T>): Promise<T> {
@@ -40,6 +41,9 @@ class ScriptedStore implements CacheStore {
         return op();
       case 'hang':
         return new Promise<T>(() => {});
+      case 'slow':
+        await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+        return op();
       case 'fail':
         throw new StoreError('STORE_UNAVAILABLE', 'scripted outage');
       case 'corrupt':
@@ -130,15 +134,33 @@ describe('FailOpenStore', () => {
     expect(errors.at(-1)).toEqual({ op: 'get', code: 'STORE_FAILED' });
   });
 
-  it('throws purge failures as StoreError for the admin API, also while open', async () => {
+  it('throws purge failures as StoreError for the admin API, and admin work never feeds the breaker', async () => {
     const inner = new ScriptedStore();
     const { store } = observed(inner);
     inner.behaviour = 'fail';
-    await expect(store.purge({ all: true })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    // Admin failures, however many, leave the live traffic's breaker closed.
+    for (let i = 0; i < 10; i++) {
+      await expect(store.purge({ all: true })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await expect(store.list({ limit: 10 })).rejects.toBeInstanceOf(StoreError);
+    }
+    expect(store.state).toBe('closed');
+    // Live traffic opens it; an admin call still reaches the store (the operator sees the real error).
     for (let i = 0; i < 3; i++) await store.get('k');
+    expect(store.state).toBe('open');
     const callsWhileOpen = inner.calls;
     await expect(store.purge({ all: true })).rejects.toBeInstanceOf(StoreError);
-    expect(inner.calls).toBe(callsWhileOpen);
+    expect(inner.calls).toBe(callsWhileOpen + 1);
+  });
+
+  it('gives admin calls their own time limit, not the request budget', async () => {
+    const inner = new ScriptedStore();
+    const store = new FailOpenStore(inner, { timeoutMs: 20, adminTimeoutMs: 60_000, failureThreshold: 1 });
+    inner.behaviour = 'slow';
+    inner.delayMs = 150;
+    // A live read past 20 ms is a miss; a purge taking 150 ms completes.
+    expect(await store.get('k')).toBeUndefined();
+    expect(store.state).toBe('open');
+    await expect(store.purge({ all: true })).resolves.toBeTypeOf('number');
   });
 });
 

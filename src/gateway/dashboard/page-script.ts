@@ -15,6 +15,8 @@ export const DASHBOARD_SCRIPT = String.raw`
   const csrf = document.querySelector('meta[name="sluice-csrf"]').content;
   const SVG = 'http://www.w3.org/2000/svg';
   let last;
+  // The fleet's figures by default, when Redis gives them (GET /admin/stats → fleet).
+  let scope = 'fleet';
 
   const el = (tag, props, children) => {
     const node = document.createElement(tag);
@@ -171,7 +173,39 @@ export const DASHBOARD_SCRIPT = String.raw`
       el('div', { width: (100 * v) / total + '%', bg: c, title: name + ' ' + int(v) })));
   }
 
-  function render(s) {
+  const hitRatioOf = (by) => {
+    const hits = by.HIT + by['SEMANTIC-HIT'];
+    const looked = hits + by.COALESCED + by.MISS;
+    return looked ? hits / looked : null;
+  };
+
+  /** The KPI figures of the fleet in the local snapshot's shape (counts the fleet does not keep are null). */
+  function fleetFigures(s) {
+    const f = s.fleet;
+    return {
+      requests: { total: f.requests.total, byOutcome: f.requests.byOutcome, hitRatio: hitRatioOf(f.requests.byOutcome) },
+      savings: { ...s.savings, tokens: f.tokensSaved, usd: f.usdSaved, timeSavedMs: f.timeSavedMs, usageUnknown: null, unpriced: null, durationUnknown: null },
+    };
+  }
+
+  function renderFleet(s) {
+    const ok = Boolean(s.fleet && s.fleet.requests);
+    document.getElementById('scope').hidden = !ok;
+    document.getElementById('fleet-card').hidden = !ok;
+    for (const b of document.querySelectorAll('[data-scope]')) b.setAttribute('aria-pressed', String(b.dataset.scope === scope));
+    document.body.dataset.scope = ok ? scope : 'replica';
+    if (!ok) return false;
+    const f = s.fleet;
+    figure('fleet-replicas', f.replicas, int(f.replicas));
+    figure('fleet-window', f.windowMinutes, f.windowMinutes % 60 ? f.windowMinutes + ' min' : f.windowMinutes / 60 + ' h');
+    const since = (iso) => age(Math.max(0, Math.round((Date.parse(s.now) - Date.parse(iso)) / 1000))) + ' ago';
+    rows('fleet-members', f.members, (m) => [[m.id, 'mono'], [since(m.startedAt)], [since(m.lastReportAt)], [int(m.requests.total), 'num'],
+      [int(m.requests.byOutcome.HIT + m.requests.byOutcome['SEMANTIC-HIT']), 'num'], [compact(m.tokensSaved.input), 'num'], [compact(m.tokensSaved.output), 'num'], [usd(m.usdSaved), 'num']], 'no replica reported yet');
+    return scope === 'fleet';
+  }
+
+  function render(snapshot) {
+    const s = renderFleet(snapshot) ? { ...snapshot, ...fleetFigures(snapshot) } : snapshot;
     const by = s.requests.byOutcome;
     const hits = by.HIT + by['SEMANTIC-HIT'];
     figure('hit-ratio', s.requests.hitRatio, pct(s.requests.hitRatio));
@@ -186,13 +220,14 @@ export const DASHBOARD_SCRIPT = String.raw`
     const sav = s.savings;
     figure('tokens-input', sav.tokens.input, compact(sav.tokens.input));
     figure('tokens-output', sav.tokens.output, compact(sav.tokens.output));
-    figure('usage-unknown', sav.usageUnknown, int(sav.usageUnknown));
+    const maybe = (n) => n === null ? '–' : int(n);
+    figure('usage-unknown', sav.usageUnknown, maybe(sav.usageUnknown));
     figure('usd-saved', sav.usd, usd(sav.usd));
-    figure('unpriced', sav.unpriced, int(sav.unpriced));
+    figure('unpriced', sav.unpriced, maybe(sav.unpriced));
     figure('prices-date', sav.pricesDate, sav.pricesDate);
     document.getElementById('overrides').textContent = sav.priceOverrides ? ' + ' + sav.priceOverrides + ' configured' : '';
     figure('time-saved', sav.timeSavedMs, duration(sav.timeSavedMs));
-    figure('duration-unknown', sav.durationUnknown, int(sav.durationUnknown));
+    figure('duration-unknown', sav.durationUnknown, maybe(sav.durationUnknown));
 
     legend('minute', s.series.minute);
     legend('hour', s.series.hour);
@@ -264,6 +299,9 @@ export const DASHBOARD_SCRIPT = String.raw`
     await fetch('/dashboard/logout', { method: 'POST', headers: { 'x-sluice-csrf': csrf } });
     location.reload();
   });
+  for (const button of document.querySelectorAll('[data-scope]')) {
+    button.addEventListener('click', () => { scope = button.dataset.scope; if (last) render(last); });
+  }
   let resizeTimer;
   addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => last && render(last), 150); });
   refresh();

@@ -23,6 +23,8 @@ header .spacer { flex: 1; }
 header .updated { color: #9ca3af; font-size: 12px; }
 header button { background: transparent; color: #e5e7eb; border: 1px solid #4b5563; border-radius: 6px; padding: 5px 12px; cursor: pointer; font: inherit; font-size: 13px; }
 header button:hover { background: #1f2937; }
+header button[aria-pressed="true"] { background: #374151; border-color: #9ca3af; }
+header .scope { display: flex; gap: 4px; }
 main { max-width: 1320px; margin: 0 auto; padding: 20px 28px 36px; display: grid; gap: 16px; }
 .row { display: grid; gap: 16px; }
 .kpis { grid-template-columns: repeat(5, minmax(0, 1fr)); }
@@ -110,8 +112,13 @@ export function dashboardPage(options: { nonce: string; csrf: string }): string 
     'Sluice · dashboard',
     `<meta name="sluice-csrf" content="${csrf}">`,
     `<header>${MARK}<h1>Sluice</h1><span class="sub">cache dashboard</span><span class="spacer"></span>
+<span class="scope" id="scope" hidden><button type="button" data-scope="fleet" aria-pressed="true">Fleet</button><button type="button" data-scope="replica" aria-pressed="false">This replica</button></span>
 <span class="updated" id="updated">loading…</span><button id="logout" type="button">Sign out</button></header>
 <main>
+<section class="card" id="fleet-card" hidden><h2>Replicas · <span data-figure="fleet-replicas">0</span> reporting in the last minute · figures of the last <span data-figure="fleet-window">24 h</span></h2>
+<table><thead><tr><th>replica</th><th>started</th><th>last report</th><th class="num">requests</th><th class="num">hits</th><th class="num">input tokens saved</th><th class="num">output tokens saved</th><th class="num">money saved</th></tr></thead>
+<tbody id="fleet-members"></tbody></table>
+<div class="note">Request and savings figures above are the fleet's (summed in Redis, within 5 s) when Fleet is selected; charts, writes, stores and top lists are this replica's.</div></section>
 <section class="row kpis">
   <div class="card"><h2>Hit ratio</h2><div class="big" data-figure="hit-ratio">–</div>
     <div class="note"><b data-figure="hits">0</b> hits of <b data-figure="lookups">0</b> lookups</div>

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CoherenceSetUpError, type CoherenceState, RedisCoherence } from '../../src/cache/coherence.js';
+import { MemoryStore } from '../../src/cache/memory-store.js';
+import { RedisStore } from '../../src/cache/redis-store.js';
+import { failOpenTiers } from '../../src/engine/stores.js';
+import { type RedisHandle, startRedis, startRedisSentinel } from '../helpers/redis-server.js';
+import { jsonEntry } from './entries.js';
+
+/**
+ * RedisCoherence in one process: two "replicas" (each a MemoryStore + RedisStore + coherence) on
+ * one real redis-server, and one behind Sentinel. The fleet tests (test/fleet/coherence.test.ts)
+ * prove the same across processes; these pin the races the fleet tests cannot time.
+ */
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function replica(options: ConstructorParameters<typeof RedisStore>[0]) {
+  const l1 = new MemoryStore();
+  const redis = new RedisStore(options);
+  const states: CoherenceState[] = [];
+  const coherence = new RedisCoherence({ source: redis, l1, heartbeatMs: 200, onStateChange: (s) => states.push(s) });
+  const store = failOpenTiers(l1, redis, { l2: { timeoutMs: 1_000 }, coherence });
+  return { l1, redis, coherence, store, states, close: () => store.close() };
+}
+
+describe('RedisCoherence on one redis-server', () => {
+  let server: RedisHandle;
+  let a: ReturnType<typeof replica>;
+  let b: ReturnType<typeof replica>;
+  beforeAll(async () => {
+    server = await startRedis();
+    a = replica({ url: server.url });
+    b = replica({ url: server.url });
+    await until('both linked', () => a.coherence.state === 'linked' && b.coherence.state === 'linked');
+  }, 30_000);
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await server?.stop();
+  });
+
+  test("a store by A drops B's L1 copy; A keeps its own (its write's echo is expected)", async () => {
+    await a.store.set('k1', jsonEntry({ model: 'first' }));
+    expect((await b.store.lookup('k1'))?.layer).toBe('l2');
+    expect((await b.store.lookup('k1'))?.layer).toBe('l1');
+    await a.store.set('k1', jsonEntry({ model: 'second' }));
+    await until("B's L1 copy to go", () => b.l1.peek('k1') === undefined, 1_000);
+    expect((await b.store.lookup('k1'))?.entry.model).toBe('second');
+    // A's own copy survived its own write's invalidation.
+    await sleep(100);
+    expect(a.l1.peek('k1')?.model).toBe('second');
+  });
+
+  test('an L2 read crossed by an invalidation does not fill L1', async () => {
+    await a.store.set('k2', jsonEntry({ model: 'old' }));
+    const ticket = b.coherence.beginFill('k2');
+    expect(ticket?.valid).toBe(true);
+    await a.store.set('k2', jsonEntry({ model: 'new' }));
+    await until('the ticket to be voided', () => ticket?.valid === false, 1_000);
+    ticket?.done();
+  });
+
+  test('a purge through A reaches an entry B holds in memory only (Redis never had it)', async () => {
+    await b.l1.set('local-only', jsonEntry({ namespace: 'ns-local' }));
+    expect(await a.store.purge({ namespace: 'ns-local' })).toBe(0);
+    await until('B to purge its own copy', () => b.l1.peek('local-only') === undefined, 1_000);
+  });
+
+  test('FLUSHALL (a null invalidation) empties every L1', async () => {
+    await a.store.set('k3', jsonEntry());
+    await b.store.lookup('k3');
+    expect(b.l1.peek('k3')).toBeDefined();
+    await a.redis.client.flushall();
+    await until("B's L1 to empty", () => b.l1.stats().entries === 0, 1_000);
+  });
+
+  test('a link that dies flushes L1 and stops L1 fills until it is back, then flushes again', async () => {
+    await a.store.set('k4', jsonEntry());
+    await b.store.lookup('k4');
+    expect(b.l1.peek('k4')).toBeDefined();
+    const transitions = b.states.length;
+    // Kill B's invalidation link from the server side, as a network cut would.
+    const clients = ((await a.redis.client.call('CLIENT', 'LIST')) as string).split('\n');
+    const link = clients.find((line) => line.includes(`name=${b.coherence.connectionName} `));
+    // Tracking on (flag t), subscribed to the invalidation and purge channels.
+    expect(link).toMatch(/flags=\S*t/);
+    expect(link).toMatch(/\bsub=2\b/);
+    await a.redis.client.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(link ?? '')?.[1] ?? '0');
+    await until('B to notice', () => b.states.length > transitions);
+    expect(b.states[transitions]).toBe('unlinked');
+    expect(b.l1.peek('k4')).toBeUndefined();
+    await until('B to relink', () => b.coherence.state === 'linked');
+    expect((await b.store.lookup('k4'))?.layer).toBe('l2');
+    expect((await b.store.lookup('k4'))?.layer).toBe('l1');
+  });
+
+});
+
+describe('RedisCoherence on a server that refuses tracking', () => {
+  test('the set-up error is reported as such; the replica stays unlinked and keeps no L2 hit in L1', async () => {
+    const server = await startRedis();
+    const admin = new RedisStore({ url: server.url });
+    await admin.ready();
+    // A user that may do everything but CLIENT (as some managed services do).
+    await admin.client.call('ACL', 'SETUSER', 'limited', 'on', '>limited-pass', '~*', '&*', '+@all', '-client');
+    const l1 = new MemoryStore();
+    const redis = new RedisStore({ url: `redis://limited:limited-pass@127.0.0.1:${server.port}` });
+    const errors: Error[] = [];
+    const coherence = new RedisCoherence({ source: redis, l1, onLinkError: (err) => errors.push(err) });
+    const store = failOpenTiers(l1, redis, { l2: { timeoutMs: 1_000 }, coherence });
+    try {
+      await until('the refusal to be reported', () => errors.some((err) => err instanceof CoherenceSetUpError));
+      expect(errors.find((err) => err instanceof CoherenceSetUpError)?.message).toMatch(/NOPERM|permission/i);
+      expect(coherence.state).toBe('unlinked');
+      await admin.set('refused', jsonEntry());
+      expect((await store.lookup('refused'))?.layer).toBe('l2');
+      expect(l1.peek('refused')).toBeUndefined();
+    } finally {
+      await store.close();
+      await admin.close();
+      await server.stop();
+    }
+  }, 30_000);
+});
+
+describe('RedisCoherence through Sentinel', () => {
+  test('the master restarts (as after a failover): the link drops, L1 is flushed, the link comes back and invalidates again', async () => {
+    const master = await startRedis();
+    const sentinel = await startRedisSentinel(master.port);
+    const options = { sentinel: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: sentinel.name } };
+    const a = replica(options);
+    const b = replica(options);
+    try {
+      await until('both linked', () => a.coherence.state === 'linked' && b.coherence.state === 'linked', 15_000);
+      await a.store.set('s1', jsonEntry());
+      await b.store.lookup('s1');
+      expect(b.l1.peek('s1')).toBeDefined();
+      await master.kill();
+      await until('B to notice the loss', () => b.coherence.state === 'unlinked', 5_000);
+      expect(b.l1.peek('s1')).toBeUndefined();
+      await master.restart();
+      await until('both to relink through Sentinel', () => a.coherence.state === 'linked' && b.coherence.state === 'linked', 20_000);
+      await a.store.set('s2', jsonEntry({ model: 'one' }));
+      await b.store.lookup('s2');
+      expect(b.l1.peek('s2')?.model).toBe('one');
+      await a.store.set('s2', jsonEntry({ model: 'two' }));
+      await until("B's stale copy to go", () => b.l1.peek('s2') === undefined, 1_000);
+    } finally {
+      await a.close();
+      await b.close();
+      await sentinel.stop();
+      await master.stop();
+    }
+  }, 60_000);
+});
