@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
-import type { PurgeFilter } from './store.js';
+import { type PurgeFilter, StoreError } from './store.js';
 
 /**
  * L1 coherence across replicas sharing one Redis (issue 23): every change to an entry made
@@ -311,8 +311,11 @@ class Ticket implements FillTicket {
 }
 
 /** The server refused to set up a link (as opposed to a link that dropped). */
-export class CoherenceSetUpError extends Error {
-  override readonly name = 'CoherenceSetUpError';
+export class CoherenceSetUpError extends StoreError {
+  constructor(message: string) {
+    super('STORE_UNAVAILABLE', message);
+    this.name = 'CoherenceSetUpError';
+  }
 }
 
 interface LinkHandlers {
