@@ -10,6 +10,7 @@ import {
 } from '../cache/cache-status.js';
 import { type CachePlan, type CacheMode, planCache, type RequestControls } from '../cache/controls.js';
 import type { CacheEntry } from '../cache/entry.js';
+import type { RelayHead } from '../cache/flight-relay.js';
 import { type KeyFields, type KeyInput, KeyMemo } from '../cache/key.js';
 import { NullStore } from '../cache/null-store.js';
 import type { RequestIdentity } from '../cache/scope.js';
@@ -32,6 +33,7 @@ import { stripperFor, type UsageStripper, withStreamUsage } from '../replay/usag
 import type { SemanticLayer, SemanticQuery } from '../semantic/layer.js';
 import { semanticActive } from '../semantic/options.js';
 import { driveFlight, type UpstreamSource } from './drive.js';
+import type { FleetCoalescer, LeaderLease, RelayFollow } from './fleet.js';
 import type { EngineHooks, HookCall } from './hooks.js';
 
 /** The cache rules every caller is held to (validated once, by the gateway config or the library options). */
@@ -137,6 +139,8 @@ export interface CallPort {
   stream(headers: OutcomeHeaders, stripper?: UsageStripper): FlightListener;
   /** The end of a converting follower (its framing differs from the leader's). */
   answer(answer: FollowerAnswer, headers: OutcomeHeaders): void;
+  /** This follower was answered whole by a shared upstream call (what it saved: the entry's usage). */
+  coalesced?(entry: CacheEntry): void;
 }
 
 export interface CallResult {
@@ -152,7 +156,12 @@ export interface EngineOptions {
   lookups?: LookupStep[] | undefined;
   /** Asked after an exact miss (src/semantic/); candidates are recorded once an entry is stored. */
   semantic?: SemanticLayer | undefined;
+  /** Coalescing across replicas (engine/fleet.ts); absent: identical calls coalesce in this process only. */
+  fleet?: FleetCoalescer | undefined;
 }
+
+/** A call that found its leader dead before any byte runs again at most this many times, then alone. */
+const MAX_FLEET_ATTEMPTS = 3;
 
 const OFF_STORE: EngineStore = new TieredStore({ l1: new NullStore() });
 
@@ -169,12 +178,15 @@ export class Engine {
   readonly #steps: LookupStep[];
   readonly #semantic: SemanticLayer | undefined;
   readonly #keys = new KeyMemo();
+  readonly #fleet: FleetCoalescer | undefined;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
     // TensorZero's rule: a disabled cache is a do-nothing store, not branches.
     this.#store = options.config.mode === 'off' ? OFF_STORE : options.store;
     this.#hooks = options.hooks ?? {};
+    this.#fleet = options.config.mode === 'off' ? undefined : options.fleet;
+    this.#fleet?.bind(this.flights);
     this.#steps = [(key) => this.#exact(key), ...(options.lookups ?? [])];
     // A layer that is neither on nor in shadow mode is not asked at all (its key material would be built for nothing).
     this.#semantic = options.semantic && semanticActive(options.semantic.config) ? options.semantic : undefined;
@@ -200,7 +212,11 @@ export class Engine {
     return planCache(this.config.mode, call.controls, call.protocol.cacheability(call.request));
   }
 
-  async run(call: EngineCall, port: CallPort): Promise<CallResult> {
+  run(call: EngineCall, port: CallPort): Promise<CallResult> {
+    return this.#run(call, port, 0);
+  }
+
+  async #run(call: EngineCall, port: CallPort, attempt: number): Promise<CallResult> {
     const plan = this.plan(call);
     // A bypassed request never touches the cache, so it needs no key.
     const fields = this.#keyFields(call, plan);
@@ -263,8 +279,22 @@ export class Engine {
         }
       }
     }
+    let lease: LeaderLease | undefined;
     if (plan.coalesce) {
-      const flight = this.flights.joinable(key);
+      let flight = this.flights.joinable(key);
+      if (!flight && this.#fleet && attempt < MAX_FLEET_ATTEMPTS) {
+        const role = await this.#fleet.claim(key);
+        if (call.caller.left) return { outcome: 'ABANDONED', key };
+        // A local caller that won the claim first is in flight by now.
+        flight = this.flights.joinable(key);
+        if (!flight && role.kind === 'leader' && role.lease.take()) lease = role.lease;
+        if (!flight && role.kind === 'follower') {
+          const followed = await this.#follow(role.follow, call, port, plan, key, labels);
+          if (followed === 'retry') return this.#run(call, port, attempt + 1);
+          if (followed !== 'joinable') return { outcome: followed, key };
+          flight = this.flights.joinable(key);
+        }
+      }
       if (flight) {
         this.#hooks.onLookup?.('none', 'coalesced', labels);
         this.#join(flight, call, port, plan, key);
@@ -274,8 +304,73 @@ export class Engine {
     const result = plan.read ? 'miss' : plan.forwardOutcome === 'BYPASS' ? 'bypass' : 'refresh';
     this.#hooks.onLookup?.('none', result, labels);
     // A call that did not read (a refresh) prepares it now: its stored answer becomes a candidate.
-    this.#forward(call, port, plan, key, stale, plan.read ? query : semanticQuery(), shadow);
+    this.#forward(call, port, plan, key, stale, plan.read ? query : semanticQuery(), shadow, lease);
     return { outcome: plan.forwardOutcome, key };
+  }
+
+  /**
+   * Wait on another replica's flight: sending nothing until its head comes, then joined like any
+   * flight. 'retry': the leader died before its head (or the relay cannot carry the answer), so
+   * the call runs again from its lookup; 'joinable': the follow had begun, join its flight here.
+   */
+  #follow(
+    follow: RelayFollow,
+    call: EngineCall,
+    port: CallPort,
+    plan: CachePlan,
+    key: string,
+    labels: HookCall,
+  ): Promise<CacheOutcome | 'ABANDONED' | 'retry' | 'joinable'> {
+    return new Promise((resolve) => {
+      let unsubscribe: (() => void) | undefined;
+      const settle = (outcome: CacheOutcome | 'ABANDONED' | 'retry' | 'joinable') => {
+        unsubscribe?.();
+        resolve(outcome);
+      };
+      const waiting = follow.wait({
+        makeFlight: (head) => this.#relayedFlight(call, head),
+        onFlight: (flight) => {
+          this.#hooks.onLookup?.('none', 'coalesced', labels);
+          this.#join(flight, call, port, plan, key);
+          settle('COALESCED');
+        },
+        onFailure: (failure) => {
+          this.#hooks.onLookup?.('none', 'coalesced', labels);
+          port.answer({ kind: 'failure', failure }, { ...COALESCED_HEADERS, ...keyHeader(key) });
+          settle('COALESCED');
+        },
+        onRetry: () => settle(call.caller.left ? 'ABANDONED' : 'retry'),
+      });
+      if (waiting === false) {
+        resolve('joinable');
+        return;
+      }
+      unsubscribe = call.caller.onLeave(() => {
+        waiting();
+        resolve('ABANDONED');
+      });
+    });
+  }
+
+  /**
+   * The local image of another replica's flight: fed from the relay, judged like any flight so
+   * that converting followers get their answer, and with no entry writer (DESIGN.md rule 8: only
+   * the leader commits).
+   */
+  #relayedFlight(call: EngineCall, head: RelayHead): Flight {
+    const { config } = this;
+    const { protocol, controls } = call;
+    // The request the leader sent differs from this one at most in its framing, which the head tells.
+    const leader: RequestInfo = { ...call.request, stream: head.stream, wantsStreamUsage: head.wantsStreamUsage };
+    const ttlSeconds = Math.min(controls.ttlSeconds ?? config.ttlSeconds, config.maxTtlSeconds);
+    const meta = { ttlMs: ttlSeconds * 1000, namespace: controls.namespace, tags: controls.tags };
+    return new Flight({
+      maxEntryBytes: config.maxEntryBytes,
+      maxListeners: config.maxFollowers,
+      completeOnDisconnect: false,
+      leader,
+      judge: (h, recorder, upstreamMs) => judgeAnswer(protocol, leader, h, recorder, { ...meta, upstreamMs }),
+    });
   }
 
   async #exact(key: string): Promise<Found | undefined> {
@@ -298,7 +393,12 @@ export class Engine {
     // A stream follower that did not ask for the usage the leader's call asked for takes the live bytes, stripped.
     const stripper = stripperFor(call.protocol, flight.leader, call.request, this.config.maxEntryBytes);
     if (stripper || sameFraming(flight.leader, call.request)) {
-      flight.attach(port.stream(headers, stripper), call.caller);
+      if (flight.attach(port.stream(headers, stripper), call.caller) && port.coalesced) {
+        // A shared answer saved this caller an upstream call: it counts once it ended whole.
+        flight.onSettled((outcome) => {
+          if (outcome.kind === 'ended' && outcome.verdict.storable) port.coalesced?.(outcome.verdict.entry);
+        });
+      }
       return;
     }
     const converting: FlightListener = {
@@ -307,6 +407,7 @@ export class Engine {
       onData: () => undefined,
       onSettled: (outcome) => {
         const answer = this.#followerAnswer(call, outcome);
+        if (answer?.kind === 'replay') port.coalesced?.(answer.entry);
         if (answer) port.answer(answer, headers);
         // The documented exception to the fan-out: the shared answer cannot serve this follower
         // exactly (it needs usage the leader did not ask for), so it makes its own call. It was
@@ -346,6 +447,7 @@ export class Engine {
     stale: boolean,
     query?: SemanticQuery,
     shadow?: number,
+    lease?: LeaderLease,
   ): void {
     const { config } = this;
     const { protocol, request, controls } = call;
@@ -400,7 +502,12 @@ export class Engine {
     if (key !== '') headers['x-sluice-key'] = key;
     if (shadow !== undefined) Object.assign(headers, shadowHeaders(shadow));
     const stripper = stripperFor(protocol, sent, request, config.maxEntryBytes);
-    if (!flight.attach(port.stream(headers, stripper), call.caller)) return;
+    if (!flight.attach(port.stream(headers, stripper), call.caller)) {
+      lease?.giveBack();
+      return;
+    }
+    // The other replicas follow this flight through Redis.
+    lease?.lead(flight, sent);
     void driveFlight(flight, call.source, sent, config.limits, {
       onHeaders: (s) => hooks.onUpstreamHeaders?.(s, labels),
       onEnd: (s) => hooks.onUpstreamEnd?.(s, labels),

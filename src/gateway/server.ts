@@ -33,6 +33,7 @@ import { type DrainResult, drainServer, Lifecycle, stopServer } from './shutdown
 import { summarizeInstance, summaryMessage } from './instance-summary.js';
 import { handleProtocolRoute } from './protocol-route.js';
 import { createUpstreamAgent, makeUpstream } from './upstream.js';
+import { createFleetCoalescing } from './fleet-coalescing.js';
 
 export interface Gateway {
   readonly server: Server;
@@ -130,7 +131,9 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     },
   });
   const lifecycle = new Lifecycle();
+  const fleet = redis && config.fleet.coalesce ? createFleetCoalescing(config, redis, logger) : undefined;
   const engine = new Engine({
+    fleet,
     config: { ...config.cache, limits: config.limits },
     store,
     semantic,
@@ -204,6 +207,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   const closeAll = () => {
     closing ??= (async () => {
       await context.agent.close();
+      fleet?.close();
       await context.semantic.close();
       await context.store.close();
     })();
