@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { RedisClient } from './redis-store.js';
 
 /**
@@ -95,19 +95,16 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/**
+ * Always EVAL, never EVALSHA with a NOSCRIPT fallback: a fallback is sent again later, behind
+ * commands issued since, and the relay's writes must reach Redis in the order they were made
+ * (a chunk, the end, the lease's release). Redis keeps the compiled script; only its text travels.
+ */
 class Script {
-  readonly sha: string;
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
+  constructor(readonly source: string) {}
 
-  async run(client: RedisClient, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
-    try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return client.eval(this.source, keys.length, ...keys, ...args);
-    }
+  run(client: RedisClient, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+    return client.eval(this.source, keys.length, ...keys, ...args);
   }
 }
 
@@ -147,8 +144,6 @@ export class FlightRelay {
   #wakeId = '0-0';
   readonly #followed = new Map<string, Followed>();
   #reading = false;
-  /** A read is blocked in Redis with a set of streams that misses one added since. */
-  #stale = false;
   #tick: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -209,7 +204,6 @@ export class FlightRelay {
     const followed: Followed = { key, token, stream, lastId: '0-0', onEntry, onLost, over: false, failingSince: 0 };
     this.#followed.set(stream, followed);
     if (this.#reading) {
-      this.#stale = true;
       // Wake the blocked read so that the next one includes this stream.
       this.#o.commands.xadd(this.#wakeKey, 'MAXLEN', '1', '*', 'w', '1').catch(() => undefined);
     } else {
@@ -248,7 +242,6 @@ export class FlightRelay {
     this.#reading = true;
     try {
       while (this.#followed.size > 0 && !this.#closed) {
-        this.#stale = false;
         const followed = [...this.#followed.values()];
         const keys = [this.#wakeKey, ...followed.map((f) => f.stream)];
         const ids = [this.#wakeId, ...followed.map((f) => f.lastId)];
@@ -281,9 +274,12 @@ export class FlightRelay {
   }
 
   #take(followed: Followed, entries: StreamEntries): void {
-    for (const [id, fields] of entries) {
+    for (const [idBuffer, fields] of entries) {
       if (followed.over) return;
-      followed.lastId = id.toString();
+      // The heartbeat's catch-up read and the blocking read may both bring an entry: take it once.
+      const id = idBuffer.toString();
+      if (!after(id, followed.lastId)) continue;
+      followed.lastId = id;
       const entry = decode(fields);
       if (!entry) continue;
       const last = entry.type === 'end' || entry.type === 'failed' || entry.type === 'overflow';
@@ -330,6 +326,15 @@ export class FlightRelay {
 }
 
 type StreamEntries = Array<[Buffer, Buffer[]]>;
+
+/** Whether stream id `a` ("ms-seq") comes after `b`. */
+function after(a: string, b: string): boolean {
+  const [aMs = '0', aSeq = '0'] = a.split('-');
+  const [bMs = '0', bSeq = '0'] = b.split('-');
+  if (aMs.length !== bMs.length) return aMs.length > bMs.length;
+  if (aMs !== bMs) return aMs > bMs;
+  return Number(aSeq) > Number(bSeq);
+}
 type StreamReply = Array<[Buffer, StreamEntries]>;
 
 function encode(entry: RelayEntry): [string, string | Buffer] {

@@ -322,9 +322,10 @@ export class Engine {
     labels: HookCall,
   ): Promise<CacheOutcome | 'ABANDONED' | 'retry' | 'joinable'> {
     return new Promise((resolve) => {
-      let unsubscribe: (() => void) | undefined;
+      // Replaced by the caller's leave subscription once the wait is on.
+      let unsubscribe = (): void => undefined;
       const settle = (outcome: CacheOutcome | 'ABANDONED' | 'retry' | 'joinable') => {
-        unsubscribe?.();
+        unsubscribe();
         resolve(outcome);
       };
       const waiting = follow.wait({
@@ -361,7 +362,15 @@ export class Engine {
     const { config } = this;
     const { protocol, controls } = call;
     // The request the leader sent differs from this one at most in its framing, which the head tells.
-    const leader: RequestInfo = { ...call.request, stream: head.stream, wantsStreamUsage: head.wantsStreamUsage };
+    const own = call.request;
+    const leader: RequestInfo =
+      own.stream === head.stream && own.wantsStreamUsage === head.wantsStreamUsage
+        ? own
+        : withStreamUsage(
+            protocol,
+            { ...own, body: { ...own.body, stream: head.stream }, stream: head.stream, wantsStreamUsage: false },
+            head.wantsStreamUsage,
+          );
     const ttlSeconds = Math.min(controls.ttlSeconds ?? config.ttlSeconds, config.maxTtlSeconds);
     const meta = { ttlMs: ttlSeconds * 1000, namespace: controls.namespace, tags: controls.tags };
     return new Flight({

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FlightRelay } from '../cache/flight-relay.js';
-import type { RedisStore } from '../cache/redis-store.js';
+import { Cluster } from 'ioredis';
+import type { RedisClient, RedisStore } from '../cache/redis-store.js';
 import type { SluiceConfig } from '../config.js';
 import { FleetCoalescer } from '../engine/fleet.js';
 import type { Logger } from './logger.js';
@@ -13,8 +14,13 @@ import type { Logger } from './logger.js';
 export function createFleetCoalescing(config: SluiceConfig, redis: RedisStore, logger: Logger): FleetCoalescer {
   const commands = redis.duplicateClient();
   const reader = redis.duplicateClient();
-  // Errors surface on the commands that failed; an unhandled 'error' event would end the process.
-  for (const client of [commands, reader]) client.on('error', () => undefined);
+  for (const client of [commands, reader]) {
+    // Errors surface on the commands that failed; an unhandled 'error' event would end the process.
+    client.on('error', () => undefined);
+    // The store's per-command timeout is tuned for lookups; a relay write that is merely slow is
+    // still in order and fenced, and one slower than the lease is refused by the fence anyway.
+    relayCommandTimeout(client, config.fleet.leaseMs);
+  }
   const relay = new FlightRelay({
     commands,
     reader,
@@ -33,4 +39,12 @@ export function createFleetCoalescing(config: SluiceConfig, redis: RedisStore, l
       reader.disconnect();
     },
   });
+}
+
+/** ioredis reads commandTimeout per command (standalone) or when it makes a node's connection (Cluster). */
+function relayCommandTimeout(client: RedisClient, ms: number): void {
+  if (client instanceof Cluster) {
+    const options = client.options.redisOptions;
+    if (options) options.commandTimeout = ms;
+  } else client.options.commandTimeout = ms;
 }

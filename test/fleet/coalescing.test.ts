@@ -128,10 +128,11 @@ describe('coalescing across replicas', () => {
   }, 30_000);
 
   test('a follower asking for JSON gets the leader stream converted', async () => {
-    const body = fresh('json follower');
+    // The leader's stream carries usage (not key material), so it can answer a JSON client exactly.
+    const body = fresh('json follower', { stream_options: { include_usage: true } });
     const leader = read(a, body, { 'x-mock-delay-ms': '50' });
     await eventually('the leader streaming', async () => fleet.mock.stats.chunksWritten >= 2);
-    const res = await b.post(CHAT, { ...body, stream: false });
+    const res = await b.post(CHAT, { ...body, stream: false, stream_options: undefined });
     const json = (await res.json()) as { choices: Array<{ message: { content: string } }> };
     const lead = await leader;
     expect(res.headers.get('x-sluice-cache')).toBe('COALESCED');
@@ -143,8 +144,7 @@ describe('coalescing across replicas', () => {
     const body = fresh('slow reader');
     const headers = { 'x-mock-words': '4000', 'x-mock-delay-ms': '0' };
     // The leader's client reads its headers and then nothing: its socket fills up.
-    let paused: IncomingMessage | undefined;
-    const leaderHeaders = await new Promise<IncomingMessage>((resolve, reject) => {
+    const paused = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = httpRequest(`${a.url}${CHAT}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: 'Bearer sk-fleet-tenant', ...headers },
@@ -156,7 +156,6 @@ describe('coalescing across replicas', () => {
       req.on('error', reject);
       req.end(JSON.stringify(body));
     });
-    paused = leaderHeaders;
     try {
       const follower = await read(b, body, headers);
       expect(follower.cache).toBe('COALESCED');
@@ -165,7 +164,7 @@ describe('coalescing across replicas', () => {
       // The upstream was read to its end while the leader's own client still reads nothing.
       expect(fleet.mock.stats.completedStreams).toBe(1);
     } finally {
-      paused?.destroy();
+      paused.destroy();
     }
   }, 30_000);
 
