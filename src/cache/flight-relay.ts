@@ -39,7 +39,8 @@ export interface RelayFailure {
   message: string;
 }
 
-export type Claim = { leader: true; token: string } | { leader: false; token: string };
+/** A lost claim carries what the leader's stream held then, so a follower starts without another round trip. */
+export type Claim = { leader: true; token: string } | { leader: false; token: string; entries: StreamEntries };
 
 export interface FlightRelayOptions {
   /** A connection of its own for the relay's commands (never blocked). */
@@ -65,7 +66,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local presence = KEYS[2] .. token
 redis.call('ZADD', presence, now + tonumber(ARGV[4]), ARGV[3])
 redis.call('PEXPIRE', presence, ARGV[2] * 4)
-return {0, token}`;
+return {0, token, redis.call('XRANGE', KEYS[3] .. token, '-', '+', 'COUNT', ARGV[5])}`;
 
 const PUBLISH = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -109,7 +110,6 @@ class Script {
 }
 
 const scripts = {
-  claim: new Script(CLAIM),
   publish: new Script(PUBLISH),
   renew: new Script(RENEW),
   followTick: new Script(FOLLOW_TICK),
@@ -161,14 +161,22 @@ export class FlightRelay {
   async claim(key: string): Promise<Claim> {
     const token = randomBytes(9).toString('base64url');
     const { leaseMs, replicaId } = this.#o;
-    const reply = (await scripts.claim.run(
-      this.#o.commands,
-      [this.#lease(key), `${this.#base}f:${key}:`],
-      [token, leaseMs, replicaId, leaseMs],
-    )) as [number, string];
+    const keys = [this.#lease(key), `${this.#base}f:${key}:`, `${this.#base}s:${key}:`];
+    const reply = (await this.#o.commands.callBuffer(
+      'EVAL',
+      CLAIM,
+      keys.length,
+      ...keys,
+      token,
+      leaseMs,
+      replicaId,
+      leaseMs,
+      READ_COUNT,
+    )) as [number, Buffer, StreamEntries?];
     // 2: the lease expired between SET and GET; try once more.
     if (reply[0] === 2) return this.claim(key);
-    return { leader: reply[0] === 1, token: reply[1] };
+    const winner = reply[1].toString();
+    return reply[0] === 1 ? { leader: true, token: winner } : { leader: false, token: winner, entries: reply[2] ?? [] };
   }
 
   /** Append to the flight's stream if `token` still holds the lease; false once it does not. */
@@ -199,10 +207,19 @@ export class FlightRelay {
    * Read `key`'s flight under `token` from its start: every entry in order, then the live ones.
    * `onLost`: the lease is gone (or changed hands) and the stream holds no end: the leader died.
    */
-  follow(key: string, token: string, onEntry: (entry: RelayEntry) => void, onLost: () => void): FollowHandle {
+  follow(
+    key: string,
+    token: string,
+    onEntry: (entry: RelayEntry) => void,
+    onLost: () => void,
+    /** What the claim read already (taken first, synchronously). */
+    entries: StreamEntries = [],
+  ): FollowHandle {
     const stream = this.#stream(key, token);
     const followed: Followed = { key, token, stream, lastId: '0-0', onEntry, onLost, over: false, failingSince: 0 };
     this.#followed.set(stream, followed);
+    this.#take(followed, entries);
+    if (followed.over) return { stop: () => undefined };
     if (this.#reading) {
       // Wake the blocked read so that the next one includes this stream.
       this.#o.commands.xadd(this.#wakeKey, 'MAXLEN', '1', '*', 'w', '1').catch(() => undefined);
@@ -325,7 +342,7 @@ export class FlightRelay {
   }
 }
 
-type StreamEntries = Array<[Buffer, Buffer[]]>;
+export type StreamEntries = Array<[Buffer, Buffer[]]>;
 
 /** Whether stream id `a` ("ms-seq") comes after `b`. */
 function after(a: string, b: string): boolean {

@@ -324,7 +324,9 @@ export class Engine {
     return new Promise((resolve) => {
       // Replaced by the caller's leave subscription once the wait is on.
       let unsubscribe = (): void => undefined;
+      let settled = false;
       const settle = (outcome: CacheOutcome | 'ABANDONED' | 'retry' | 'joinable') => {
+        settled = true;
         unsubscribe();
         resolve(outcome);
       };
@@ -346,6 +348,8 @@ export class Engine {
         resolve('joinable');
         return;
       }
+      // What the claim read may have answered it already (a late follower of a finished flight).
+      if (settled) return;
       unsubscribe = call.caller.onLeave(() => {
         waiting();
         resolve('ABANDONED');

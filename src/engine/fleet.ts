@@ -1,4 +1,4 @@
-import type { FlightRelay, RelayEntry, RelayHead } from '../cache/flight-relay.js';
+import type { FlightRelay, RelayEntry, RelayHead, StreamEntries } from '../cache/flight-relay.js';
 import type { Flight, FlightHead, FlightListener, FlightOutcome, UpstreamFailure } from '../capture/flight.js';
 import type { FailureCode } from '../errors.js';
 import type { RequestInfo } from '../protocols/types.js';
@@ -106,7 +106,7 @@ export class FleetCoalescer {
       if (claim.leader) return { kind: 'leader', lease: new LeaderLease(this.options, key, claim.token) };
       const registry = this.#registry;
       if (!registry) return { kind: 'local' };
-      const follow: RelayFollow = new RelayFollow(this.options, registry, key, claim.token, () => {
+      const follow: RelayFollow = new RelayFollow(this.options, registry, key, claim.token, claim.entries, () => {
         if (this.#follows.get(key) === follow) this.#follows.delete(key);
       });
       this.#follows.set(key, follow);
@@ -160,6 +160,8 @@ class Publisher implements FlightListener {
   #attached = false;
   #renewal: NodeJS.Timeout | undefined;
   #remoteFollowers = 0;
+  #pending: Buffer[] = [];
+  #flushing: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly options: FleetCoalescerOptions,
@@ -195,14 +197,27 @@ class Publisher implements FlightListener {
     this.#bytes += chunk.byteLength;
     if (this.#bytes > this.options.maxRelayBytes) {
       // Past the relay bound: followers elsewhere stop here, and the lease goes so that later callers make their own call.
+      this.#pending = [];
       this.#publish({ type: 'overflow' });
       this.#stop();
       return;
     }
-    this.#publish({ type: 'data', bytes: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) });
+    // The pieces that arrive in one turn of the event loop leave as one stream entry, right after it.
+    this.#pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.#flushing ??= setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    if (this.#flushing) clearImmediate(this.#flushing);
+    this.#flushing = undefined;
+    const pieces = this.#pending;
+    if (pieces.length === 0) return;
+    this.#pending = [];
+    this.#publish({ type: 'data', bytes: pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces) });
   }
 
   onSettled(outcome: FlightOutcome): void {
+    this.#flush();
     if (outcome.kind === 'ended') this.#publish({ type: 'end' });
     else {
       const { code, status, message } = outcome.failure;
@@ -269,6 +284,8 @@ class Publisher implements FlightListener {
   }
 
   #stopTimer(): void {
+    if (this.#flushing) clearImmediate(this.#flushing);
+    this.#flushing = undefined;
     if (this.#renewal) clearInterval(this.#renewal);
     this.#renewal = undefined;
   }
@@ -287,6 +304,7 @@ export class RelayFollow {
     private readonly registry: Registry,
     readonly key: string,
     readonly token: string,
+    private readonly entries: StreamEntries,
     private readonly forget: () => void,
   ) {}
 
@@ -304,8 +322,10 @@ export class RelayFollow {
         this.token,
         (entry) => this.#take(entry),
         () => this.#lost(),
+        this.entries,
       );
     }
+    // The entries the claim read are taken inside follow(): the waiter may have its answer already.
     return () => {
       this.#waiters.delete(waiter);
       if (this.#waiters.size === 0 && !this.#flight) this.#end();
