@@ -1,4 +1,5 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { chatBody, eventually, type Fleet, type Replica, sleep, startFleet } from './harness.js';
 
@@ -138,6 +139,35 @@ describe('coalescing across replicas', () => {
     expect(res.headers.get('x-sluice-cache')).toBe('COALESCED');
     expect(json.choices[0]?.message.content).toBe(content(lead.text));
     expect(calls(fleet)).toBe(1);
+  }, 30_000);
+
+  test('an Anthropic stream is shared across replicas and judged by the official SDK', async () => {
+    const body = {
+      model: 'claude-sonnet-4-20250514',
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: 'user', content: `anthropic fleet #${++seq} ${Date.now()}` }],
+    };
+    const headers = { 'anthropic-version': '2023-06-01', 'x-mock-delay-ms': '40' };
+    const leader = a.post('/v1/messages', body, headers).then(async (r) => ({ cache: r.headers.get('x-sluice-cache'), text: await r.text() }));
+    await eventually('the leader streaming', async () => fleet.mock.stats.chunksWritten >= 3);
+    const client = new Anthropic({ baseURL: b.url, apiKey: 'sk-fleet-tenant', defaultHeaders: { authorization: 'Bearer sk-fleet-tenant' } });
+    const { data: message, response } = await client.messages
+      .create({ ...body, stream: false } as Anthropic.MessageCreateParamsNonStreaming)
+      .withResponse();
+    const lead = await leader;
+    expect(lead.text).toContain('event: message_stop');
+    expect(response.headers.get('x-sluice-cache')).toBe('COALESCED');
+    const text = message.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+    let streamed = '';
+    for (const line of lead.text.split('\n')) {
+      if (!line.startsWith('data: ')) continue;
+      const event = JSON.parse(line.slice(6)) as { type: string; delta?: { text?: string } };
+      if (event.type === 'content_block_delta') streamed += event.delta?.text ?? '';
+    }
+    expect(text.length).toBeGreaterThan(0);
+    expect(text).toBe(streamed);
+    expect(fleet.mock.stats.byPath['/v1/messages']).toBe(1);
   }, 30_000);
 
   test("the leader's slow reader does not slow a fast follower on another replica", async () => {
