@@ -39,8 +39,15 @@ export interface RelayFailure {
   message: string;
 }
 
-/** A lost claim carries what the leader's stream held then, so a follower starts without another round trip. */
-export type Claim = { leader: true; token: string } | { leader: false; token: string; entries: StreamEntries };
+/**
+ * A lost claim carries what the leader's stream held then, so a follower starts without another
+ * round trip. `stored`: a leader just finished and stored the answer (its entry may not have been
+ * there when the caller looked): look in the store again.
+ */
+export type Claim =
+  | { leader: true; token: string }
+  | { leader: false; token: string; entries: StreamEntries }
+  | { leader: false; stored: true };
 
 export interface FlightRelayOptions {
   /** A connection of its own for the relay's commands (never blocked). */
@@ -61,6 +68,7 @@ const CLAIM = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, ARGV[1]} end
 local token = redis.call('GET', KEYS[1])
 if not token then return {2, ''} end
+if token == 'DONE' then return {3, ''} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local presence = KEYS[2] .. token
@@ -92,9 +100,11 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return 1`;
 
+/** Give the lease up; after a stored answer it is left as DONE for a moment (see claim()). */
 const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) > 0 then return redis.call('SET', KEYS[1], 'DONE', 'PX', ARGV[2]) end
+return redis.call('DEL', KEYS[1])`;
 
 /**
  * Always EVAL, never EVALSHA with a NOSCRIPT fallback: a fallback is sent again later, behind
@@ -135,6 +145,8 @@ export interface FollowHandle {
 }
 
 const BLOCK_MS = 400;
+/** How long a lease reads DONE after its answer was stored: longer than a lookup and a claim take. */
+const DONE_MS = 2000;
 const READ_COUNT = 512;
 
 export class FlightRelay {
@@ -175,6 +187,7 @@ export class FlightRelay {
     )) as [number, Buffer, StreamEntries?];
     // 2: the lease expired between SET and GET; try once more.
     if (reply[0] === 2) return this.claim(key);
+    if (reply[0] === 3) return { leader: false, stored: true };
     const winner = reply[1].toString();
     return reply[0] === 1 ? { leader: true, token: winner } : { leader: false, token: winner, entries: reply[2] ?? [] };
   }
@@ -199,8 +212,13 @@ export class FlightRelay {
     )) as number;
   }
 
-  async release(key: string, token: string): Promise<void> {
-    await scripts.release.run(this.#o.commands, [this.#lease(key)], [token]);
+  /**
+   * `stored`: the answer was just stored. The lease then reads DONE for a moment instead of going:
+   * a caller whose lookup missed just before the entry landed, and who claims just after, is told
+   * to look again rather than win the lease and call the upstream a second time.
+   */
+  async release(key: string, token: string, stored = false): Promise<void> {
+    await scripts.release.run(this.#o.commands, [this.#lease(key)], [token, stored ? DONE_MS : 0]);
   }
 
   /**

@@ -287,6 +287,8 @@ export class Engine {
         if (call.caller.left) return { outcome: 'ABANDONED', key };
         // A local caller that won the claim first is in flight by now.
         flight = this.flights.joinable(key);
+        // A leader elsewhere stored the answer after this call looked: look again.
+        if (!flight && role.kind === 'stored') return this.#run(call, port, attempt + 1);
         if (!flight && role.kind === 'leader' && role.lease.take()) lease = role.lease;
         if (!flight && role.kind === 'follower') {
           const followed = await this.#follow(role.follow, call, port, plan, key, labels);

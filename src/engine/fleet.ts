@@ -22,6 +22,8 @@ import type { RequestInfo } from '../protocols/types.js';
 export type FleetRole =
   | { kind: 'leader'; lease: LeaderLease }
   | { kind: 'follower'; follow: RelayFollow }
+  /** A leader just stored the answer: look in the store again. */
+  | { kind: 'stored' }
   | { kind: 'local' };
 
 /** What a local caller waiting on a followed stream hears, once. */
@@ -104,6 +106,7 @@ export class FleetCoalescer {
         return { kind: 'local' };
       }
       if (claim.leader) return { kind: 'leader', lease: new LeaderLease(this.options, key, claim.token) };
+      if ('stored' in claim) return { kind: 'stored' };
       const registry = this.#registry;
       if (!registry) return { kind: 'local' };
       const follow: RelayFollow = new RelayFollow(this.options, registry, key, claim.token, claim.entries, () => {
@@ -137,9 +140,9 @@ export class LeaderLease {
     return true;
   }
 
-  /** Nobody went upstream after all: let another replica lead. */
-  giveBack(): void {
-    this.options.relay.release(this.key, this.token).catch(() => undefined);
+  /** Nobody goes upstream under this lease any more: let another replica lead (`stored`: after it looks again). */
+  giveBack(stored = false): void {
+    this.options.relay.release(this.key, this.token, stored).catch(() => undefined);
   }
 
   /** Copy `flight` into the key's stream while it lives; `sent`: the request that went upstream. */
@@ -224,7 +227,10 @@ class Publisher implements FlightListener {
       this.#publish({ type: 'failed', failure: { code, status, message } });
     }
     // The lease is held until the entry is written, so that a caller arriving meanwhile follows instead of calling again.
-    void this.flight.committed.finally(() => this.#stop());
+    void this.flight.committed.then(
+      (stored) => this.#stop(stored),
+      () => this.#stop(),
+    );
   }
 
   /** Told when every other listener has left: stay only while followers on other replicas listen. */
@@ -276,11 +282,11 @@ class Publisher implements FlightListener {
     }
   }
 
-  #stop(): void {
+  #stop(stored = false): void {
     if (this.#broken) return;
     this.#broken = true;
     this.#stopTimer();
-    this.lease.giveBack();
+    this.lease.giveBack(stored);
   }
 
   #stopTimer(): void {

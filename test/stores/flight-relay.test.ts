@@ -1,12 +1,22 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FlightRelay, type RelayEntry } from '../../src/cache/flight-relay.js';
+import { type Claim, FlightRelay, type RelayEntry } from '../../src/cache/flight-relay.js';
 import { type RedisClusterHandle, type RedisHandle, startRedis, startRedisCluster } from '../helpers/redis-server.js';
 
 /** The Redis side of coalescing across replicas, on a real redis-server (and a real Cluster). */
 
 const head = { status: 200, contentType: 'text/event-stream', headers: {}, stream: true, wantsStreamUsage: false };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function won(claim: Claim): string {
+  if (!claim.leader) throw new Error('expected to lead');
+  return claim.token;
+}
+
+function lostTo(claim: Claim): { token: string; entries: Extract<Claim, { entries: unknown }>['entries'] } {
+  if (claim.leader || !('token' in claim)) throw new Error('expected to follow');
+  return claim;
+}
 
 function relayOn(connect: () => Redis | Cluster, replicaId: string, leaseMs = 600) {
   const commands = connect();
@@ -60,25 +70,23 @@ function describeRelay(name: string, setup: () => Promise<{ connect: () => Redis
       const b = relayOn(connect, 'b');
       try {
         const key = `k-${Date.now()}`;
-        const won = await a.relay.claim(key);
-        expect(won.leader).toBe(true);
-        expect(await a.relay.publish(key, won.token, { type: 'head', head })).toBe(true);
-        expect(await a.relay.publish(key, won.token, { type: 'data', bytes: Buffer.from('one ') })).toBe(true);
-        const lost = await b.relay.claim(key);
-        expect(lost).toMatchObject({ leader: false, token: won.token });
-        if (lost.leader) throw new Error('unreachable');
+        const token = won(await a.relay.claim(key));
+        expect(await a.relay.publish(key, token, { type: 'head', head })).toBe(true);
+        expect(await a.relay.publish(key, token, { type: 'data', bytes: Buffer.from('one ') })).toBe(true);
+        const lost = lostTo(await b.relay.claim(key));
+        expect(lost.token).toBe(token);
         expect(lost.entries).toHaveLength(2);
         const follower = collect(b.relay, key, lost.token, lost.entries);
         // The live part, after the follower began.
         await sleep(50);
-        await a.relay.publish(key, won.token, { type: 'data', bytes: Buffer.from('two') });
-        await a.relay.publish(key, won.token, { type: 'end' });
+        await a.relay.publish(key, token, { type: 'data', bytes: Buffer.from('two') });
+        await a.relay.publish(key, token, { type: 'end' });
         await follower.over;
         expect(follower.got.map((e) => e.type)).toEqual(['head', 'data', 'data', 'end']);
         const text = follower.got.map((e) => (e.type === 'data' ? e.bytes.toString() : '')).join('');
         expect(text).toBe('one two');
         // The leader counts the follower present until it stops following.
-        expect(await a.relay.renew(key, won.token)).toBe(1);
+        expect(await a.relay.renew(key, token)).toBe(1);
       } finally {
         a.close();
         b.close();
@@ -90,16 +98,14 @@ function describeRelay(name: string, setup: () => Promise<{ connect: () => Redis
       const b = relayOn(connect, 'b', 300);
       try {
         const key = `fence-${Date.now()}`;
-        const first = await a.relay.claim(key);
-        expect(first.leader).toBe(true);
+        const first = won(await a.relay.claim(key));
         // A leader paused past its lease (no renewal).
         await sleep(450);
-        const second = await b.relay.claim(key);
-        expect(second.leader).toBe(true);
-        expect(second.token).not.toBe(first.token);
-        expect(await a.relay.publish(key, first.token, { type: 'data', bytes: Buffer.from('stale') })).toBe(false);
-        expect(await a.relay.renew(key, first.token)).toBe(-1);
-        expect(await b.relay.publish(key, second.token, { type: 'head', head })).toBe(true);
+        const second = won(await b.relay.claim(key));
+        expect(second).not.toBe(first);
+        expect(await a.relay.publish(key, first, { type: 'data', bytes: Buffer.from('stale') })).toBe(false);
+        expect(await a.relay.renew(key, first)).toBe(-1);
+        expect(await b.relay.publish(key, second, { type: 'head', head })).toBe(true);
       } finally {
         a.close();
         b.close();
@@ -111,26 +117,28 @@ function describeRelay(name: string, setup: () => Promise<{ connect: () => Redis
       const b = relayOn(connect, 'b', 300);
       try {
         const dead = `dead-${Date.now()}`;
-        const won = await a.relay.claim(dead);
-        await a.relay.publish(dead, won.token, { type: 'head', head });
-        const lost = await b.relay.claim(dead);
-        if (lost.leader) throw new Error('expected to follow');
+        const deadToken = won(await a.relay.claim(dead));
+        await a.relay.publish(dead, deadToken, { type: 'head', head });
+        const lost = lostTo(await b.relay.claim(dead));
         const orphan = collect(b.relay, dead, lost.token, lost.entries);
         // The leader dies: nothing renews its lease.
         await orphan.over;
         expect(orphan.lost()).toBe(true);
 
         const clean = `clean-${Date.now()}`;
-        const lead = await a.relay.claim(clean);
-        const follow = await b.relay.claim(clean);
-        if (follow.leader) throw new Error('expected to follow');
+        const lead = won(await a.relay.claim(clean));
+        const follow = lostTo(await b.relay.claim(clean));
         const follower = collect(b.relay, clean, follow.token, follow.entries);
-        await a.relay.publish(clean, lead.token, { type: 'head', head });
-        await a.relay.publish(clean, lead.token, { type: 'end' });
-        await a.relay.release(clean, lead.token);
+        await a.relay.publish(clean, lead, { type: 'head', head });
+        await a.relay.publish(clean, lead, { type: 'end' });
+        await a.relay.release(clean, lead, true);
         await follower.over;
         expect(follower.lost()).toBe(false);
         expect(follower.got.at(-1)?.type).toBe('end');
+        // Just after a stored answer, a claim is told to look in the store again, not to lead.
+        expect(await b.relay.claim(clean)).toEqual({ leader: false, stored: true });
+        await sleep(2200);
+        expect((await b.relay.claim(clean)).leader).toBe(true);
       } finally {
         a.close();
         b.close();
