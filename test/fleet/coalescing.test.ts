@@ -69,6 +69,11 @@ async function metric(replica: Replica, name: string, labels: string): Promise<n
 
 const calls = (fleet: Fleet) => fleet.mock.stats.byPath[CHAT] ?? 0;
 
+async function savings(replica: Replica): Promise<{ hits: number; tokens: { input: number; output: number } }> {
+  const res = await replica.admin('GET', '/admin/stats');
+  return ((await res.json()) as { savings: { hits: number; tokens: { input: number; output: number } } }).savings;
+}
+
 describe('coalescing across replicas', () => {
   let fleet: Fleet;
   let a: Replica;
@@ -113,8 +118,10 @@ describe('coalescing across replicas', () => {
     }
   }, 60_000);
 
-  test('a late follower on another replica gets the earlier bytes, then the live ones', async () => {
-    const body = fresh('late follower');
+  test('a late follower on another replica gets the earlier bytes, then the live ones, and counts as saved', async () => {
+    // With usage in the stream, so the tokens a follower saved are known.
+    const body = fresh('late follower', { stream_options: { include_usage: true } });
+    const savedBefore = await savings(b);
     const headers = { 'x-mock-delay-ms': '100', 'x-mock-words': '20' };
     const leader = read(a, body, headers);
     await eventually('the leader streaming', async () => fleet.mock.stats.chunksWritten >= 5);
@@ -126,6 +133,10 @@ describe('coalescing across replicas', () => {
     expect(done(follower.text)).toBe(true);
     // The catch-up came at once, not at the pace of the upstream.
     expect(follower.ttfbMs).toBeLessThan(1000);
+    // The dashboard counts the answer B got without an upstream call as saved, tokens included.
+    const savedAfter = await savings(b);
+    expect(savedAfter.hits - savedBefore.hits).toBe(1);
+    expect(savedAfter.tokens.output).toBeGreaterThan(savedBefore.tokens.output);
   }, 30_000);
 
   test('a follower asking for JSON gets the leader stream converted', async () => {
