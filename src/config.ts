@@ -115,6 +115,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Replicas sharing one Redis (`redis` set): identical concurrent calls make one upstream call across the fleet. */
+    fleet: z
+      .object({
+        /** Coalesce across replicas through Redis (in process only when false or without Redis). */
+        coalesce: z.boolean().default(true),
+        /** Bound on the lease claim of a call with no local flight: past it the call goes on alone. */
+        claimTimeoutMs: z.number().int().positive().default(500),
+        /** The leader's lease without renewal: how long followers wait before they see a dead leader. */
+        leaseMs: z.number().int().min(300).default(3000),
+        /** Larger answers are not relayed to other replicas (default: cache.maxEntryBytes). */
+        maxRelayBytes: z.number().int().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Semantic (near-duplicate / paraphrase) lookups after an exact miss. Off by default. */
     semantic: semanticSchema.prefault({}),
     limits: z

@@ -20,7 +20,9 @@ export type FailureCode =
   | 'response_too_large'
   | 'client_disconnect'
   | 'upstream_incomplete'
-  | 'producer_failed';
+  | 'producer_failed'
+  /** The replica leading a shared upstream call (coalescing across replicas) died before its end. */
+  | 'leader_lost';
 
 export type SluiceErrorCode =
   /** An option given to ResponseCache, a wrapper or the gateway config is invalid: see `field`. */

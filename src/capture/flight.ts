@@ -48,6 +48,8 @@ export interface FlightListener {
   ready?(): Promise<void> | undefined;
   /** Told which flight it joined, so it can leave it (a cancelled body) or wait for its commit. */
   onAttach?(flight: Flight): void;
+  /** Told when every other listener has left (the fleet relay decides then whether anyone still listens). */
+  onAlone?(): void;
 }
 
 export interface FlightOptions {
@@ -138,7 +140,9 @@ export class Flight {
   }
 
   private leave(): void {
-    if (this.listeners.size === 0 && !this.outcome && !this.options.completeOnDisconnect) {
+    if (this.outcome) return;
+    if (this.listeners.size === 1) this.listeners.keys().next().value?.onAlone?.();
+    if (this.listeners.size === 0 && !this.options.completeOnDisconnect) {
       this.abort({ code: 'client_disconnect', status: 499, message: 'every client disconnected' });
     }
   }

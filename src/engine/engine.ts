@@ -10,6 +10,7 @@ import {
 } from '../cache/cache-status.js';
 import { type CachePlan, type CacheMode, planCache, type RequestControls } from '../cache/controls.js';
 import type { CacheEntry } from '../cache/entry.js';
+import type { RelayHead } from '../cache/flight-relay.js';
 import { type KeyFields, type KeyInput, KeyMemo } from '../cache/key.js';
 import { NullStore } from '../cache/null-store.js';
 import type { RequestIdentity } from '../cache/scope.js';
@@ -33,6 +34,7 @@ import { stripperFor, type UsageStripper, withStreamUsage } from '../replay/usag
 import type { SemanticLayer, SemanticQuery } from '../semantic/layer.js';
 import { semanticActive } from '../semantic/options.js';
 import { driveFlight, type UpstreamSource } from './drive.js';
+import type { FleetCoalescer, LeaderLease, RelayFollow } from './fleet.js';
 import type { EngineHooks, HookCall } from './hooks.js';
 
 /** The cache rules every caller is held to (validated once, by the gateway config or the library options). */
@@ -144,6 +146,8 @@ export interface CallPort {
   stream(headers: OutcomeHeaders, stripper?: UsageStripper): FlightListener;
   /** The end of a converting follower (its framing differs from the leader's). */
   answer(answer: FollowerAnswer, headers: OutcomeHeaders): void;
+  /** This follower was answered whole by a shared upstream call (what it saved: the entry's usage). */
+  coalesced?(entry: CacheEntry): void;
 }
 
 export interface CallResult {
@@ -161,10 +165,15 @@ export interface EngineOptions {
   semantic?: SemanticLayer | undefined;
   /** Budget of the forms derived on hits (replay/derived.ts). Default: a quarter of the default L1, 64 MiB. */
   derivedMaxBytes?: number | undefined;
+  /** Coalescing across replicas (engine/fleet.ts); absent: identical calls coalesce in this process only. */
+  fleet?: FleetCoalescer | undefined;
 }
 
 /** A quarter of the default L1 budget (256 MiB). */
 export const DEFAULT_DERIVED_MAX_BYTES = 64 * 1024 * 1024;
+
+/** A call that found its leader dead before any byte runs again at most this many times, then alone. */
+const MAX_FLEET_ATTEMPTS = 3;
 
 const OFF_STORE: EngineStore = new TieredStore({ l1: new NullStore() });
 
@@ -185,6 +194,7 @@ export class Engine {
   readonly #keys = new KeyMemo();
   readonly #namespaceModes: ReadonlyMap<string, CacheMode>;
   readonly #routeModes: ReadonlyMap<string, CacheMode>;
+  readonly #fleet: FleetCoalescer | undefined;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -197,6 +207,8 @@ export class Engine {
     // TensorZero's rule: a disabled cache is a do-nothing store, not branches.
     this.#store = everyModeOff ? OFF_STORE : options.store;
     this.#hooks = options.hooks ?? {};
+    this.#fleet = everyModeOff ? undefined : options.fleet;
+    this.#fleet?.bind(this.flights);
     this.#steps = [(key) => this.#exact(key), ...(options.lookups ?? [])];
     // A layer that is neither on nor in shadow mode is not asked at all (its key material would be built for nothing).
     this.#semantic = options.semantic && semanticActive(options.semantic.config) ? options.semantic : undefined;
@@ -228,7 +240,11 @@ export class Engine {
     return this.#namespaceModes.get(call.controls.namespace) ?? this.#routeModes.get(call.route) ?? this.config.mode;
   }
 
-  async run(call: EngineCall, port: CallPort): Promise<CallResult> {
+  run(call: EngineCall, port: CallPort): Promise<CallResult> {
+    return this.#run(call, port, 0);
+  }
+
+  async #run(call: EngineCall, port: CallPort, attempt: number): Promise<CallResult> {
     const plan = this.plan(call);
     // A bypassed request never touches the cache, so it needs no key.
     const fields = this.#keyFields(call, plan);
@@ -291,8 +307,24 @@ export class Engine {
         }
       }
     }
+    let lease: LeaderLease | undefined;
     if (plan.coalesce) {
-      const flight = this.flights.joinable(key);
+      let flight = this.flights.joinable(key);
+      if (!flight && this.#fleet && attempt < MAX_FLEET_ATTEMPTS) {
+        const role = await this.#fleet.claim(key);
+        if (call.caller.left) return { outcome: 'ABANDONED', key };
+        // A local caller that won the claim first is in flight by now.
+        flight = this.flights.joinable(key);
+        // A leader elsewhere stored the answer after this call looked: look again.
+        if (!flight && role.kind === 'stored') return this.#run(call, port, attempt + 1);
+        if (!flight && role.kind === 'leader' && role.lease.take()) lease = role.lease;
+        if (!flight && role.kind === 'follower') {
+          const followed = await this.#follow(role.follow, call, port, plan, key, labels);
+          if (followed === 'retry') return this.#run(call, port, attempt + 1);
+          if (followed !== 'joinable') return { outcome: followed, key };
+          flight = this.flights.joinable(key);
+        }
+      }
       if (flight) {
         this.#hooks.onLookup?.('none', 'coalesced', labels);
         this.#join(flight, call, port, plan, key);
@@ -302,8 +334,86 @@ export class Engine {
     const result = plan.read ? 'miss' : plan.forwardOutcome === 'BYPASS' ? 'bypass' : 'refresh';
     this.#hooks.onLookup?.('none', result, labels);
     // A call that did not read (a refresh) prepares it now: its stored answer becomes a candidate.
-    this.#forward(call, port, plan, key, stale, plan.read ? query : semanticQuery(), shadow);
+    this.#forward(call, port, plan, key, stale, plan.read ? query : semanticQuery(), shadow, lease);
     return { outcome: plan.forwardOutcome, key };
+  }
+
+  /**
+   * Wait on another replica's flight: sending nothing until its head comes, then joined like any
+   * flight. 'retry': the leader died before its head (or the relay cannot carry the answer), so
+   * the call runs again from its lookup; 'joinable': the follow had begun, join its flight here.
+   */
+  #follow(
+    follow: RelayFollow,
+    call: EngineCall,
+    port: CallPort,
+    plan: CachePlan,
+    key: string,
+    labels: HookCall,
+  ): Promise<CacheOutcome | 'ABANDONED' | 'retry' | 'joinable'> {
+    return new Promise((resolve) => {
+      // Replaced by the caller's leave subscription once the wait is on.
+      let unsubscribe = (): void => undefined;
+      let settled = false;
+      const settle = (outcome: CacheOutcome | 'ABANDONED' | 'retry' | 'joinable') => {
+        settled = true;
+        unsubscribe();
+        resolve(outcome);
+      };
+      const waiting = follow.wait({
+        makeFlight: (head) => this.#relayedFlight(call, head),
+        onFlight: (flight) => {
+          this.#hooks.onLookup?.('none', 'coalesced', labels);
+          this.#join(flight, call, port, plan, key);
+          settle('COALESCED');
+        },
+        onFailure: (failure) => {
+          this.#hooks.onLookup?.('none', 'coalesced', labels);
+          port.answer({ kind: 'failure', failure }, { ...COALESCED_HEADERS, ...keyHeader(key) });
+          settle('COALESCED');
+        },
+        onRetry: () => settle(call.caller.left ? 'ABANDONED' : 'retry'),
+      });
+      if (waiting === false) {
+        resolve('joinable');
+        return;
+      }
+      // What the claim read may have answered it already (a late follower of a finished flight).
+      if (settled) return;
+      unsubscribe = call.caller.onLeave(() => {
+        waiting();
+        resolve('ABANDONED');
+      });
+    });
+  }
+
+  /**
+   * The local image of another replica's flight: fed from the relay, judged like any flight so
+   * that converting followers get their answer, and with no entry writer (DESIGN.md rule 8: only
+   * the leader commits).
+   */
+  #relayedFlight(call: EngineCall, head: RelayHead): Flight {
+    const { config } = this;
+    const { protocol, controls } = call;
+    // The request the leader sent differs from this one at most in its framing, which the head tells.
+    const own = call.request;
+    const leader: RequestInfo =
+      own.stream === head.stream && own.wantsStreamUsage === head.wantsStreamUsage
+        ? own
+        : withStreamUsage(
+            protocol,
+            { ...own, body: { ...own.body, stream: head.stream }, stream: head.stream, wantsStreamUsage: false },
+            head.wantsStreamUsage,
+          );
+    const ttlSeconds = Math.min(controls.ttlSeconds ?? config.ttlSeconds, config.maxTtlSeconds);
+    const meta = { ttlMs: ttlSeconds * 1000, namespace: controls.namespace, tags: controls.tags };
+    return new Flight({
+      maxEntryBytes: config.maxEntryBytes,
+      maxListeners: config.maxFollowers,
+      completeOnDisconnect: false,
+      leader,
+      judge: (h, recorder, upstreamMs) => judgeAnswer(protocol, leader, h, recorder, { ...meta, upstreamMs }),
+    });
   }
 
   async #exact(key: string): Promise<Found | undefined> {
@@ -326,7 +436,12 @@ export class Engine {
     // A stream follower that did not ask for the usage the leader's call asked for takes the live bytes, stripped.
     const stripper = stripperFor(call.protocol, flight.leader, call.request, this.config.maxEntryBytes);
     if (stripper || sameFraming(flight.leader, call.request)) {
-      flight.attach(port.stream(headers, stripper), call.caller);
+      if (flight.attach(port.stream(headers, stripper), call.caller) && port.coalesced) {
+        // A shared answer saved this caller an upstream call: it counts once it ended whole.
+        flight.onSettled((outcome) => {
+          if (outcome.kind === 'ended' && outcome.verdict.storable) port.coalesced?.(outcome.verdict.entry);
+        });
+      }
       return;
     }
     const converting: FlightListener = {
@@ -335,6 +450,7 @@ export class Engine {
       onData: () => undefined,
       onSettled: (outcome) => {
         const answer = this.#followerAnswer(call, outcome);
+        if (answer?.kind === 'replay') port.coalesced?.(answer.entry);
         if (answer) port.answer(answer, headers);
         // The documented exception to the fan-out: the shared answer cannot serve this follower
         // exactly (it needs usage the leader did not ask for), so it makes its own call. It was
@@ -374,6 +490,7 @@ export class Engine {
     stale: boolean,
     query?: SemanticQuery,
     shadow?: number,
+    lease?: LeaderLease,
   ): void {
     const { config } = this;
     const { protocol, request, controls } = call;
@@ -428,7 +545,12 @@ export class Engine {
     if (key !== '') headers['x-sluice-key'] = key;
     if (shadow !== undefined) Object.assign(headers, shadowHeaders(shadow));
     const stripper = stripperFor(protocol, sent, request, config.maxEntryBytes);
-    if (!flight.attach(port.stream(headers, stripper), call.caller)) return;
+    if (!flight.attach(port.stream(headers, stripper), call.caller)) {
+      lease?.giveBack();
+      return;
+    }
+    // The other replicas follow this flight through Redis.
+    lease?.lead(flight, sent);
     void driveFlight(flight, call.source, sent, call.limits ?? config.limits, {
       onHeaders: (s) => hooks.onUpstreamHeaders?.(s, labels),
       onEnd: (s) => hooks.onUpstreamEnd?.(s, labels),

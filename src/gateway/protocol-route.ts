@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OutcomeHeaders } from '../cache/cache-status.js';
+import type { CacheEntry } from '../cache/entry.js';
 import { parseControls, type RequestControls } from '../cache/controls.js';
 import { requestIdentity } from '../cache/scope.js';
 import type { FlightListener } from '../capture/flight.js';
@@ -149,6 +150,13 @@ class HttpPort implements CallPort {
       headers: { 'x-request-id': this.exchange.requestId, ...headers },
       onBytes: this.bytes('upstream'),
     });
+  }
+
+  coalesced(entry: CacheEntry): void {
+    const { exchange, requestModel } = this;
+    exchange.whenDelivered(() =>
+      this.ctx.stats.record({ type: 'coalesced', entry, requestModel, waitMs: performance.now() - exchange.arrivedAt }),
+    );
   }
 
   answer(answer: FollowerAnswer, headers: OutcomeHeaders): void {

@@ -37,6 +37,7 @@ import { handleProtocolRoute } from './protocol-route.js';
 import { createUpstreamAgent, makeUpstream } from './upstream.js';
 import { closeNamedUpstreams, createNamedUpstreams, handleNamedUpstream, namedTarget } from './named-upstreams.js';
 import { UpstreamTally } from './upstream-tally.js';
+import { createFleetCoalescing } from './fleet-coalescing.js';
 
 export interface Gateway {
   readonly server: Server;
@@ -178,7 +179,9 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     },
   });
   const lifecycle = new Lifecycle();
+  const fleetCoalescing = redis && config.fleet.coalesce ? createFleetCoalescing(config, redis, logger) : undefined;
   const engine = new Engine({
+    fleet: fleetCoalescing,
     config: { ...config.cache, limits: config.limits },
     store,
     semantic,
@@ -262,6 +265,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     closing ??= (async () => {
       await context.agent.close();
       await closeNamedUpstreams(context.namedUpstreams);
+      fleetCoalescing?.close();
       await context.semantic.close();
       await fleet?.close().catch(() => undefined);
       await context.store.close();

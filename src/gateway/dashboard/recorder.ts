@@ -15,6 +15,11 @@ export type OutcomeEvent =
   | { type: 'response'; outcome: Outcome }
   /** An answer served from an entry finished; replayMs from the request's arrival to its end. */
   | { type: 'hit'; key: string; entry: CacheEntry; requestModel: string; replayMs: number }
+  /**
+   * A follower was answered whole by another caller's upstream call (in this process or on
+   * another replica): it saved what a hit saves; waitMs from its arrival to its end.
+   */
+  | { type: 'coalesced'; entry: CacheEntry; requestModel: string; waitMs: number }
   /** A recorded answer was stored, or not (with the reason: status_429, incomplete_stream, ...). */
   | { type: 'write'; stored: true }
   | { type: 'write'; stored: false; reason: string }
@@ -82,28 +87,35 @@ export function createStatsRecorder(options: {
   const skipped = new Map<string, number>();
   const storeErrors: Array<{ at: number; timeout: boolean }> = [];
 
+  const countSavings = (entry: CacheEntry, requestModel: string, servedMs: number): void => {
+    const saved = savings.hit({
+      usage: entry.usage,
+      models: [entry.model, requestModel],
+      upstreamMs: entry.upstreamMs,
+      replayMs: servedMs,
+    });
+    if (saved.tokens) {
+      inputSaved.inc(saved.tokens.inputTokens);
+      outputSaved.inc(saved.tokens.outputTokens);
+      if (saved.usd !== undefined) prom.costSaved.inc(saved.usd, saved.priceKey ?? '');
+      else unpriced.inc();
+    } else {
+      usageUnknown.inc();
+    }
+    if (saved.ms !== undefined) timeSaved.inc(saved.ms / 1000);
+  };
+
   const record = (event: OutcomeEvent): void => {
     switch (event.type) {
       case 'response':
         history.record(event.outcome, now());
         return;
+      case 'coalesced':
+        countSavings(event.entry, event.requestModel, event.waitMs);
+        return;
       case 'hit': {
         const { entry } = event;
-        const saved = savings.hit({
-          usage: entry.usage,
-          models: [entry.model, event.requestModel],
-          upstreamMs: entry.upstreamMs,
-          replayMs: event.replayMs,
-        });
-        if (saved.tokens) {
-          inputSaved.inc(saved.tokens.inputTokens);
-          outputSaved.inc(saved.tokens.outputTokens);
-          if (saved.usd !== undefined) prom.costSaved.inc(saved.usd, saved.priceKey ?? '');
-          else unpriced.inc();
-        } else {
-          usageUnknown.inc();
-        }
-        if (saved.ms !== undefined) timeSaved.inc(saved.ms / 1000);
+        countSavings(entry, event.requestModel, event.replayMs);
         models.add(entry.model, undefined);
         namespaces.add(entry.namespace, undefined);
         entries.add(event.key, {
