@@ -159,7 +159,8 @@ describe('coalescing across replicas', () => {
       stream: true,
       messages: [{ role: 'user', content: `anthropic fleet #${++seq} ${Date.now()}` }],
     };
-    const headers = { 'anthropic-version': '2023-06-01', 'x-mock-delay-ms': '40' };
+    // The SDK sends x-api-key beside the authorization header; every credential present is in the scope.
+    const headers = { 'anthropic-version': '2023-06-01', 'x-mock-delay-ms': '40', 'x-api-key': 'sk-fleet-tenant' };
     const leader = a.post('/v1/messages', body, headers).then(async (r) => ({ cache: r.headers.get('x-sluice-cache'), text: await r.text() }));
     await eventually('the leader streaming', async () => fleet.mock.stats.chunksWritten >= 3);
     const client = new Anthropic({ baseURL: b.url, apiKey: 'sk-fleet-tenant', defaultHeaders: { authorization: 'Bearer sk-fleet-tenant' } });
