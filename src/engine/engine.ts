@@ -33,6 +33,7 @@ import type { SemanticLayer, SemanticQuery } from '../semantic/layer.js';
 import { semanticActive } from '../semantic/options.js';
 import { driveFlight, type UpstreamSource } from './drive.js';
 import type { EngineHooks, HookCall } from './hooks.js';
+import type { OutcomeWriter } from './outcome.js';
 
 /** The cache rules every caller is held to (validated once, by the gateway config or the library options). */
 export interface EngineConfig {
@@ -93,6 +94,8 @@ export interface EngineCall {
    * (the adapter knows its protocol); absent: the call is exact-only.
    */
   semantic?: ((keyInput: KeyInput) => SemanticQuery | undefined) | undefined;
+  /** The call's outcome record (engine/outcome.ts): the engine writes how the cache answered it. */
+  record?: OutcomeWriter | undefined;
 }
 
 /**
@@ -213,7 +216,7 @@ export class Engine {
       fields && this.#semantic && call.semantic ? call.semantic({ ...fields, material: keyMaterial() }) : undefined;
     let query: SemanticQuery | undefined;
     let shadow: number | undefined;
-    const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read, write: plan.write };
+    const { record } = call;
     if (call.caller.left) return { outcome: 'ABANDONED', key };
     let stale = false;
     if (plan.read) {
@@ -232,8 +235,11 @@ export class Engine {
           if (found.headers) Object.assign(headers, found.headers);
           if (found.outcome) headers['x-sluice-cache'] = found.outcome;
           if (port.replay(replay, found, headers)) {
-            this.#hooks.onLookup?.(found.layer, 'hit', labels);
-            this.#hooks.onHit?.(entry, call.request, found.layer);
+            if (record) {
+              record.looked(key, found.layer, 'hit', true);
+              record.answered(headers['x-sluice-cache']);
+              record.hit(entry, hit.ageSeconds);
+            }
             return { outcome: headers['x-sluice-cache'], key };
           }
         } else {
@@ -256,8 +262,12 @@ export class Engine {
           // x-sluice-key names the entry that answered, so an operator can inspect or purge it.
           const headers = { ...semanticHitHeaders(outcome.similarity, outcome.ageSeconds), ...keyHeader(outcome.key) };
           if (port.replay(replay, { entry, layer: 'semantic', outcome: 'SEMANTIC-HIT' }, headers)) {
-            this.#hooks.onLookup?.('semantic', 'hit', labels);
-            this.#hooks.onHit?.(entry, call.request, 'semantic');
+            if (record) {
+              // The key of the entry that answered, as x-sluice-key names it.
+              record.looked(outcome.key, 'semantic', 'hit', true);
+              record.answered('SEMANTIC-HIT');
+              record.hit(entry, outcome.ageSeconds, outcome.similarity);
+            }
             return { outcome: 'SEMANTIC-HIT', key };
           }
         }
@@ -266,13 +276,15 @@ export class Engine {
     if (plan.coalesce) {
       const flight = this.flights.joinable(key);
       if (flight) {
-        this.#hooks.onLookup?.('none', 'coalesced', labels);
+        record?.looked(key, 'none', 'coalesced', plan.read);
+        record?.answered('COALESCED');
         this.#join(flight, call, port, plan, key);
         return { outcome: 'COALESCED', key };
       }
     }
     const result = plan.read ? 'miss' : plan.forwardOutcome === 'BYPASS' ? 'bypass' : 'refresh';
-    this.#hooks.onLookup?.('none', result, labels);
+    record?.looked(key, 'none', result, plan.read);
+    record?.answered(plan.forwardOutcome);
     // A call that did not read (a refresh) prepares it now: its stored answer becomes a candidate.
     this.#forward(call, port, plan, key, stale, plan.read ? query : semanticQuery(), shadow);
     return { outcome: plan.forwardOutcome, key };
@@ -401,10 +413,14 @@ export class Engine {
     if (shadow !== undefined) Object.assign(headers, shadowHeaders(shadow));
     const stripper = stripperFor(protocol, sent, request, config.maxEntryBytes);
     if (!flight.attach(port.stream(headers, stripper), call.caller)) return;
+    const { record } = call;
     void driveFlight(flight, call.source, sent, config.limits, {
-      onHeaders: (s) => hooks.onUpstreamHeaders?.(s, labels),
-      onEnd: (s) => hooks.onUpstreamEnd?.(s, labels),
-      onFailure: (failure) => hooks.onFailure?.(failure, labels),
+      onHeaders: (s) => record?.upstreamHeaders(s * 1000),
+      onEnd: (s) => record?.upstreamEnded(s * 1000),
+      onFailure: (failure) => {
+        record?.failed(failure.code);
+        hooks.onFailure?.(failure, labels);
+      },
     });
   }
 }

@@ -7,12 +7,13 @@ import { RedisStore } from '../cache/redis-store.js';
 import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
 import { DEFAULTS } from '../defaults.js';
 import { Engine } from '../engine/engine.js';
-import { composeHooks, EngineCounters } from '../engine/hooks.js';
+import { composeHooks, WriteCounts } from '../engine/hooks.js';
+import { OutcomeRecord, outcomeSinks } from '../engine/outcome.js';
 import { failOpen, failOpenTiers } from '../engine/stores.js';
 import { BEDROCK_ROUTE_PREFIX, matchRoute } from '../protocols/index.js';
 import { RequestMemo } from '../protocols/request-memo.js';
 import type { ProtocolFamily } from '../protocols/types.js';
-import { startAccessLine } from './access-log.js';
+import { accessLogSink } from './access-log.js';
 import { Exchange } from './exchange.js';
 import { createSemanticLayer } from '../semantic/index.js';
 import { createPriceTable } from '../stats/prices.js';
@@ -21,7 +22,8 @@ import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
 import { dashboardHooks, gatewayHooks } from './engine-hooks.js';
 import type { GatewayContext, SemanticCounts } from './context.js';
-import { createStatsRecorder, responseOutcome } from './dashboard/recorder.js';
+import { createStatsRecorder } from './dashboard/recorder.js';
+import { dashboardSink, LookupTally, metricsSink } from './outcome-sinks.js';
 import { handleDashboard } from './dashboard/routes.js';
 import { SessionStore } from './dashboard/session.js';
 import { requestTarget, sendError, sendJson } from './http.js';
@@ -105,7 +107,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       })
     : undefined;
   const store = failOpenTiers(l1, l2);
-  const counters = new EngineCounters();
+  const writes = new WriteCounts();
+  const lookups = new LookupTally();
   const semanticCounts: SemanticCounts = { lookups: {}, shadowMatches: 0, embedderErrors: {} };
   const bump = (record: Record<string, number>, label: string) => {
     record[label] = (record[label] ?? 0) + 1;
@@ -135,7 +138,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     store,
     semantic,
     // The shutdown drain flushes entry writes still on their way to L2.
-    hooks: composeHooks(gatewayHooks(metrics, logger), dashboardHooks(stats), counters, { onCommit: (write) => lifecycle.trackWrite(write) }),
+    hooks: composeHooks(gatewayHooks(metrics, logger), dashboardHooks(stats), writes, { onCommit: (write) => lifecycle.trackWrite(write) }),
   });
   const context: GatewayContext = {
     config,
@@ -145,7 +148,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     l2,
     redis,
     flights: engine.flights,
-    counters,
+    writes,
+    lookups,
     agent: createUpstreamAgent(config.limits),
     metrics,
     stats,
@@ -163,17 +167,23 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     semanticCounts,
   };
 
+  // Every request's outcome record goes, once its response closed, to each of these (engine/outcome.ts).
+  const sink = outcomeSinks([
+    metricsSink(metrics),
+    dashboardSink(stats),
+    lookups.sink,
+    config.accessLog && logger.isLevelEnabled('info') ? accessLogSink(logger) : undefined,
+  ]);
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const exchange = new Exchange(requestIdOf(req));
+    const requestId = requestIdOf(req);
+    const record = new OutcomeRecord(requestId, req.method ?? 'GET', pathOf(req));
+    const exchange = new Exchange(requestId, record);
     lifecycle.opened();
-    const accessLine =
-      config.accessLog && logger.isLevelEnabled('info') ? startAccessLine(logger, req, res, exchange, pathOf(req)) : undefined;
-    // The one listener per request: the drain's count, the caller's lifetime, the counters, the log line.
+    // The one listener per request: the drain's count, the caller's lifetime, the outcome record's sinks.
     res.once('close', () => {
       lifecycle.closed();
       exchange.closed(res);
-      countResponse(context, exchange, res);
-      accessLine?.();
+      sink(record.close(res.statusCode, res.writableFinished, contentLength(res)));
     });
     route(context, req, res, exchange).catch((err: unknown) => {
       logger.error(
@@ -260,16 +270,10 @@ function pathOf(req: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
-/**
- * A labelled response (a protocol route's or a pass-through's) counts once, when it finished, with
- * the last outcome assigned to it.
- */
-function countResponse(ctx: GatewayContext, exchange: Exchange, res: ServerResponse): void {
-  const { route, cache } = exchange;
-  if (route === undefined || cache === undefined || !res.writableFinished) return;
-  const status = exchange.status ?? res.statusCode;
-  ctx.metrics.countRequest(route, status, cache);
-  ctx.stats.record({ type: 'response', outcome: responseOutcome(cache, status) });
+/** The body length of an answer written whole (an error, a JSON answer), when no writer counted its bytes. */
+function contentLength(res: ServerResponse): number {
+  const length = res.getHeader('content-length');
+  return typeof length === 'number' ? length : typeof length === 'string' ? Number(length) || 0 : 0;
 }
 
 async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {

@@ -45,7 +45,6 @@ export class ResponseCache {
       config: resolved,
       // DESIGN.md rule 5 for any store, custom ones included: bounded and breaker-guarded.
       store: failOpenTiers(chosen, undefined, { l1: { timeoutMs: resolved.storeTimeoutMs } }),
-      hooks: stats,
     });
     this.#core = { engine, store: chosen, options: resolved, stats, semantic, requests: new RequestMemo(DEFAULT_MAX_JSON_DEPTH) };
   }
