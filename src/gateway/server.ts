@@ -27,7 +27,7 @@ import { dashboardSink, LookupTally, metricsSink } from './outcome-sinks.js';
 import { handleDashboard } from './dashboard/routes.js';
 import { SessionStore } from './dashboard/session.js';
 import { requestTarget, sendError, sendJson } from './http.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger, logStream, watchDrops } from './logger.js';
 import { acceptCleartextHttp2 } from './h2c.js';
 import { createMetrics } from './metrics.js';
 import { handlePassthrough } from './passthrough.js';
@@ -172,8 +172,10 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     metricsSink(metrics),
     dashboardSink(stats),
     lookups.sink,
-    config.accessLog && logger.isLevelEnabled('info') ? accessLogSink(logger) : undefined,
+    config.accessLog && logger.isLevelEnabled('info') ? accessLogSink(logStream(logger)) : undefined,
   ]);
+  const droppedLines = metrics.logLinesDropped.bind();
+  watchDrops(logger, () => droppedLines.inc());
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
     const record = new OutcomeRecord(requestId, req.method ?? 'GET', pathOf(req));
