@@ -77,6 +77,11 @@ export const configSchema = z
       .union([z.boolean(), z.enum(['on', 'off'])])
       .transform((v) => v === true || v === 'on')
       .default(true),
+    /**
+     * OpenTelemetry traces to this OTLP/HTTP base URL (as OTEL_EXPORTER_OTLP_ENDPOINT; /v1/traces is
+     * added). Traces are also on when OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT is set.
+     */
+    otelEndpoint: z.url().optional(),
     /** On SIGTERM, how long answers in flight may run before they are cut. */
     shutdownGraceMs: z.number().int().min(0).default(30_000),
     /**

@@ -309,6 +309,9 @@ export class Engine {
     const headers: OutcomeHeaders = { ...COALESCED_HEADERS, ...keyHeader(key) };
     // A stream follower that did not ask for the usage the leader's call asked for takes the live bytes, stripped.
     const stripper = stripperFor(call.protocol, flight.leader, call.request, this.config.maxEntryBytes);
+    const { record } = call;
+    // The shared answer, as the gate read it, is this follower's too (its model and usage).
+    if (record) flight.onSettled((o) => o.kind === 'ended' && o.verdict.storable && record.produced(o.verdict.entry));
     if (stripper || sameFraming(flight.leader, call.request)) {
       flight.attach(port.stream(headers, stripper), call.caller);
       return;
@@ -385,8 +388,10 @@ export class Engine {
       writer,
     });
     if (plan.coalesce) this.flights.register(key, flight);
+    const { record } = call;
     flight.onSettled((outcome) => {
       void flight.committed.finally(() => this.flights.release(key, flight));
+      if (record && outcome.kind === 'ended' && outcome.verdict.storable) record.produced(outcome.verdict.entry);
       if (writer && outcome.kind === 'ended' && outcome.verdict.storable) {
         hooks.onCommit?.(flight.committed, labels);
         const { entry } = outcome.verdict;
@@ -413,7 +418,6 @@ export class Engine {
     if (shadow !== undefined) Object.assign(headers, shadowHeaders(shadow));
     const stripper = stripperFor(protocol, sent, request, config.maxEntryBytes);
     if (!flight.attach(port.stream(headers, stripper), call.caller)) return;
-    const { record } = call;
     void driveFlight(flight, call.source, sent, config.limits, {
       onHeaders: (s) => record?.upstreamHeaders(s * 1000),
       onEnd: (s) => record?.upstreamEnded(s * 1000),

@@ -1,4 +1,5 @@
 import type { CacheEntry } from '../cache/entry.js';
+import type { Usage } from '../protocols/types.js';
 import type { LookupResult } from './hooks.js';
 
 /**
@@ -39,6 +40,8 @@ export interface Outcome {
   readonly ageSeconds: number | undefined;
   /** The entry that answered (a hit): its recorded usage, model and upstream time are what a hit saved. */
   readonly entry: CacheEntry | undefined;
+  /** The answer's model and usage as recorded (a hit's entry, or the upstream answer the gate judged), if known. */
+  readonly answer: { readonly model: string; readonly usage?: Usage | undefined } | undefined;
   readonly status: number;
   /** Response body bytes sent, and where they came from. */
   readonly bytes: number;
@@ -68,6 +71,8 @@ export interface OutcomeWriter {
   answered(cache: string): void;
   /** An entry answered (an exact or a semantic hit). */
   hit(entry: CacheEntry, ageSeconds: number, similarity?: number): void;
+  /** The upstream answer this call received, as the gate read it (a whole answer: model and usage). */
+  produced(answer: { model: string; usage?: Usage | undefined }): void;
   upstreamHeaders(ms: number): void;
   upstreamEnded(ms: number): void;
   failed(code: string): void;
@@ -88,6 +93,7 @@ export class OutcomeRecord implements Outcome, OutcomeWriter {
   similarity: number | undefined = undefined;
   ageSeconds: number | undefined = undefined;
   entry: CacheEntry | undefined = undefined;
+  answer: { model: string; usage?: Usage | undefined } | undefined = undefined;
   status = 0;
   bytes = 0;
   source: 'cache' | 'upstream' | undefined = undefined;
@@ -135,8 +141,13 @@ export class OutcomeRecord implements Outcome, OutcomeWriter {
 
   hit(entry: CacheEntry, ageSeconds: number, similarity?: number): void {
     this.entry = entry;
+    this.answer = entry;
     this.ageSeconds = ageSeconds;
     this.similarity = similarity;
+  }
+
+  produced(answer: { model: string; usage?: Usage | undefined }): void {
+    this.answer = answer;
   }
 
   upstreamHeaders(ms: number): void {

@@ -10,6 +10,8 @@ import type { OutcomeWriter } from '../engine/outcome.js';
  * request.
  */
 export class Exchange implements CallerLifetime {
+  /** traceparent (and tracestate) of this request's span, when traces are on: sent upstream with a forward. */
+  traceHeaders: Record<string, string> | undefined = undefined;
   #left = false;
   #controller: AbortController | undefined;
   #onLeave: Array<() => void> | undefined;

@@ -23,6 +23,7 @@ export async function handlePassthrough(
   const upstream: Upstream = toAnthropic ? ctx.upstreams.anthropic : ctx.upstreams.openai;
   const headers = upstreamRequestHeaders(req.headers);
   headers['x-request-id'] = requestId;
+  if (exchange.traceHeaders) Object.assign(headers, exchange.traceHeaders);
   applyUpstreamCredential(headers, upstream);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   let response: Dispatcher.ResponseData;

@@ -86,6 +86,7 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
       (sent) => {
         const headers = upstreamRequestHeaders(req.headers);
         headers['x-request-id'] = requestId;
+        if (exchange.traceHeaders) Object.assign(headers, exchange.traceHeaders);
         applyUpstreamCredential(headers, upstream);
         // The client's bytes, unless Sluice changed the request (requestStreamUsage).
         const body = sent === request ? rawBody : Buffer.from(JSON.stringify(sent.body));

@@ -34,6 +34,7 @@ import { handlePassthrough } from './passthrough.js';
 import { type DrainResult, drainServer, Lifecycle, stopServer } from './shutdown.js';
 import { summarizeInstance, summaryMessage } from './instance-summary.js';
 import { handleProtocolRoute } from './protocol-route.js';
+import type { Tracing } from './tracing.js';
 import { createUpstreamAgent, makeUpstream } from './upstream.js';
 
 export interface Gateway {
@@ -176,16 +177,24 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   ]);
   const droppedLines = metrics.logLinesDropped.bind();
   watchDrops(logger, () => droppedLines.inc());
+  // Loaded by listen() only when traces are on: with them off, nothing of OpenTelemetry runs or loads.
+  const otelEndpoint = tracesEndpoint(config);
+  let tracing: Tracing | undefined;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
     const record = new OutcomeRecord(requestId, req.method ?? 'GET', pathOf(req));
     const exchange = new Exchange(requestId, record);
+    const span = tracing?.start(req.headers);
+    if (span) exchange.traceHeaders = span.headers;
     lifecycle.opened();
     // The one listener per request: the drain's count, the caller's lifetime, the outcome record's sinks.
     res.once('close', () => {
       lifecycle.closed();
       exchange.closed(res);
-      sink(record.close(res.statusCode, res.writableFinished, contentLength(res)));
+      const outcome = record.close(res.statusCode, res.writableFinished, contentLength(res));
+      sink(outcome);
+      // The span is this request's own sink (it began at arrival, to name the upstream call's parent).
+      span?.end(outcome);
     });
     route(context, req, res, exchange).catch((err: unknown) => {
       logger.error(
@@ -218,6 +227,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       await context.agent.close();
       await context.semantic.close();
       await context.store.close();
+      await tracing?.shutdown().catch((err: Error) => logger.warn({ err: err.message }, 'trace export at shutdown failed'));
     })();
     return closing;
   };
@@ -226,6 +236,10 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     server,
     context,
     listen: async () => {
+      if (otelEndpoint && !tracing) {
+        const { startTracing } = await import('./tracing.js');
+        tracing = startTracing({ endpoint: otelEndpoint === true ? undefined : otelEndpoint });
+      }
       // Serve at once either way: a Redis that is not up yet is a miss (fail-open), not a failed start.
       await redis
         ?.ready()
@@ -258,6 +272,19 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       await closeAll();
     },
   };
+}
+
+/**
+ * Whether traces are on, and where they go: --otel-endpoint (a base URL), else true when the
+ * standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (the exporter reads it), unless the standard
+ * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turns them off.
+ */
+function tracesEndpoint(config: SluiceConfig, env = process.env): string | true | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') {
+    return undefined;
+  }
+  if (config.otelEndpoint) return config.otelEndpoint;
+  return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT ? true : undefined;
 }
 
 /** The client's x-request-id when it is a sane token, else a fresh one. */

@@ -94,6 +94,7 @@ describe('sluice command line', () => {
       'bedrock-upstream': 'http://127.0.0.1:9',
       'bedrock-region': 'eu-west-1',
       'embeddings-url': 'http://127.0.0.1:9/v1',
+      'otel-endpoint': 'http://127.0.0.1:4318',
     };
     const byType: Record<string, string> = { int: '7', number: '0.9', bool: 'true', onoff: 'off', replay: 'realtime' };
     const listed = [...USAGE.matchAll(/^\s+(?:-\w, )?--([a-z-]+)(?: \S+)?\s+(SLUICE_[A-Z_]+)/gm)];
