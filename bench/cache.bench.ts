@@ -9,13 +9,18 @@
  *  - capture overhead: every request a recorded miss that is judged and stored
  *    (`cache-control: no-cache`, x-sluice-cache: REFRESH) against the same requests with
  *    `cache-control: no-store` (BYPASS: nothing recorded, judged or stored), same gateway;
- *  - L1 memory per entry against payload bytes (child process with --expose-gc).
+ *  - L1 memory per entry against payload bytes (child process with --expose-gc);
+ *  - traces on (OTLP/HTTP to a local receiver process) against traces off: CPU per JSON hit added.
+ *
+ * Sluice runs as `npm start` runs it, with its defaults (log level info, access log on), its
+ * stdout going to a file; CPU per request of every process is printed beside the throughput
+ * (on 2 shared cores the throughput ratio mixes in the load generator's cost, CPU does not).
  *
  * Processes: this script is the load generator; mock upstream, gateway and raw servers each run
  * in their own process. Nothing is pinned to a core.
  *   npm run bench:cache            (BENCH_SECONDS=N per measurement, default 5; BENCH_REPS=N)
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,10 +57,9 @@ await runBench(async () => {
 
 async function benchmark(dir: string): Promise<void> {
   const mock = await startMockProcess();
-  const cacheOn = await startGatewayProcess('sluice', {
-    upstream: `${mock.url}/v1`,
-  });
-  console.log(`mock pid ${mock.pid}, sluice pid ${cacheOn.pid}, load generator pid ${process.pid}`);
+  const logFile = join(dir, 'sluice-stdout.log');
+  const cacheOn = await startGatewayProcess('sluice', { upstream: `${mock.url}/v1` }, [], logFile);
+  console.log(`mock pid ${mock.pid}, sluice pid ${cacheOn.pid} (defaults, stdout to ${logFile}), load generator pid ${process.pid}`);
   const options = { repetitions: REPS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS };
 
   // Words per answer so the SSE entry holds exactly SSE_EVENTS events (role, content..., finish, [DONE]).
@@ -114,6 +118,8 @@ async function benchmark(dir: string): Promise<void> {
       await raw.stop();
     }
   }
+
+  const traces = await measureTraces(dir, mock.url, hitCases[0]!, hitCases[0]!.body, options);
 
   if (sseHit) {
     heading(`time to first body byte, stream hit (${SSE_EVENTS} events): sequential, alternating`);
@@ -174,6 +180,8 @@ async function benchmark(dir: string): Promise<void> {
     );
   }
   await Promise.all([cacheOn.stop(), mock.stop()]);
+  const logged = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"access":true')).length;
+  console.log(`\naccess log: ${logged} access lines, ${statSync(logFile).size} bytes written to sluice's stdout file`);
 
   heading(
     `L1 memory: ${MEMORY_ENTRIES} recorded ${SSE_EVENTS}-event SSE entries in a MemoryStore (child, --expose-gc)`,
@@ -203,10 +211,19 @@ async function benchmark(dir: string): Promise<void> {
   printSummary([
     { comparison: jsonHit, goal: 0.8 },
     { comparison: sseHitRow, goal: 0.9 },
-    { comparison: { ...jsonHit, label: 'gateway CPU per JSON hit ÷ raw CPU per request' }, goal: 1.5, measure: 'cpu' },
+    { comparison: { ...jsonHit, label: 'gateway CPU per JSON hit ÷ raw CPU per request' }, goal: 2, measure: 'cpu' },
+    { comparison: { ...sseHitRow, label: `gateway CPU per ${SSE_EVENTS}-event SSE hit ÷ raw CPU` }, goal: 1.5, measure: 'cpu' },
     { comparison: streamCapture, goal: 0.9 },
     { comparison: jsonCapture, goal: 0.9 },
   ]);
+  if (traces) {
+    const added = traces.contenderCpuMicros - traces.baselineCpuMicros;
+    console.log(
+      `  ${'CPU per JSON hit added by traces (on − off)'.padEnd(58)} ${added.toFixed(1)} µs (${traces.contenderCpuMicros.toFixed(0)} − ${traces.baselineCpuMicros.toFixed(0)})  goal <= 15 µs: ${added <= 15 ? 'REACHED' : 'NOT reached'}`,
+    );
+  } else {
+    console.log(`  ${'CPU per JSON hit added by traces'.padEnd(58)} not measured: this build has no traces`);
+  }
   const memoryRatio = memory.totalGrowth! / payload;
   console.log(`  ${'L1 memory ÷ payload'.padEnd(58)} ${memoryRatio.toFixed(3)}x  goal <= 1.3x: ${memoryRatio <= 1.3 ? 'REACHED' : 'NOT reached'}`);
   if (floors) printFloors(floors);
@@ -268,5 +285,49 @@ function printFloors({ contract, logic }: ContractFloor): void {
     console.log(
       `  ${row.label.padEnd(80)} ${row.medianRatio.toFixed(2)}x (${Math.min(...row.ratios).toFixed(2)}-${Math.max(...row.ratios).toFixed(2)}), CPU ${row.contenderCpuMicros.toFixed(0)} ÷ ${row.baselineCpuMicros.toFixed(0)} µs = ${cpu.toFixed(2)}x`,
     );
+  }
+}
+
+/**
+ * Traces on against traces off, same JSON hit: two gateways with the defaults, one exporting a
+ * span per request over OTLP/HTTP to a local receiver process. Undefined when the build has no
+ * traces (an earlier revision refuses the option at start).
+ */
+async function measureTraces(
+  dir: string,
+  mockUrl: string,
+  hitCase: { label: string; words: string },
+  body: string,
+  options: CompareOptions,
+): Promise<Comparison | undefined> {
+  const receiver = await startServerProcess('otlp receiver', repoPath('bench/harness/otlp-receiver-process.mjs'), []);
+  let traced: ServerProcess | undefined;
+  let untraced: ServerProcess | undefined;
+  try {
+    try {
+      traced = await startGatewayProcess('sluice, traces on', { upstream: `${mockUrl}/v1`, otelEndpoint: receiver.url }, [], join(dir, 'sluice-traced.log'));
+    } catch {
+      return undefined;
+    }
+    untraced = await startGatewayProcess('sluice, traces off', { upstream: `${mockUrl}/v1` }, [], join(dir, 'sluice-untraced.log'));
+    const headers = { ...JSON_HEADERS, 'x-mock-words': hitCase.words };
+    for (const gateway of [traced, untraced]) {
+      await probe(`${gateway.url}${CHAT_PATH}`, body, headers);
+      await probe(`${gateway.url}${CHAT_PATH}`, body, headers);
+    }
+    heading(`traces: ${hitCase.label} hit with a span per request exported to a local OTLP/HTTP receiver, against traces off`);
+    const side = (name: string, gateway: ServerProcess) => ({
+      name,
+      serverName: 'server',
+      load: {
+        url: `${gateway.url}${CHAT_PATH}`,
+        body,
+        headers,
+        cpuOf: { 'load gen': process.pid, server: gateway.pid, receiver: receiver.pid },
+      },
+    });
+    return await compare(`${hitCase.label} hit, traces on ÷ off`, side('sluice, traces off', untraced), side('sluice, traces on', traced), options);
+  } finally {
+    await Promise.all([traced?.stop(), untraced?.stop(), receiver.stop()]);
   }
 }

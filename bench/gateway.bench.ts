@@ -3,6 +3,11 @@
  * with the cache bypassed (`cache-control: no-store`, x-sluice-cache: BYPASS, so every request
  * goes upstream and nothing is stored). Same requests, same connections, same run.
  *
+ * A second baseline: a minimal node:http reverse proxy (keep-alive agent, bodies piped, nothing
+ * else) in front of the same mock; pass-through must not cost more CPU per request than it.
+ * Sluice runs as `npm start` runs it, with its defaults (log level info, access log on), its
+ * stdout going to a file; CPU per request of every process is printed beside the throughput.
+ *
  * Throughput is measured BENCH_REPS times (default 3) alternating which side goes first; the
  * ratios reported are medians, with their range.
  *
@@ -12,7 +17,10 @@
  */
 
 import { type Comparison, compare, printSummary } from './harness/compare.js';
-import { runBench, startGatewayProcess, startMockProcess } from './harness/processes.js';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoPath, runBench, startGatewayProcess, startMockProcess, startServerProcess } from './harness/processes.js';
 import { goal, heading, machineLine, printTtfbTable } from './harness/report.js';
 import { CHAT_PATH, chatBody, JSON_HEADERS, probe } from './harness/requests.js';
 import { measureTtfb } from './harness/ttfb.js';
@@ -24,12 +32,13 @@ const CONNECTIONS = 32;
 
 await runBench(async () => {
   console.log(`gateway bench: ${machineLine()}`);
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-gateway-bench-'));
+  const logFile = join(dir, 'sluice-stdout.log');
   const mock = await startMockProcess();
-  const gateway = await startGatewayProcess('sluice', {
-    upstream: `${mock.url}/v1`,
-  });
+  const gateway = await startGatewayProcess('sluice', { upstream: `${mock.url}/v1` }, [], logFile);
+  const proxy = await startServerProcess('minimal proxy', repoPath('bench/harness/proxy-process.mjs'), [mock.url]);
   console.log(
-    `mock pid ${mock.pid} ${mock.url}, sluice pid ${gateway.pid} ${gateway.url}, load generator pid ${process.pid}`,
+    `mock pid ${mock.pid} ${mock.url}, sluice pid ${gateway.pid} ${gateway.url} (defaults, stdout to ${logFile}), minimal proxy pid ${proxy.pid}, load generator pid ${process.pid}`,
   );
 
   const bypass = {
@@ -48,6 +57,7 @@ await runBench(async () => {
   );
 
   const rows: Comparison[] = [];
+  const proxied: Comparison[] = [];
   for (const { label, body } of cases) {
     heading(
       `${label}: throughput, ${CONNECTIONS} connections, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up, ${REPS} repetitions`,
@@ -59,9 +69,17 @@ await runBench(async () => {
         url: `${url}${CHAT_PATH}`,
         body,
         headers: bypass,
-        cpuOf: { 'load gen': process.pid, mock: mock.pid, sluice: gateway.pid },
+        cpuOf: { 'load gen': process.pid, mock: mock.pid, sluice: gateway.pid, proxy: proxy.pid },
       },
     });
+    proxied.push(
+      await compare(
+        `${label} pass-through, sluice ÷ minimal node:http proxy`,
+        side('minimal node:http proxy', proxy.url, 'proxy'),
+        side('through sluice (BYPASS)', gateway.url, 'sluice'),
+        { repetitions: REPS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS },
+      ),
+    );
     rows.push(
       await compare(
         `${label} pass-through, ÷ direct to the upstream`,
@@ -111,9 +129,15 @@ await runBench(async () => {
     if (label.startsWith('paced')) streamTtfbAdded = through.p50Ms - direct.p50Ms;
   }
 
+  await Promise.all([gateway.stop(), proxy.stop()]);
+  const logged = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"access":true')).length;
+  console.log(`\naccess log: ${logged} access lines, ${statSync(logFile).size} bytes written to sluice's stdout file`);
+  rmSync(dir, { recursive: true, force: true });
   printSummary([
     { comparison: rows[0] as Comparison, goal: 0.75 },
     { comparison: rows[1] as Comparison, goal: 0.75 },
+    { comparison: { ...(proxied[0] as Comparison), label: 'JSON pass-through: sluice CPU ÷ minimal proxy CPU' }, goal: 1, measure: 'cpu' },
+    { comparison: { ...(proxied[1] as Comparison), label: '50-chunk pass-through: sluice CPU ÷ minimal proxy CPU' }, goal: 1, measure: 'cpu' },
   ]);
   goal(
     'p50 time to first byte added <= 1 ms (paced stream)',

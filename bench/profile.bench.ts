@@ -12,6 +12,8 @@
  *   npm run bench:profile -- raw-sse            (the baseline: raw node:http writing the SSE hit's bytes)
  *   BENCH_SECONDS=N (default 10), BENCH_TOP=N (default 30), BENCH_CONNECTIONS=N (default 32); the profile is
  *   kept under bench/profiles/.
+ *   The gateway runs with npm start's defaults (info logs, access log on), its stdout to
+ *   .tmp/profile-stdout.log; BENCH_SILENT=1 silences its logs as before.
  *   BENCH_VIEW=total prints inclusive time (the function and what it called) instead of self time.
  *
  *   BENCH_PERF=1 records with Linux perf instead (every thread of the server, the kernel included,
@@ -76,7 +78,15 @@ await runBench(async () => {
   mkdirSync(dir, { recursive: true });
   const mock = await startMockProcess();
   if (!raw && !PERF) process.env.BENCH_PROFILE_DIR = dir;
-  let gateway = await startGatewayProcess(raw ? 'sluice' : 'sluice (profiled)', { upstream: `${mock.url}/v1` }, PERF && !raw ? PERF_NODE_ARGS : []);
+  // As `npm start` runs it (info logs, access log on, stdout to a file), unless BENCH_SILENT=1.
+  const logFile = process.env.BENCH_SILENT === '1' ? undefined : repoPath('.tmp/profile-stdout.log');
+  if (logFile) mkdirSync(repoPath('.tmp'), { recursive: true });
+  let gateway = await startGatewayProcess(
+    raw ? 'sluice' : 'sluice (profiled)',
+    { upstream: `${mock.url}/v1` },
+    PERF && !raw ? PERF_NODE_ARGS : [],
+    logFile,
+  );
   delete process.env.BENCH_PROFILE_DIR;
   const headers = { ...JSON_HEADERS, ...chosen.headers };
   let url = `${gateway.url}${CHAT_PATH}`;

@@ -235,6 +235,12 @@ export const FLAGS = {
     value: 'on|off',
     help: 'one info line per request (default on)',
   },
+  'otel-endpoint': {
+    path: ['otelEndpoint'],
+    type: 'string',
+    value: 'URL',
+    help: 'OpenTelemetry traces to this OTLP/HTTP base URL (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: off)',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 /** A flag's environment twin: SLUICE_ and its name in capitals (--cache-mode: SLUICE_CACHE_MODE), unless its row names another. */

@@ -4,6 +4,7 @@ import { resolveCli, USAGE, UsageError } from './cli-options.js';
 import { ConfigError, type SluiceConfig } from './config.js';
 import { SluiceError } from './errors.js';
 import { createGateway } from './gateway/server.js';
+import { flushLog } from './gateway/logger.js';
 
 async function main(): Promise<void> {
   const cli = await resolveCli(process.argv.slice(2), process.env);
@@ -34,14 +35,15 @@ async function main(): Promise<void> {
       gateway.drain(config.shutdownGraceMs).then(
         ({ cut }) => {
           logger.info({ cut }, 'drained; exiting');
-          process.exit(0);
+          // The log's buffered lines go out first (bounded in time: a stalled stdout does not hold the exit).
+          void flushLog(logger).then(() => process.exit(0));
         },
         () => process.exit(1),
       );
       return;
     }
     logger.warn({ signal, inFlight: gateway.context.lifecycle.inFlight }, 'second signal: cutting every answer now');
-    gateway.close().finally(() => process.exit(0));
+    gateway.close().finally(() => void flushLog(logger).then(() => process.exit(0)));
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -95,6 +95,11 @@ export const configSchema = z
       .positive()
       .max(24 * 3600)
       .default(DEFAULTS.adminTimeoutMs / 1000),
+    /**
+     * OpenTelemetry traces to this OTLP/HTTP base URL (as OTEL_EXPORTER_OTLP_ENDPOINT; /v1/traces is
+     * added). Traces are also on when OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT is set.
+     */
+    otelEndpoint: z.url().optional(),
     /** On SIGTERM, how long answers in flight may run before they are cut. */
     shutdownGraceMs: z.number().int().min(0).default(30_000),
     /**

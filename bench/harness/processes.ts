@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +35,11 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Give up waiting for the `{"url"}` line after this long. Default 20 s. */
   startTimeoutMs?: number;
+  /**
+   * The child's stdout goes to this file (as `npm start > file` would): the `{"url"}` line then
+   * comes on fd 3 (BENCH_READY_FD=3), the child's own channel for it.
+   */
+  stdoutFile?: string;
 }
 
 /**
@@ -50,11 +56,13 @@ export async function startServerProcess(
   installExitHook();
   // A .mjs entry is plain JavaScript for plain node; a .ts one needs the tsx loader.
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const stdoutFd = options.stdoutFile === undefined ? undefined : openSync(options.stdoutFile, 'a');
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, script, ...args], {
     cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...options.env },
+    stdio: stdoutFd === undefined ? ['ignore', 'pipe', 'inherit'] : ['ignore', stdoutFd, 'inherit', 'pipe'],
+    env: { ...process.env, ...options.env, ...(stdoutFd === undefined ? {} : { BENCH_READY_FD: '3' }) },
   });
+  if (stdoutFd !== undefined) closeSync(stdoutFd);
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${script}`);
   const pid = child.pid;
   running.set(pid, child);
@@ -64,7 +72,8 @@ export async function startServerProcess(
       resolve();
     });
   });
-  const url = await readReadyLine(name, child, exited, options.startTimeoutMs ?? 20_000).catch(
+  const readyStream = (stdoutFd === undefined ? child.stdout : child.stdio[3]) as NodeJS.ReadableStream;
+  const url = await readReadyLine(name, readyStream, exited, options.startTimeoutMs ?? 20_000).catch(
     async (err: unknown) => {
       await stopChild(pid, exited);
       throw err;
@@ -73,16 +82,9 @@ export async function startServerProcess(
   return { name, pid, url, stop: () => stopChild(pid, exited) };
 }
 
-function readReadyLine(
-  name: string,
-  child: ChildProcess,
-  exited: Promise<void>,
-  timeoutMs: number,
-): Promise<string> {
+function readReadyLine(name: string, input: NodeJS.ReadableStream, exited: Promise<void>, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const lines = createInterface({
-      input: child.stdout as NodeJS.ReadableStream,
-    });
+    const lines = createInterface({ input });
     const timer = setTimeout(() => reject(new Error(`${name}: not ready after ${timeoutMs} ms`)), timeoutMs);
     void exited.then(() => {
       clearTimeout(timer);
@@ -172,14 +174,23 @@ export function startMockProcess(): Promise<ServerProcess> {
  * the gateway writes a V8 CPU profile there when stopped (`extraNodeArgs` add node flags). With BENCH_SLUICE_DIST set to another
  * build (another checkout's dist/, built with `npm run build` there), the gateway is that build:
  * the same bench against an earlier version, for before/after figures.
+ *
+ * With `logFile`, the gateway runs with the defaults `npm start` has (log level info, access log
+ * on) and its stdout goes to that file, as `npm start > file` would have it.
  */
-export function startGatewayProcess(name: string, config: Record<string, unknown>, extraNodeArgs: string[] = []): Promise<ServerProcess> {
+export function startGatewayProcess(
+  name: string,
+  config: Record<string, unknown>,
+  extraNodeArgs: string[] = [],
+  logFile?: string,
+): Promise<ServerProcess> {
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const nodeArgs = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...extraNodeArgs];
   const dist = process.env.BENCH_SLUICE_DIST;
   return startServerProcess(dist ? `${name} [${dist}]` : name, repoPath('bench/harness/gateway-process.mjs'), [JSON.stringify(config)], {
     nodeArgs,
-    env: dist ? { SLUICE_DIST: dist } : {},
+    env: { ...(dist ? { SLUICE_DIST: dist } : {}), ...(logFile ? { BENCH_DEFAULT_LOGS: '1' } : {}) },
+    stdoutFile: logFile,
   });
 }
 

@@ -36,6 +36,7 @@ import { semanticActive } from '../semantic/options.js';
 import { driveFlight, type UpstreamSource } from './drive.js';
 import type { FleetCoalescer, LeaderLease, RelayFollow } from './fleet.js';
 import type { EngineHooks, HookCall } from './hooks.js';
+import type { OutcomeWriter } from './outcome.js';
 
 /** The cache rules every caller is held to (validated once, by the gateway config or the library options). */
 export interface EngineConfig {
@@ -102,6 +103,8 @@ export interface EngineCall {
    * (the adapter knows its protocol); absent: the call is exact-only.
    */
   semantic?: ((keyInput: KeyInput) => SemanticQuery | undefined) | undefined;
+  /** The call's outcome record (engine/outcome.ts): the engine writes how the cache answered it. */
+  record?: OutcomeWriter | undefined;
 }
 
 /**
@@ -146,8 +149,6 @@ export interface CallPort {
   stream(headers: OutcomeHeaders, stripper?: UsageStripper): FlightListener;
   /** The end of a converting follower (its framing differs from the leader's). */
   answer(answer: FollowerAnswer, headers: OutcomeHeaders): void;
-  /** This follower was answered whole by a shared upstream call (what it saved: the entry's usage). */
-  coalesced?(entry: CacheEntry): void;
 }
 
 export interface CallResult {
@@ -257,7 +258,7 @@ export class Engine {
       fields && this.#semantic && call.semantic ? call.semantic({ ...fields, material: keyMaterial() }) : undefined;
     let query: SemanticQuery | undefined;
     let shadow: number | undefined;
-    const labels: HookCall = { route: call.route, requestId: call.requestId, key, read: plan.read, write: plan.write };
+    const { record } = call;
     if (call.caller.left) return { outcome: 'ABANDONED', key };
     let stale = false;
     if (plan.read) {
@@ -276,8 +277,11 @@ export class Engine {
           if (found.headers) Object.assign(headers, found.headers);
           if (found.outcome) headers['x-sluice-cache'] = found.outcome;
           if (port.replay(replay, found, headers)) {
-            this.#hooks.onLookup?.(found.layer, 'hit', labels);
-            this.#hooks.onHit?.(entry, call.request, found.layer);
+            if (record) {
+              record.looked(key, found.layer, 'hit', true);
+              record.answered(headers['x-sluice-cache']);
+              record.hit(entry, hit.ageSeconds);
+            }
             return { outcome: headers['x-sluice-cache'], key };
           }
         } else {
@@ -300,8 +304,12 @@ export class Engine {
           // x-sluice-key names the entry that answered, so an operator can inspect or purge it.
           const headers = { ...semanticHitHeaders(outcome.similarity, outcome.ageSeconds), ...keyHeader(outcome.key) };
           if (port.replay(replay, { entry, layer: 'semantic', outcome: 'SEMANTIC-HIT' }, headers)) {
-            this.#hooks.onLookup?.('semantic', 'hit', labels);
-            this.#hooks.onHit?.(entry, call.request, 'semantic');
+            if (record) {
+              // The key of the entry that answered, as x-sluice-key names it.
+              record.looked(outcome.key, 'semantic', 'hit', true);
+              record.answered('SEMANTIC-HIT');
+              record.hit(entry, outcome.ageSeconds, outcome.similarity);
+            }
             return { outcome: 'SEMANTIC-HIT', key };
           }
         }
@@ -319,20 +327,22 @@ export class Engine {
         if (!flight && role.kind === 'stored') return this.#run(call, port, attempt + 1);
         if (!flight && role.kind === 'leader' && role.lease.take()) lease = role.lease;
         if (!flight && role.kind === 'follower') {
-          const followed = await this.#follow(role.follow, call, port, plan, key, labels);
+          const followed = await this.#follow(role.follow, call, port, plan, key);
           if (followed === 'retry') return this.#run(call, port, attempt + 1);
           if (followed !== 'joinable') return { outcome: followed, key };
           flight = this.flights.joinable(key);
         }
       }
       if (flight) {
-        this.#hooks.onLookup?.('none', 'coalesced', labels);
+        record?.looked(key, 'none', 'coalesced', plan.read);
+        record?.answered('COALESCED');
         this.#join(flight, call, port, plan, key);
         return { outcome: 'COALESCED', key };
       }
     }
     const result = plan.read ? 'miss' : plan.forwardOutcome === 'BYPASS' ? 'bypass' : 'refresh';
-    this.#hooks.onLookup?.('none', result, labels);
+    record?.looked(key, 'none', result, plan.read);
+    record?.answered(plan.forwardOutcome);
     // A call that did not read (a refresh) prepares it now: its stored answer becomes a candidate.
     this.#forward(call, port, plan, key, stale, plan.read ? query : semanticQuery(), shadow, lease);
     return { outcome: plan.forwardOutcome, key };
@@ -349,7 +359,6 @@ export class Engine {
     port: CallPort,
     plan: CachePlan,
     key: string,
-    labels: HookCall,
   ): Promise<CacheOutcome | 'ABANDONED' | 'retry' | 'joinable'> {
     return new Promise((resolve) => {
       // Replaced by the caller's leave subscription once the wait is on.
@@ -363,12 +372,14 @@ export class Engine {
       const waiting = follow.wait({
         makeFlight: (head) => this.#relayedFlight(call, head),
         onFlight: (flight) => {
-          this.#hooks.onLookup?.('none', 'coalesced', labels);
+          call.record?.looked(key, 'none', 'coalesced', plan.read);
+          call.record?.answered('COALESCED');
           this.#join(flight, call, port, plan, key);
           settle('COALESCED');
         },
         onFailure: (failure) => {
-          this.#hooks.onLookup?.('none', 'coalesced', labels);
+          call.record?.looked(key, 'none', 'coalesced', plan.read);
+          call.record?.answered('COALESCED');
           port.answer({ kind: 'failure', failure }, { ...COALESCED_HEADERS, ...keyHeader(key) });
           settle('COALESCED');
         },
@@ -435,12 +446,12 @@ export class Engine {
     const headers: OutcomeHeaders = { ...COALESCED_HEADERS, ...keyHeader(key) };
     // A stream follower that did not ask for the usage the leader's call asked for takes the live bytes, stripped.
     const stripper = stripperFor(call.protocol, flight.leader, call.request, this.config.maxEntryBytes);
+    const { record } = call;
     if (stripper || sameFraming(flight.leader, call.request)) {
-      if (flight.attach(port.stream(headers, stripper), call.caller) && port.coalesced) {
-        // A shared answer saved this caller an upstream call: it counts once it ended whole.
-        flight.onSettled((outcome) => {
-          if (outcome.kind === 'ended' && outcome.verdict.storable) port.coalesced?.(outcome.verdict.entry);
-        });
+      // The shared answer, as the gate read it, is this follower's (its model and usage), and it
+      // saved this caller an upstream call: counted by the sinks once it was delivered whole.
+      if (flight.attach(port.stream(headers, stripper), call.caller) && record) {
+        flight.onSettled((o) => o.kind === 'ended' && o.verdict.storable && record.coalesced(o.verdict.entry));
       }
       return;
     }
@@ -450,7 +461,7 @@ export class Engine {
       onData: () => undefined,
       onSettled: (outcome) => {
         const answer = this.#followerAnswer(call, outcome);
-        if (answer?.kind === 'replay') port.coalesced?.(answer.entry);
+        if (answer?.kind === 'replay') record?.coalesced(answer.entry);
         if (answer) port.answer(answer, headers);
         // The documented exception to the fan-out: the shared answer cannot serve this follower
         // exactly (it needs usage the leader did not ask for), so it makes its own call. It was
@@ -518,8 +529,10 @@ export class Engine {
       writer,
     });
     if (plan.coalesce) this.flights.register(key, flight);
+    const { record } = call;
     flight.onSettled((outcome) => {
       void flight.committed.finally(() => this.flights.release(key, flight));
+      if (record && outcome.kind === 'ended' && outcome.verdict.storable) record.produced(outcome.verdict.entry);
       if (writer && outcome.kind === 'ended' && outcome.verdict.storable) {
         hooks.onCommit?.(flight.committed, labels);
         const { entry } = outcome.verdict;
@@ -552,9 +565,12 @@ export class Engine {
     // The other replicas follow this flight through Redis.
     lease?.lead(flight, sent);
     void driveFlight(flight, call.source, sent, call.limits ?? config.limits, {
-      onHeaders: (s) => hooks.onUpstreamHeaders?.(s, labels),
-      onEnd: (s) => hooks.onUpstreamEnd?.(s, labels),
-      onFailure: (failure) => hooks.onFailure?.(failure, labels),
+      onHeaders: (s) => record?.upstreamHeaders(s * 1000),
+      onEnd: (s) => record?.upstreamEnded(s * 1000),
+      onFailure: (failure) => {
+        record?.failed(failure.code);
+        hooks.onFailure?.(failure, labels);
+      },
     });
   }
 }

@@ -1,26 +1,19 @@
-import type { CacheEntry } from '../cache/entry.js';
 import type { UpstreamFailure } from '../capture/flight.js';
-import type { RequestInfo } from '../protocols/types.js';
 
 /** How a call used the cache, once per call (a follower is `coalesced`, never also a miss). */
 export type LookupResult = 'hit' | 'miss' | 'bypass' | 'refresh' | 'coalesced';
 
 /**
- * What the engine reports, for metrics, stats, logs and dashboards. The gateway turns these into
- * Prometheus series and log lines, the library into `stats()`. Every hook is optional and must
- * not throw.
+ * What the engine reports about a flight and its entry write, beside the call's outcome record
+ * (engine/outcome.ts, where how a call was answered goes): a commit to wait for at shutdown, how a
+ * write ended, an upstream failure, an answer the gate refused. Every hook is optional and must not
+ * throw.
  */
 export interface EngineHooks {
-  /** `layer`: the tier that answered ('l1', 'l2', a semantic layer's name) or 'none'. */
-  onLookup?(layer: string, result: LookupResult, call: HookCall): void;
-  /** An entry answered a call (tokens and cost saved). */
-  onHit?(entry: CacheEntry, request: RequestInfo, layer: string): void;
   /** An entry write started (the commit): settles when the store is done (a shutdown drain waits for it). */
   onCommit?(write: Promise<boolean>, call: HookCall): void;
   /** How the answer of a forwarded call ended: 'stored', 'skipped_by_store' or 'skipped:<reason>'. */
   onWrite?(result: string, call: HookCall): void;
-  onUpstreamHeaders?(seconds: number, call: HookCall): void;
-  onUpstreamEnd?(seconds: number, call: HookCall): void;
   onFailure?(failure: UpstreamFailure, call: HookCall): void;
   /** A whole 200 answer the gate refused (worth a warning: the upstream or a protocol rule is off). */
   onNotStored?(reason: string, call: HookCall): void;
@@ -52,53 +45,16 @@ export function composeHooks(...sets: EngineHooks[]): EngineHooks {
     }) as EngineHooks[K];
   };
   const out: EngineHooks = {};
-  for (const name of [
-    'onLookup',
-    'onHit',
-    'onCommit',
-    'onWrite',
-    'onUpstreamHeaders',
-    'onUpstreamEnd',
-    'onFailure',
-    'onNotStored',
-  ] as const) {
+  for (const name of ['onCommit', 'onWrite', 'onFailure', 'onNotStored'] as const) {
     const fn = all(name);
     if (fn) (out as Record<string, unknown>)[name] = fn;
   }
   return out;
 }
 
-/**
- * Plain counters fed by the hooks, so reports (the admin stats, the library's stats()) read
- * numbers the engine counted, not metric series looked up by name.
- */
-export class EngineCounters implements EngineHooks {
+/** How entry writes ended, by result, for /admin/stats (a write is the flight's, not one request's). */
+export class WriteCounts implements EngineHooks {
   readonly writes: Record<string, number> = {};
-  readonly tokensSaved = { input: 0, output: 0 };
-  /** Per layer, per result: found by the two strings as given (a joined label would be built per lookup). */
-  readonly #lookups = new Map<string, Map<LookupResult, number>>();
-
-  /** Lookups counted as `layer:result` (l1:hit, none:miss...). */
-  get lookups(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [layer, results] of this.#lookups) for (const [result, n] of results) out[`${layer}:${result}`] = n;
-    return out;
-  }
-
-  onLookup(layer: string, result: LookupResult): void {
-    let results = this.#lookups.get(layer);
-    if (!results) {
-      results = new Map();
-      this.#lookups.set(layer, results);
-    }
-    results.set(result, (results.get(result) ?? 0) + 1);
-  }
-
-  onHit(entry: CacheEntry): void {
-    if (!entry.usage) return;
-    this.tokensSaved.input += entry.usage.inputTokens;
-    this.tokensSaved.output += entry.usage.outputTokens;
-  }
 
   onWrite(result: string): void {
     this.writes[result] = (this.writes[result] ?? 0) + 1;

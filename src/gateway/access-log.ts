@@ -1,64 +1,30 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Exchange } from './exchange.js';
-import type { Logger } from './logger.js';
+import type { OutcomeSink } from '../engine/outcome.js';
+import type { LogStream } from './logger.js';
+
+/** pino's number for info: access lines read like the other lines of the log. */
+const INFO = 30;
 
 /**
- * One structured info line per request, written when the response closes (finished or cut), from
- * what the handlers noted on its Exchange. It names no header and no body: never a credential,
- * never prompt text. The path is logged without its query string, which may carry a key.
- * Returns the function that writes the line; call it from the response's close listener.
+ * One JSON line per request, written when the response closes (finished or cut), from the
+ * request's outcome record and nothing else: no header, no query string, no body can reach it, so
+ * it needs no redaction pass (the other log lines keep theirs, logger.ts). Written straight to the
+ * log's destination (bounded and asynchronous by default), in pino's line shape.
  */
-export function startAccessLine(
-  logger: Logger,
-  req: IncomingMessage,
-  res: ServerResponse,
-  exchange: Exchange,
-  path: string,
-): () => void {
-  countBodyBytes(res, exchange);
-  return () => {
-    const route = exchange.route ?? path;
-    const status = res.statusCode;
-    const cache = exchange.cache ?? null;
-    logger.info(
-      {
-        access: true,
-        requestId: exchange.requestId,
-        method: req.method,
-        route,
-        status,
-        cache,
-        bytes: exchange.bytes,
-        durationMs: Math.round((performance.now() - exchange.arrivedAt) * 10) / 10,
-        model: exchange.model ?? null,
-        // A named upstream's name, else the default upstream's family (protocol routes only).
-        upstream: exchange.upstream ?? null,
-        namespace: exchange.namespace ?? null,
-        key: exchange.key ?? null,
-        // false when the client left or the connection was cut before the last byte.
-        completed: res.writableFinished,
-      },
-      `${req.method} ${route} ${status}${cache ? ` ${cache}` : ''}`,
+export function accessLogSink(stream: LogStream): OutcomeSink {
+  return (o) => {
+    const cache = o.cache ?? null;
+    const msg = `${o.method} ${o.path} ${o.status}${cache ? ` ${cache}` : ''}`;
+    // Built as text in the README's field order: JSON.stringify of the whole object cost several
+    // microseconds a line. Strings a client chose (the path, the model, the message) are quoted by
+    // JSON.stringify; the others are Sluice's own (a validated request id, a method token, an
+    // outcome label, a hex key, a namespace the controls validated), quoted the same way for safety.
+    stream.write(
+      `{"level":${INFO},"time":${Date.now()},"service":"sluice","access":true,"requestId":${quote(o.requestId)},"method":${quote(o.method)},"route":${quote(o.path)},"status":${o.status},"cache":${quote(cache)},"bytes":${o.bytes},"durationMs":${Math.round(o.durationMs * 10) / 10},"model":${quote(o.model)},"upstream":${quote(o.upstream)},"namespace":${quote(o.namespace)},"key":${quote(o.key)},"completed":${o.completed},"msg":${JSON.stringify(msg)}}\n`,
     );
   };
 }
 
-/** Body bytes written to the response, whichever handler writes them. */
-function countBodyBytes(res: ServerResponse, exchange: Exchange): void {
-  const size = (chunk: unknown, encoding?: unknown): number => {
-    if (typeof chunk === 'string') {
-      return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-    }
-    return chunk instanceof Uint8Array ? chunk.byteLength : 0;
-  };
-  const write = res.write;
-  const end = res.end;
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
-    exchange.bytes += size(chunk, rest[0]);
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as ServerResponse['write'];
-  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]): ServerResponse {
-    if (typeof chunk !== 'function') exchange.bytes += size(chunk, rest[0]);
-    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-  } as ServerResponse['end'];
+/** A JSON string, or null. */
+function quote(value: string | null | undefined): string {
+  return value === undefined || value === null ? 'null' : JSON.stringify(value);
 }

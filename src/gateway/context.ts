@@ -8,7 +8,7 @@ import type { TieredStore } from '../cache/tiered-store.js';
 import type { FlightRegistry } from '../capture/flight.js';
 import type { SluiceConfig } from '../config.js';
 import type { Engine } from '../engine/engine.js';
-import type { EngineCounters } from '../engine/hooks.js';
+import type { WriteCounts } from '../engine/hooks.js';
 import type { RequestMemo } from '../protocols/request-memo.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import type { SemanticLayer } from '../semantic/layer.js';
@@ -17,6 +17,7 @@ import type { SessionStore } from './dashboard/session.js';
 import type { FleetStats } from './fleet-stats.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import type { LookupTally } from './outcome-sinks.js';
 import type { Lifecycle } from './shutdown.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamTally } from './upstream-tally.js';
@@ -45,8 +46,10 @@ export interface GatewayContext {
   fleet: FleetStats | undefined;
   /** The engine's flights in progress. */
   flights: FlightRegistry;
-  /** What the engine counted, for /admin/stats. */
-  counters: EngineCounters;
+  /** How entry writes ended, for /admin/stats. */
+  writes: WriteCounts;
+  /** Lookups by layer and result, for /admin/stats (a sink of the outcome record). */
+  lookups: LookupTally;
   agent: Agent;
   metrics: Metrics;
   /** Outcomes, savings and skipped writes for the dashboard and /admin/stats. */

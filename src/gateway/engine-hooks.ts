@@ -1,24 +1,15 @@
-import type { EngineHooks, LookupResult } from '../engine/hooks.js';
+import type { EngineHooks } from '../engine/hooks.js';
 import type { StatsRecorder } from './dashboard/recorder.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
-const LOOKUP_OUTCOME: Partial<Record<LookupResult, string>> = { hit: 'HIT', coalesced: 'COALESCED', miss: 'MISS' };
-
-/** The engine's reports as Prometheus series and log lines. */
+/**
+ * The engine's flight reports as Prometheus series and log lines (how each request was answered
+ * goes through its outcome record instead: outcome-sinks.ts).
+ */
 export function gatewayHooks(metrics: Metrics, logger: Logger): EngineHooks {
   return {
-    onLookup: (layer, result, call) => {
-      metrics.cacheLookups.inc(1, layer, result);
-      // The hit ratio's denominator: calls that looked (refreshes and bypasses did not).
-      if (!call.read) return;
-      const outcome = LOOKUP_OUTCOME[result];
-      if (outcome) metrics.lookupOutcomes.inc(1, outcome === 'HIT' && layer.startsWith('semantic') ? 'SEMANTIC-HIT' : outcome);
-    },
-    // Tokens, money and time saved are counted by the dashboard's recorder once a hit is delivered.
     onWrite: (result) => metrics.cacheWrites.inc(1, result),
-    onUpstreamHeaders: (seconds, call) => metrics.upstreamTtfb.observe(seconds, call.route),
-    onUpstreamEnd: (seconds, call) => metrics.upstreamDuration.observe(seconds, call.route),
     onFailure: (failure, call) => {
       metrics.abortedStreams.inc({ reason: failure.code });
       if (failure.code !== 'client_disconnect') {

@@ -76,6 +76,12 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    logLinesDropped: new HotCounter({
+      name: 'sluice_log_lines_dropped_total',
+      help: 'Log lines dropped because the log destination stalled past its buffer bound',
+      labelNames: [] as const,
+      registers: [registry],
+    }),
     cacheEntries: new Gauge({
       name: 'sluice_cache_entries',
       help: 'Entries in the in-memory L1',

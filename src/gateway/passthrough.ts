@@ -25,6 +25,7 @@ export async function handlePassthrough(
   const upstream: Upstream = target ?? (toAnthropic ? ctx.upstreams.anthropic : ctx.upstreams.openai);
   const headers = upstreamRequestHeaders(req.headers);
   headers['x-request-id'] = requestId;
+  if (exchange.traceHeaders) Object.assign(headers, exchange.traceHeaders);
   applyUpstreamCredential(headers, upstream);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   let response: Dispatcher.ResponseData;
@@ -52,18 +53,17 @@ export async function handlePassthrough(
     );
     return;
   }
-  exchange.label('passthrough', 'BYPASS');
+  const { record } = exchange;
+  record.routed('passthrough');
+  record.answered('BYPASS');
   const answerHeaders = downstreamResponseHeaders(response.headers);
   answerHeaders['x-request-id'] = requestId;
   answerHeaders['x-sluice-cache'] = 'BYPASS';
   answerHeaders['cache-status'] = 'sluice; fwd=bypass';
   res.writeHead(response.statusCode, answerHeaders);
-  let bytes = 0;
-  response.body.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-  });
+  response.body.on('data', (chunk: Buffer) => record.sent(chunk.length, 'upstream'));
   // pipeline gives backpressure (a client that reads slowly, such as a large file download, holds
   // the upstream back instead of the gateway buffering the body for it), ends the response with
   // the body, and destroys both on an upstream error or a client that leaves.
-  pipeline(response.body, res, () => ctx.metrics.bytesSent.upstream.inc(bytes));
+  pipeline(response.body, res, () => undefined);
 }

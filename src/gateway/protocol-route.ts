@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OutcomeHeaders } from '../cache/cache-status.js';
-import type { CacheEntry } from '../cache/entry.js';
 import { parseControls, type RequestControls } from '../cache/controls.js';
 import { requestIdentity } from '../cache/scope.js';
 import type { FlightListener } from '../capture/flight.js';
@@ -57,8 +56,9 @@ interface Admitted {
 export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise<void> {
   const { ctx, protocol, req, res, exchange, search, route } = routeCall;
   const { requestId } = exchange;
+  exchange.record.routed(protocol.path, protocol.name);
   // Counted by upstream from here on, refusals included.
-  exchange.upstream = routeCall.upstream?.name ?? protocol.family;
+  exchange.record.via(routeCall.upstream?.name ?? protocol.family);
   const admitted = await admit(routeCall);
   if (!admitted) return;
   const { request, rawBody } = admitted;
@@ -91,6 +91,7 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
     caller: exchange,
     route: protocol.path,
     requestId,
+    record: exchange.record,
     semantic: (keyInput) => ctx.semantic.prepare({ protocol, request, keyInput, controls }),
     limits,
     source: httpSource(
@@ -98,6 +99,7 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
       (sent) => {
         const headers = upstreamRequestHeaders(req.headers);
         headers['x-request-id'] = requestId;
+        if (exchange.traceHeaders) Object.assign(headers, exchange.traceHeaders);
         applyUpstreamCredential(headers, upstream);
         // The client's bytes, unless Sluice changed the request (requestStreamUsage).
         const body = sent === request ? rawBody : Buffer.from(JSON.stringify(sent.body));
@@ -106,43 +108,25 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
       limits,
     ),
   };
-  exchange.model = request.model;
-  exchange.namespace = controls.namespace;
-  await ctx.engine.run(call, new HttpPort(ctx, protocol, res, exchange, request.model));
+  exchange.record.requested(request.model, controls.namespace);
+  await ctx.engine.run(call, new HttpPort(ctx, protocol, res, exchange));
 }
 
-/** The engine's answers, written to one node:http response. */
+/** The engine's answers, written to one node:http response; the bytes sent go to the outcome record. */
 class HttpPort implements CallPort {
   constructor(
     private readonly ctx: GatewayContext,
     private readonly protocol: Protocol,
     private readonly res: ServerResponse,
     private readonly exchange: Exchange,
-    private readonly requestModel: string,
   ) {}
 
-  replay(plan: ReplayPlan, found: Found, headers: OutcomeHeaders): boolean {
-    this.note(headers);
-    // Savings (tokens, money, time) count once the answer was delivered, like the response itself.
-    const key = headers['x-sluice-key'];
-    if (key) {
-      const { exchange, requestModel } = this;
-      exchange.whenDelivered(() =>
-        this.ctx.stats.record({
-          type: 'hit',
-          key,
-          entry: found.entry,
-          requestModel,
-          replayMs: performance.now() - exchange.arrivedAt,
-        }),
-      );
-    }
+  replay(plan: ReplayPlan, _found: Found, headers: OutcomeHeaders): boolean {
     sendReplay(this.res, plan, headers, this.bytes('cache'), this.exchange.requestId);
     return true;
   }
 
   stream(headers: OutcomeHeaders, stripper?: UsageStripper): FlightListener {
-    this.note(headers);
     return new ClientResponse(this.res, {
       stripper,
       family: this.protocol.family,
@@ -152,29 +136,14 @@ class HttpPort implements CallPort {
     });
   }
 
-  coalesced(entry: CacheEntry): void {
-    const { exchange, requestModel } = this;
-    exchange.whenDelivered(() =>
-      this.ctx.stats.record({ type: 'coalesced', entry, requestModel, waitMs: performance.now() - exchange.arrivedAt }),
-    );
-  }
-
   answer(answer: FollowerAnswer, headers: OutcomeHeaders): void {
-    this.note(headers);
     const source = answer.kind === 'replay' ? 'cache' : 'upstream';
     sendFollowerAnswer(this.res, this.protocol.family, answer, { 'x-request-id': this.exchange.requestId, ...headers }, this.bytes(source));
   }
 
-  /** The outcome for the request counter and the access log (the key is the one the engine used). */
-  private note(headers: OutcomeHeaders): void {
-    this.exchange.label(this.protocol.path, headers['x-sluice-cache']);
-    const key = headers['x-sluice-key'];
-    if (key) this.exchange.key = key;
-  }
-
   private bytes(source: 'cache' | 'upstream'): (n: number) => void {
-    const series = this.ctx.metrics.bytesSent[source];
-    return (n) => series.inc(n);
+    const { record } = this.exchange;
+    return (n) => record.sent(n, source);
   }
 }
 
@@ -182,7 +151,7 @@ class HttpPort implements CallPort {
 async function admit({ ctx, protocol, req, res, exchange, search, route, prefix }: ProtocolRouteCall): Promise<Admitted | undefined> {
   const idHeader = { 'x-request-id': exchange.requestId };
   const reject = (status: number, message: string, code: string, param?: string) => {
-    exchange.label(protocol.path, 'NONE', status);
+    exchange.record.refused(protocol.path, status);
     sendError(res, protocol.family, status, message, code, idHeader, param);
     return undefined;
   };

@@ -8,12 +8,13 @@ import { RedisStore } from '../cache/redis-store.js';
 import { bedrockUpstreamUrl, type SluiceConfig } from '../config.js';
 import { DEFAULTS } from '../defaults.js';
 import { Engine } from '../engine/engine.js';
-import { composeHooks, EngineCounters } from '../engine/hooks.js';
+import { composeHooks, WriteCounts } from '../engine/hooks.js';
+import { OutcomeRecord, outcomeSinks } from '../engine/outcome.js';
 import { failOpen, failOpenTiers } from '../engine/stores.js';
 import { BEDROCK_ROUTE_PREFIX, GEMINI_ROUTE_PREFIXES, matchRoute } from '../protocols/index.js';
 import { RequestMemo } from '../protocols/request-memo.js';
 import type { ProtocolFamily } from '../protocols/types.js';
-import { startAccessLine } from './access-log.js';
+import { accessLogSink } from './access-log.js';
 import { Exchange } from './exchange.js';
 import { createSemanticLayer } from '../semantic/index.js';
 import { createPriceTable } from '../stats/prices.js';
@@ -22,18 +23,20 @@ import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
 import { dashboardHooks, gatewayHooks } from './engine-hooks.js';
 import type { GatewayContext, SemanticCounts } from './context.js';
-import { createStatsRecorder, responseOutcome, type StatsRecorder } from './dashboard/recorder.js';
+import { createStatsRecorder, type StatsRecorder } from './dashboard/recorder.js';
 import { FleetStats } from './fleet-stats.js';
+import { dashboardSink, LookupTally, metricsSink, upstreamSink } from './outcome-sinks.js';
 import { handleDashboard } from './dashboard/routes.js';
 import { SessionStore } from './dashboard/session.js';
 import { requestTarget, sendError, sendJson } from './http.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger, logStream, watchDrops } from './logger.js';
 import { acceptCleartextHttp2 } from './h2c.js';
 import { createMetrics } from './metrics.js';
 import { handlePassthrough } from './passthrough.js';
 import { type DrainResult, drainServer, Lifecycle, stopServer } from './shutdown.js';
 import { summarizeInstance, summaryMessage } from './instance-summary.js';
 import { handleProtocolRoute } from './protocol-route.js';
+import type { Tracing } from './tracing.js';
 import { createUpstreamAgent, makeUpstream } from './upstream.js';
 import { closeNamedUpstreams, createNamedUpstreams, handleNamedUpstream, namedTarget } from './named-upstreams.js';
 import { UpstreamTally } from './upstream-tally.js';
@@ -154,7 +157,9 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       })
     : undefined;
   const store = failOpenTiers(l1, l2, { coherence });
-  const counters = new EngineCounters();
+  const writes = new WriteCounts();
+  const lookups = new LookupTally();
+  const upstreamTally = new UpstreamTally(metrics.registry);
   const semanticCounts: SemanticCounts = { lookups: {}, shadowMatches: 0, embedderErrors: {} };
   const bump = (record: Record<string, number>, label: string) => {
     record[label] = (record[label] ?? 0) + 1;
@@ -188,7 +193,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     // Forms derived on hits get a quarter of the L1 budget of their own: both together stay within 1.25x.
     derivedMaxBytes: Math.max(1, Math.floor(config.cache.memoryMaxBytes / 4)),
     // The shutdown drain flushes entry writes still on their way to L2.
-    hooks: composeHooks(gatewayHooks(metrics, logger), dashboardHooks(stats), counters, { onCommit: (write) => lifecycle.trackWrite(write) }),
+    hooks: composeHooks(gatewayHooks(metrics, logger), dashboardHooks(stats), writes, { onCommit: (write) => lifecycle.trackWrite(write) }),
   });
   const context: GatewayContext = {
     config,
@@ -200,7 +205,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     coherence,
     fleet,
     flights: engine.flights,
-    counters,
+    writes,
+    lookups,
     agent: createUpstreamAgent(config.limits),
     metrics,
     stats,
@@ -213,7 +219,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       gemini: makeUpstream('gemini', config.geminiUpstream, config.geminiApiKey),
     },
     namedUpstreams: createNamedUpstreams(config, bedrockUpstreamSigner(config)),
-    upstreamTally: new UpstreamTally(metrics.registry),
+    upstreamTally,
     requests: new RequestMemo(config.limits.maxJsonDepth),
     credentialSources: parseCredentialSources(config.cache.credentialSources),
     tenants: new TenantIndex(config.cache.tenants),
@@ -222,17 +228,34 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     semanticCounts,
   };
 
+  // Every request's outcome record goes, once its response closed, to each of these (engine/outcome.ts).
+  const sink = outcomeSinks([
+    metricsSink(metrics),
+    dashboardSink(stats),
+    lookups.sink,
+    upstreamSink(upstreamTally),
+    config.accessLog && logger.isLevelEnabled('info') ? accessLogSink(logStream(logger)) : undefined,
+  ]);
+  const droppedLines = metrics.logLinesDropped.bind();
+  watchDrops(logger, () => droppedLines.inc());
+  // Loaded by listen() only when traces are on: with them off, nothing of OpenTelemetry runs or loads.
+  const otelEndpoint = tracesEndpoint(config);
+  let tracing: Tracing | undefined;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const exchange = new Exchange(requestIdOf(req));
+    const requestId = requestIdOf(req);
+    const record = new OutcomeRecord(requestId, req.method ?? 'GET', pathOf(req));
+    const exchange = new Exchange(requestId, record);
+    const span = tracing?.start(req.headers);
+    if (span) exchange.traceHeaders = span.headers;
     lifecycle.opened();
-    const accessLine =
-      config.accessLog && logger.isLevelEnabled('info') ? startAccessLine(logger, req, res, exchange, pathOf(req)) : undefined;
-    // The one listener per request: the drain's count, the caller's lifetime, the counters, the log line.
+    // The one listener per request: the drain's count, the caller's lifetime, the outcome record's sinks.
     res.once('close', () => {
       lifecycle.closed();
       exchange.closed(res);
-      countResponse(context, exchange, res);
-      accessLine?.();
+      const outcome = record.close(res.statusCode, res.writableFinished, contentLength(res));
+      sink(outcome);
+      // The span is this request's own sink (it began at arrival, to name the upstream call's parent).
+      span?.end(outcome);
     });
     route(context, req, res, exchange).catch((err: unknown) => {
       logger.error(
@@ -269,6 +292,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       await context.semantic.close();
       await fleet?.close().catch(() => undefined);
       await context.store.close();
+      await tracing?.shutdown().catch((err: Error) => logger.warn({ err: err.message }, 'trace export at shutdown failed'));
     })();
     return closing;
   };
@@ -277,6 +301,10 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     server,
     context,
     listen: async () => {
+      if (otelEndpoint && !tracing) {
+        const { startTracing } = await import('./tracing.js');
+        tracing = startTracing({ endpoint: otelEndpoint === true ? undefined : otelEndpoint });
+      }
       // Serve at once either way: a Redis that is not up yet is a miss (fail-open), not a failed start.
       await redis
         ?.ready()
@@ -311,6 +339,19 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   };
 }
 
+/**
+ * Whether traces are on, and where they go: --otel-endpoint (a base URL), else true when the
+ * standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (the exporter reads it), unless the standard
+ * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turns them off.
+ */
+function tracesEndpoint(config: SluiceConfig, env = process.env): string | true | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') {
+    return undefined;
+  }
+  if (config.otelEndpoint) return config.otelEndpoint;
+  return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT ? true : undefined;
+}
+
 /** The client's x-request-id when it is a sane token, else a fresh one. */
 function requestIdOf(req: IncomingMessage): string {
   const incomingId = req.headers['x-request-id'];
@@ -323,18 +364,10 @@ function pathOf(req: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
-/**
- * A labelled response (a protocol route's or a pass-through's) counts once, when it finished, with
- * the last outcome assigned to it.
- */
-function countResponse(ctx: GatewayContext, exchange: Exchange, res: ServerResponse): void {
-  const { route, cache } = exchange;
-  if (route === undefined || cache === undefined || !res.writableFinished) return;
-  const status = exchange.status ?? res.statusCode;
-  ctx.metrics.countRequest(route, status, cache);
-  const outcome = responseOutcome(cache, status);
-  ctx.stats.record({ type: 'response', outcome });
-  if (exchange.upstream !== undefined) ctx.upstreamTally.count(exchange.upstream, outcome);
+/** The body length of an answer written whole (an error, a JSON answer), when no writer counted its bytes. */
+function contentLength(res: ServerResponse): number {
+  const length = res.getHeader('content-length');
+  return typeof length === 'number' ? length : typeof length === 'string' ? Number(length) || 0 : 0;
 }
 
 async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {

@@ -6,7 +6,7 @@ import { type EngineCall, lifetimeOf } from '../engine/engine.js';
 import { errorBody } from '../protocols/error-body.js';
 import { protocolForPath } from '../protocols/index.js';
 import type { Protocol, ProtocolFamily } from '../protocols/types.js';
-import type { LibraryCore } from './core.js';
+import { type LibraryCore, recordCall } from './core.js';
 import { type FetchFunction, FetchPort, fetchSource } from './fetch-port.js';
 
 /** A caller without a signal never leaves. */
@@ -71,7 +71,14 @@ export function createCachingFetch(
     };
     const port = new FetchPort(signal);
     // A call abandoned before the engine answered is rejected by the port itself, with the abort reason.
-    await core.engine.run(call, port);
+    const close = recordCall(core, call);
+    let answered = false;
+    try {
+      await core.engine.run(call, port);
+      answered = true;
+    } finally {
+      close(answered && !call.caller.left);
+    }
     return port.response;
   };
 }

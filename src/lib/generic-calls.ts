@@ -13,7 +13,7 @@ import {
 } from '../protocols/library.js';
 import type { Usage } from '../protocols/types.js';
 import { findUsage, toJson } from './call-values.js';
-import type { LibraryCore } from './core.js';
+import { type LibraryCore, recordCall } from './core.js';
 import { LibraryError } from './errors.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { ChunkPort, ValuePort } from './generic-ports.js';
@@ -141,15 +141,15 @@ export async function* streamThroughCache<T>(
   const queue = new ChunkQueue<T>();
   const port = new ChunkPort(queue, call.serializer, pacing, report);
   let done = false;
+  const engineCall: EngineCall = { ...call.base, caller: lifetimeOf(lifetime.signal), source: producerSource(streamFn, messages, call.serializer) };
+  const close = recordCall(core, engineCall);
   try {
-    await core.engine.run(
-      { ...call.base, caller: lifetimeOf(lifetime.signal), source: producerSource(streamFn, messages, call.serializer) },
-      port,
-    );
+    await core.engine.run(engineCall, port);
     yield* queue.drain();
     done = true;
   } finally {
     if (!done) lifetime.abort();
+    close(done);
   }
 }
 
@@ -161,7 +161,15 @@ export async function createThroughCache<T>(
   messages: unknown,
 ): Promise<T> {
   const port = new ValuePort<T>(call.serializer);
-  await core.engine.run({ ...call.base, caller: FOREVER, source: valueSource(createFn, messages, call.serializer) }, port);
+  const engineCall: EngineCall = { ...call.base, caller: FOREVER, source: valueSource(createFn, messages, call.serializer) };
+  const close = recordCall(core, engineCall);
+  let answered = false;
+  try {
+    await core.engine.run(engineCall, port);
+    answered = true;
+  } finally {
+    close(answered);
+  }
   return port.result;
 }
 

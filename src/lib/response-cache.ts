@@ -47,7 +47,6 @@ export class ResponseCache {
       ...(chosen instanceof MemoryStore ? { derivedMaxBytes: Math.max(1, Math.floor(chosen.maxBytes / 4)) } : {}),
       // DESIGN.md rule 5 for any store, custom ones included: bounded and breaker-guarded.
       store: failOpenTiers(chosen, undefined, { l1: { timeoutMs: resolved.storeTimeoutMs } }),
-      hooks: stats,
     });
     this.#core = { engine, store: chosen, options: resolved, stats, semantic, requests: new RequestMemo(DEFAULT_MAX_JSON_DEPTH) };
   }

@@ -1,6 +1,4 @@
-import type { CacheEntry } from '../cache/entry.js';
-import type { EngineHooks, LookupResult } from '../engine/hooks.js';
-import type { RequestInfo } from '../protocols/types.js';
+import type { Outcome, OutcomeSink } from '../engine/outcome.js';
 import type { ModelPrice } from '../stats/prices.js';
 import { createPriceTable } from '../stats/prices.js';
 import { SavingsTally } from '../stats/savings.js';
@@ -31,10 +29,11 @@ export interface CacheStats {
 }
 
 /**
- * Counters of one ResponseCache, fed by the engine's hooks: each call is counted once. Savings
- * are counted by the shared SavingsTally, as in the gateway.
+ * Counters of one ResponseCache, the library's sink of the outcome record (engine/outcome.ts): each
+ * call is counted once, when it is over. Savings are counted by the shared SavingsTally, as in the
+ * gateway, for hits whose answer was delivered whole.
  */
-export class StatsCounter implements EngineHooks {
+export class StatsCounter {
   #semanticHits = 0;
   #shadowMatches = 0;
   #semanticErrors = 0;
@@ -47,17 +46,17 @@ export class StatsCounter implements EngineHooks {
     this.#savings = new SavingsTally(createPriceTable(prices));
   }
 
-  onLookup(_layer: string, result: LookupResult): void {
+  readonly sink: OutcomeSink = (o: Outcome) => {
+    const result = o.lookup;
     if (result === 'miss' || result === 'refresh') this.#misses++;
     else if (result === 'bypass') this.#bypassed++;
     else if (result === 'coalesced') this.#coalesced++;
-  }
-
-  /** Prices: the entry's recorded model first, then the requested one (a dated snapshot vs its alias). */
-  onHit(entry: CacheEntry, request: RequestInfo, layer: string): void {
-    if (layer === 'semantic') this.#semanticHits++;
-    this.#savings.hit({ usage: entry.usage, models: [entry.model, request.model] });
-  }
+    else if (result === 'hit' && o.entry && o.completed) {
+      if (o.layer === 'semantic') this.#semanticHits++;
+      // Prices: the entry's recorded model first, then the requested one (a dated snapshot vs its alias).
+      this.#savings.hit({ usage: o.entry.usage, models: [o.entry.model, o.model ?? ''] });
+    }
+  };
 
   shadowMatch(): void {
     this.#shadowMatches++;

@@ -98,6 +98,7 @@ describe('sluice command line', () => {
       // Below the default ttl (3600) the cap refuses the configuration.
       'max-ttl': '2592000',
       'credential-sources': 'x-tenant,query:token',
+      'otel-endpoint': 'http://127.0.0.1:4318',
     };
     const byType: Record<string, string> = { int: '7', number: '0.9', bool: 'true', onoff: 'off', replay: 'realtime' };
     const listed = [...USAGE.matchAll(/^\s+(?:-\w, )?--([a-z-]+)(?: \S+)?\s+(SLUICE_[A-Z_]+)/gm)];

@@ -230,7 +230,7 @@ describe('access log', () => {
       expect(typeof byId('req-1')?.durationMs).toBe('number');
       expect(byId('req-2')).toMatchObject({ status: 200, cache: 'HIT', bytes: Buffer.byteLength(missText) });
       expect(byId('req-3')).toMatchObject({ status: 400, route: '/v1/chat/completions' });
-      expect(byId('req-4')).toMatchObject({ route: 'passthrough', cache: 'BYPASS' });
+      expect(byId('req-4')).toMatchObject({ route: '/v1/models', cache: 'BYPASS' });
       expect(access.find((l) => l.route === '/healthz')).toMatchObject({ status: 200, method: 'GET' });
 
       const log = g.raw();
