@@ -21,7 +21,7 @@ import { LexicalEmbedder } from '../src/semantic/lexical-embedder.js';
 import { OpenAiEmbedder } from '../src/semantic/openai-embedder.js';
 import type { Embedder } from '../src/semantic/types.js';
 import { cosine, normalize } from '../src/semantic/types.js';
-import { ScanIndex } from '../src/semantic/vector-index.js';
+import { SemanticIndex } from '../src/semantic/vector-index.js';
 import { vetoSignature } from '../src/semantic/veto.js';
 import { startMockUpstream } from '../test/mock-upstream/index.js';
 import { jsonEntry } from '../test/stores/entries.js';
@@ -97,7 +97,7 @@ async function scan(): Promise<void> {
   console.log(`  baseline exact L1 lookup (MemoryStore.get): median ${us(exact.median)}, p99 ${us(exact.p99)}`);
   for (const dim of [512, 1536]) {
     for (const rows of [1_000, 10_000, 100_000]) {
-      const index = new ScanIndex({ maxRows: rows + 1, maxRowsPerPartition: rows + 1, maxBytes: 2 ** 40 });
+      const index = new SemanticIndex({ maxRows: rows + 1, maxRowsPerPartition: rows + 1, maxBytes: 2 ** 40 });
       const random = seeded(dim * rows);
       const expiresAt = Date.now() + 3_600_000;
       for (let i = 0; i < rows; i++) {
