@@ -17,16 +17,17 @@ export interface SemanticSetup {
 
 /** The one way gateway and library build their semantic layer from a `semantic:` block. */
 export function createSemanticLayer(config: SemanticConfig, setup: SemanticSetup = {}): SemanticLayer {
+  const events = setup.events ?? {};
   const embedder: Embedder = config.embeddingsUrl
     ? new OpenAiEmbedder({
         url: config.embeddingsUrl,
         model: config.embeddingsModel,
         apiKey: config.embeddingsApiKey,
         timeoutMs: config.embeddingsTimeoutMs,
+        onBreakerChange: (state) => events.embedderBreaker?.(state),
         ...(setup.fetch ? { fetch: setup.fetch } : {}),
       })
     : new LexicalEmbedder();
-  const events = setup.events ?? {};
   // One index, fed by this replica's writes and, through the share, by every other replica's.
   const index = new SemanticIndex({
     maxRows: config.maxRows,

@@ -21,6 +21,8 @@ export interface SemanticEvents {
   /** Shadow mode: an entry would have been served. */
   shadowMatch?(similarity: number): void;
   embedderError?(code: string): void;
+  /** The embedder's circuit breaker opened, half-opened or closed (one call per change). */
+  embedderBreaker?(state: 'closed' | 'open' | 'half-open'): void;
   indexed?(): void;
   shareError?(operation: string, err: Error): void;
 }
