@@ -15,6 +15,8 @@ export interface VectorIndex {
   /** Drop the row pointing at an exact key (its entry was evicted, expired or purged). */
   remove(key: string): Promise<boolean>;
   purge(filter: PurgeFilter): Promise<number>;
+  /** Drop every row of one partition (a replica that must load it again from the shared store). */
+  dropPartition(partition: string): Promise<number>;
   stats(): IndexStats;
 }
 
@@ -147,6 +149,13 @@ export class SemanticIndex implements VectorIndex {
         : (meta: RowMeta) => meta.tags.includes(filter.tag);
     const doomed: string[] = [];
     for (const row of this.#rows.values()) if (matches(row.meta)) doomed.push(row.meta.key);
+    for (const key of doomed) this.#removeKey(key);
+    return doomed.length;
+  }
+
+  async dropPartition(partition: string): Promise<number> {
+    const doomed: string[] = [];
+    for (const [key, row] of this.#rows) if (row.partition === partition) doomed.push(key);
     for (const key of doomed) this.#removeKey(key);
     return doomed.length;
   }

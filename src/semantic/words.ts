@@ -39,22 +39,35 @@ export function lexicalWords(text: string): string[] {
 }
 
 /**
- * Capitalised words that do not start a sentence (names: France, Ecuador, Trump), lower-cased,
- * in the order they first appear. Not in an all-capitals text.
+ * Names: runs of capitalised words that do not start a sentence (France, New Zealand, World
+ * Cup), lower-cased, in the order they first appear. None in an all-capitals text.
  */
 export function properNouns(text: string): string[] {
   const folded = text.normalize('NFKD').replace(/\p{M}+/gu, '');
   if (folded === folded.toUpperCase()) return [];
   const names: string[] = [];
+  let run: string[] = [];
+  let runEnd = -1;
+  const endRun = () => {
+    const name = run.join(' ');
+    if (name && !names.includes(name)) names.push(name);
+    run = [];
+  };
   for (const match of folded.matchAll(/[\p{L}][\p{L}\p{N}]*/gu)) {
     const word = match[0];
+    const at = match.index;
     const first = word[0] as string;
-    if (first === first.toLowerCase() || word === 'I') continue;
-    const before = folded.slice(0, match.index).trimEnd();
-    if (before === '' || /[.?!:;\n"“(]$/u.test(before)) continue;
-    const lower = word.toLowerCase();
-    if (FUNCTION_WORDS.has(lower) && word !== word.toUpperCase()) continue;
-    if (!names.includes(lower)) names.push(lower);
+    const before = folded.slice(0, at).trimEnd();
+    const startsSentence = before === '' || /[.?!:;\n"“(]$/u.test(before);
+    const functional = FUNCTION_WORDS.has(word.toLowerCase()) && word !== word.toUpperCase();
+    const name = first !== first.toLowerCase() && word !== 'I' && !startsSentence && !functional;
+    // A run continues over one space only: "New Zealand" is one name, "France, Ecuador" two.
+    if (!name || folded.slice(runEnd, at) !== ' ') endRun();
+    if (name) {
+      run.push(word.toLowerCase());
+      runEnd = at + word.length;
+    }
   }
+  endRun();
   return names;
 }
