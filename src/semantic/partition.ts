@@ -12,8 +12,8 @@ import { Index as HnswIndex, MetricKind, ScalarKind } from 'usearch';
  * marks it deleted and reuses its slot for a later add).
  */
 
-/** Rows at which a partition moves from the exact scan to HNSW: a scan of 1,024 int8 rows of 512-d takes ~0.3 ms. */
-export const PROMOTE_AT = 1024;
+/** Rows at which a partition moves from the exact scan to HNSW: a JS scan of 1,000 int8 rows of 512-d measured ~1 ms on a loaded 2-core host, HNSW at 10,000 rows ~0.2 ms (bench/RESULTS.md). */
+export const PROMOTE_AT = 256;
 
 /** HNSW parameters: 16 links per node (32 on the ground layer), as usearch and hnswlib default. */
 const CONNECTIVITY = 16;

@@ -106,7 +106,7 @@ describe('SemanticIndex past PROMOTE_AT rows (HNSW)', () => {
   });
 
   it('keeps a partition in its HNSW graph within the byte bound, oldest rows first', () => {
-    const maxBytes = 2 * 1024 * 1024;
+    const maxBytes = 512 * 1024;
     const index = new SemanticIndex({ maxBytes });
     const random = seeded(4);
     const last = normalize(Float32Array.from({ length: 512 }, () => random() - 0.5));
