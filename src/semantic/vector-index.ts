@@ -81,7 +81,7 @@ export class SemanticIndex implements VectorIndex {
 
   searchSync(partition: string, vector: Float32Array, minSimilarity: number, limit: number): IndexMatch[] {
     const p = this.#partitions.get(partition);
-    if (!p || p.dimension !== vector.length) return [];
+    if (!p || p.dimension !== vector.length || !vector.some((v) => v !== 0)) return [];
     const now = this.#now();
     const out: IndexMatch[] = [];
     // A few more than asked, since expired rows among them are dropped here.
@@ -104,7 +104,8 @@ export class SemanticIndex implements VectorIndex {
 
   addSync(partition: string, row: IndexRow): void {
     this.#sweepExpired();
-    if (row.expiresAt <= this.#now() || row.vector.length === 0) return;
+    // A zero vector (a text of no words) matches nothing, and has no direction to index by.
+    if (row.expiresAt <= this.#now() || !row.vector.some((v) => v !== 0)) return;
     this.#removeKey(row.key);
     let p = this.#partitions.get(partition);
     if (p && p.dimension !== row.vector.length) return;

@@ -122,3 +122,15 @@ describe('SemanticIndex past PROMOTE_AT rows (HNSW)', () => {
     expect(index.searchSync('p', last, 0.99, 1)[0]?.meta.key).toBe(`k${PROMOTE_AT * 3 - 1}`);
   });
 });
+
+describe('SemanticIndex and vectors with no direction', () => {
+  it('neither stores nor finds a zero vector, in the scan or in the graph', () => {
+    const index = new SemanticIndex();
+    for (const [i, v] of vectors(PROMOTE_AT + 10, 5).entries()) index.addSync('p', row(`k${i}`, v));
+    expect(index.approximate('p')).toBe(true);
+    index.addSync('p', row('zero', new Float32Array(DIM)));
+    index.addSync('q', row('zero-q', new Float32Array(DIM)));
+    expect(index.stats().rows).toBe(PROMOTE_AT + 10);
+    expect(index.searchSync('p', new Float32Array(DIM), 0, 4)).toEqual([]);
+  });
+});
