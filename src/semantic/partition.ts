@@ -1,4 +1,19 @@
-import { Index as HnswIndex, MetricKind, ScalarKind } from 'usearch';
+import { createRequire } from 'node:module';
+import type * as Usearch from 'usearch';
+
+type HnswIndex = Usearch.Index;
+
+/**
+ * usearch's CommonJS build, loaded on the first promotion: its ES module build (which locates its
+ * native binary without __dirname) never finished loading when Sluice was require()d from
+ * `node -e` (test/package/pack.test.ts), the CommonJS one does; and a process whose partitions
+ * stay small never loads the addon at all.
+ */
+let usearch: typeof Usearch | undefined;
+function loadUsearch(): typeof Usearch {
+  usearch ??= createRequire(import.meta.url)('usearch') as typeof Usearch;
+  return usearch;
+}
 
 /**
  * The vectors of one hard partition, quantized to int8, searched by cosine.
@@ -167,7 +182,8 @@ export class Partition {
     const dim = this.dimension;
     const codes = this.#codes as Int8Array;
     const scales = this.#scales as Float32Array;
-    const hnsw = new HnswIndex({
+    const { Index, MetricKind, ScalarKind } = loadUsearch();
+    const hnsw = new Index({
       metric: MetricKind.Cos,
       dimensions: dim,
       connectivity: CONNECTIVITY,
