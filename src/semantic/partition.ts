@@ -73,6 +73,11 @@ export class Partition {
     return this.#rows.size;
   }
 
+  /** The ids of its rows (a copy: safe to remove while going through it). */
+  ids(): number[] {
+    return [...this.#rows.keys()];
+  }
+
   get approximate(): boolean {
     return this.#hnsw !== undefined;
   }

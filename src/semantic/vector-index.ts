@@ -112,6 +112,7 @@ export class SemanticIndex implements VectorIndex {
     if (!p) {
       p = new Partition(row.vector.length);
       this.#partitions.set(partition, p);
+      this.#partitionBytes += p.bytes;
     }
     if (p.size >= this.#maxRowsPerPartition) this.#evictOldestIn(partition);
     const id = this.#nextId++;
@@ -155,10 +156,12 @@ export class SemanticIndex implements VectorIndex {
   }
 
   async dropPartition(partition: string): Promise<number> {
-    const doomed: string[] = [];
-    for (const [key, row] of this.#rows) if (row.partition === partition) doomed.push(key);
-    for (const key of doomed) this.#removeKey(key);
-    return doomed.length;
+    const ids = this.#partitions.get(partition)?.ids() ?? [];
+    for (const id of ids) {
+      const key = this.#keyOf.get(id);
+      if (key !== undefined) this.#removeKey(key);
+    }
+    return ids.length;
   }
 
   stats(): IndexStats {

@@ -134,3 +134,17 @@ describe('SemanticIndex and vectors with no direction', () => {
     expect(index.searchSync('p', new Float32Array(DIM), 0, 4)).toEqual([]);
   });
 });
+
+describe('SemanticIndex.dropPartition', () => {
+  it('drops every row of one partition, scan or graph, and nothing else', async () => {
+    const index = new SemanticIndex();
+    const big = vectors(PROMOTE_AT + 10, 6);
+    for (const [i, v] of big.entries()) index.addSync('big', row(`b${i}`, v));
+    for (const [i, v] of vectors(5, 7).entries()) index.addSync('small', row(`s${i}`, v));
+    expect(await index.dropPartition('big')).toBe(PROMOTE_AT + 10);
+    expect(await index.dropPartition('small')).toBe(5);
+    expect(index.stats()).toEqual({ partitions: 0, rows: 0, bytes: 0 });
+    index.addSync('big', row('again', big[0] as Float32Array));
+    expect(index.searchSync('big', big[0] as Float32Array, 0.99, 1)[0]?.meta.key).toBe('again');
+  });
+});
