@@ -181,6 +181,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         logger.debug({ code }, 'embedder error (request answered exact-only)');
       },
       shareError: (op, err) => logger.debug({ op, err: err.message }, 'semantic share error'),
+      embedderBreaker: (state) => logger.warn({ state }, 'embeddings circuit breaker changed state'),
     },
   });
   const lifecycle = new Lifecycle();

@@ -5,7 +5,7 @@ import { OpenAiEmbedder } from './openai-embedder.js';
 import { type SemanticConfig, semanticActive } from './options.js';
 import { RedisShare } from './redis-share.js';
 import type { Embedder } from './types.js';
-import { ScanIndex } from './vector-index.js';
+import { SemanticIndex } from './vector-index.js';
 
 export interface SemanticSetup {
   /** When given, rows are shared with every replica using the same Redis and key prefix. */
@@ -17,18 +17,19 @@ export interface SemanticSetup {
 
 /** The one way gateway and library build their semantic layer from a `semantic:` block. */
 export function createSemanticLayer(config: SemanticConfig, setup: SemanticSetup = {}): SemanticLayer {
+  const events = setup.events ?? {};
   const embedder: Embedder = config.embeddingsUrl
     ? new OpenAiEmbedder({
         url: config.embeddingsUrl,
         model: config.embeddingsModel,
         apiKey: config.embeddingsApiKey,
         timeoutMs: config.embeddingsTimeoutMs,
+        onBreakerChange: (state) => events.embedderBreaker?.(state),
         ...(setup.fetch ? { fetch: setup.fetch } : {}),
       })
     : new LexicalEmbedder();
-  const events = setup.events ?? {};
   // One index, fed by this replica's writes and, through the share, by every other replica's.
-  const index = new ScanIndex({
+  const index = new SemanticIndex({
     maxRows: config.maxRows,
     maxBytes: config.maxBytes,
     maxRowsPerPartition: config.maxRowsPerPartition,
@@ -53,5 +54,5 @@ export { DEFAULT_THRESHOLDS, type SemanticConfig, type SemanticConfigInput, sema
 export { type SemanticEvents, SemanticLayer, type SemanticOutcome, type SemanticQuery } from './layer.js';
 export { LexicalEmbedder } from './lexical-embedder.js';
 export { OpenAiEmbedder } from './openai-embedder.js';
-export { ScanIndex, type VectorIndex } from './vector-index.js';
+export { SemanticIndex, type VectorIndex } from './vector-index.js';
 export { type Embedder, type EmbedderIdentity, SemanticError } from './types.js';

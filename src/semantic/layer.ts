@@ -10,7 +10,7 @@ import { endedNaturally } from './natural-stop.js';
 import { effectiveThreshold, type SemanticConfig, semanticActive } from './options.js';
 import type { RedisShare } from './redis-share.js';
 import { type Embedder, SemanticError } from './types.js';
-import { ScanIndex, type IndexStats, type VectorIndex } from './vector-index.js';
+import { SemanticIndex, type IndexStats, type VectorIndex } from './vector-index.js';
 import { vetoSignature } from './veto.js';
 
 /** Counted by the gateway's metrics and the library's stats. */
@@ -21,6 +21,8 @@ export interface SemanticEvents {
   /** Shadow mode: an entry would have been served. */
   shadowMatch?(similarity: number): void;
   embedderError?(code: string): void;
+  /** The embedder's circuit breaker opened, half-opened or closed (one call per change). */
+  embedderBreaker?(state: 'closed' | 'open' | 'half-open'): void;
   indexed?(): void;
   shareError?(operation: string, err: Error): void;
 }
@@ -85,7 +87,7 @@ export class SemanticLayer {
     this.#embedder = options.embedder;
     this.#index =
       options.index ??
-      new ScanIndex({
+      new SemanticIndex({
         maxRows: options.config.maxRows,
         maxBytes: options.config.maxBytes,
         maxRowsPerPartition: options.config.maxRowsPerPartition,

@@ -1,4 +1,7 @@
 import { type Embedder, type EmbedderIdentity, normalize } from './types.js';
+import { FUNCTION_WORDS, lexicalWords } from './words.js';
+
+export { lexicalWords } from './words.js';
 
 /**
  * The built-in offline embedder: feature hashing of character trigrams (inside words, so word
@@ -29,13 +32,6 @@ const FUNCTION_WORD_FACTOR = 0.2;
  */
 const PAIR_WEIGHT = 1.5;
 
-const FUNCTION_WORDS = new Set(
-  (
-    'a an the is are was were be been am please me my i you your we our can could would will shall ' +
-    'do does did just kindly tell give of to for in on at by with and or so that this these those ' +
-    'it its what whats how why which who whom some any there here as from into about'
-  ).split(' '),
-);
 
 export class LexicalEmbedder implements Embedder {
   readonly identity: EmbedderIdentity;
@@ -96,12 +92,6 @@ export class LexicalEmbedder implements Embedder {
 function skeleton(word: string): string {
   const consonants = word.replace(/[aeiouy]/g, '').replace(/(.)\1+/g, '$1');
   return consonants.length > 0 ? consonants : word;
-}
-
-/** Lower case, accents folded, split on anything that is not a letter or a digit. */
-export function lexicalWords(text: string): string[] {
-  const folded = text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
-  return folded.match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
 function fnv1a(text: string): number {

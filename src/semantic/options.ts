@@ -28,15 +28,18 @@ export const semanticSchema = z
     shadow: z.boolean().default(false),
     /** Requests with more messages than this (system included) are exact-only. */
     maxMessages: z.number().int().positive().default(3),
-    /** In-process index bounds. */
+    /** In-process index bounds: rows, and bytes of vectors (int8), graph links and metadata. */
     maxRows: z.number().int().positive().default(100_000),
     maxBytes: z
       .number()
       .int()
       .positive()
-      .default(64 * 1024 * 1024),
-    /** Past this a partition drops its oldest rows: the scan's cost grows with it (bench/RESULTS.md). */
-    maxRowsPerPartition: z.number().int().positive().default(10_000),
+      .default(128 * 1024 * 1024),
+    /**
+     * Past this a partition drops its oldest rows. A large partition is an HNSW graph whose lookup
+     * grows with log(rows), so one partition may hold the whole index (bench/RESULTS.md).
+     */
+    maxRowsPerPartition: z.number().int().positive().default(100_000),
   })
   .strict();
 

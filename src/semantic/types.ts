@@ -9,7 +9,10 @@ import { SluiceError } from '../errors.js';
 export interface EmbedderIdentity {
   type: 'lexical' | 'openai';
   model: string;
-  /** Known up front for `lexical`; for `openai` it is the length of the vectors returned. */
+  /**
+   * Known up front for `lexical`; for `openai` the configured one, or else the length of the
+   * first vector returned, after which any other length is an EMBEDDER_BAD_RESPONSE.
+   */
   dimension: number | undefined;
 }
 
@@ -32,6 +35,8 @@ export type SemanticErrorCode =
   | 'EMBEDDER_TIMEOUT'
   | 'EMBEDDER_FAILED'
   | 'EMBEDDER_BAD_RESPONSE'
+  /** The embedder's circuit breaker is open: recent calls failed, this one was not made. */
+  | 'EMBEDDER_CIRCUIT_OPEN'
   | 'INDEX_UNAVAILABLE';
 
 export class SemanticError extends SluiceError {

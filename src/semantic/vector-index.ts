@@ -1,10 +1,11 @@
 import type { PurgeFilter } from '../cache/store.js';
+import { Partition } from './partition.js';
 import { type IndexMatch, type IndexRow, type RowMeta } from './types.js';
 
 /**
- * Where semantic candidates live, behind one small contract so that an ANN index or a vector
- * database can replace the exact scan later. Every row belongs to one hard partition; a search
- * never looks outside it.
+ * Where semantic candidates live, behind one small contract so that a vector database can
+ * replace the in-process index later. Every row belongs to one hard partition; a search never
+ * looks outside it.
  */
 export interface VectorIndex {
   /** The best rows at or above `minSimilarity`, most similar first, at most `limit`. Expired rows never match. */
@@ -14,6 +15,8 @@ export interface VectorIndex {
   /** Drop the row pointing at an exact key (its entry was evicted, expired or purged). */
   remove(key: string): Promise<boolean>;
   purge(filter: PurgeFilter): Promise<number>;
+  /** Drop every row of one partition (a replica that must load it again from the shared store). */
+  dropPartition(partition: string): Promise<number>;
   stats(): IndexStats;
 }
 
@@ -23,48 +26,52 @@ export interface IndexStats {
   bytes: number;
 }
 
-export interface ScanIndexOptions {
+export interface SemanticIndexOptions {
   /** Rows kept over all partitions. Default 100,000. */
   maxRows?: number;
-  /** Resident bytes over all partitions (vectors plus metadata). Default 64 MiB. */
+  /** Resident bytes over all partitions (vectors, graph and metadata). Default 128 MiB. */
   maxBytes?: number;
-  /** Rows kept in one partition; past it the oldest row there goes. Default 10,000. */
+  /** Rows kept in one partition; past it the oldest row there goes. Default 100,000. */
   maxRowsPerPartition?: number;
   now?: () => number;
 }
 
-/** Fixed cost of one row besides its vector: the meta object, its strings, the maps. */
-const ROW_OVERHEAD_BYTES = 256;
+/** Fixed cost of one row besides its vector and graph links: the meta object, its strings, the maps. */
+const ROW_OVERHEAD_BYTES = 160;
+/** Rows looked at for expiry on each add: expired rows leave even in partitions nobody searches. */
+const SWEEP_PER_ADD = 8;
 
-interface Partition {
-  dimension: number;
-  /** Row i occupies data[i*dimension, (i+1)*dimension). */
-  data: Float32Array;
-  metas: RowMeta[];
-  /** key -> row number, kept in step with swap-removal. */
-  rows: Map<string, number>;
+interface Row {
+  id: number;
+  partition: string;
+  meta: RowMeta;
 }
 
 /**
- * The in-process index: per partition, vectors packed in one Float32Array and scanned exactly.
- * Partitions are small by construction (same tenant, model, system prompt, tools...), so a
- * scan is fast; bench/RESULTS.md says where it stops being so. Bounded by rows and bytes,
- * evicting the oldest row first.
+ * The in-process index: per partition, int8 vectors in an exact scan while small and in an HNSW
+ * graph once large (partition.ts). Bounded by rows and bytes, evicting the oldest row first;
+ * every removal (purge, expiry, eviction, replacement) takes the row out of its partition at once.
  */
-export class ScanIndex implements VectorIndex {
+export class SemanticIndex implements VectorIndex {
   readonly #partitions = new Map<string, Partition>();
-  /** Every key, oldest first (Map keeps insertion order), with its partition. */
-  readonly #order = new Map<string, string>();
+  /** Every key, oldest first (Map keeps insertion order). */
+  readonly #rows = new Map<string, Row>();
+  /** id -> key, for turning a partition's answer back into a row. */
+  readonly #keyOf = new Map<number, string>();
   readonly #maxRows: number;
   readonly #maxBytes: number;
   readonly #maxRowsPerPartition: number;
   readonly #now: () => number;
-  #bytes = 0;
+  #nextId = 1;
+  /** Bytes of the metadata; the partitions report their own. */
+  #metaBytes = 0;
+  #partitionBytes = 0;
+  #sweep: Iterator<Row> | undefined;
 
-  constructor(options: ScanIndexOptions = {}) {
+  constructor(options: SemanticIndexOptions = {}) {
     this.#maxRows = options.maxRows ?? 100_000;
-    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-    this.#maxRowsPerPartition = options.maxRowsPerPartition ?? 10_000;
+    this.#maxBytes = options.maxBytes ?? 128 * 1024 * 1024;
+    this.#maxRowsPerPartition = options.maxRowsPerPartition ?? 100_000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -74,26 +81,21 @@ export class ScanIndex implements VectorIndex {
 
   searchSync(partition: string, vector: Float32Array, minSimilarity: number, limit: number): IndexMatch[] {
     const p = this.#partitions.get(partition);
-    if (!p || p.dimension !== vector.length) return [];
+    if (!p || p.dimension !== vector.length || !vector.some((v) => v !== 0)) return [];
     const now = this.#now();
-    const dim = p.dimension;
-    const best: IndexMatch[] = [];
-    const expired: string[] = [];
-    const data = p.data;
-    for (let row = 0; row < p.metas.length; row++) {
-      let sum = 0;
-      const base = row * dim;
-      for (let i = 0; i < dim; i++) sum += (data[base + i] as number) * (vector[i] as number);
-      if (sum < minSimilarity) continue;
-      const meta = p.metas[row] as RowMeta;
-      if (meta.expiresAt <= now) {
-        expired.push(meta.key);
+    const out: IndexMatch[] = [];
+    // A few more than asked, since expired rows among them are dropped here.
+    for (const match of p.search(vector, minSimilarity, limit + 4)) {
+      const key = this.#keyOf.get(match.id);
+      const row = key === undefined ? undefined : this.#rows.get(key);
+      if (!row) continue;
+      if (row.meta.expiresAt <= now) {
+        this.#removeKey(row.meta.key);
         continue;
       }
-      insertBest(best, { meta, similarity: sum }, limit);
+      if (out.length < limit) out.push({ meta: row.meta, similarity: match.similarity });
     }
-    for (const key of expired) this.#removeKey(key);
-    return best;
+    return out;
   }
 
   async add(partition: string, row: IndexRow): Promise<void> {
@@ -101,31 +103,28 @@ export class ScanIndex implements VectorIndex {
   }
 
   addSync(partition: string, row: IndexRow): void {
-    if (row.expiresAt <= this.#now() || row.vector.length === 0) return;
+    this.#sweepExpired();
+    // A zero vector (a text of no words) matches nothing, and has no direction to index by.
+    if (row.expiresAt <= this.#now() || !row.vector.some((v) => v !== 0)) return;
     this.#removeKey(row.key);
     let p = this.#partitions.get(partition);
     if (p && p.dimension !== row.vector.length) return;
     if (!p) {
-      p = { dimension: row.vector.length, data: new Float32Array(row.vector.length * 4), metas: [], rows: new Map() };
+      p = new Partition(row.vector.length);
       this.#partitions.set(partition, p);
+      this.#partitionBytes += p.bytes;
     }
-    if (p.metas.length >= this.#maxRowsPerPartition) this.#evictOldestIn(partition);
-    const dim = p.dimension;
-    const count = p.metas.length;
-    if ((count + 1) * dim > p.data.length) {
-      const grown = new Float32Array(Math.max(p.data.length * 2, dim * 4));
-      grown.set(p.data.subarray(0, count * dim));
-      p.data = grown;
-    }
-    p.data.set(row.vector, count * dim);
-    const { vector: _vector, ...meta } = row;
-    p.rows.set(meta.key, p.metas.length);
-    p.metas.push(meta);
-    this.#order.set(row.key, partition);
-    this.#bytes += rowBytes(dim, meta);
-    while ((this.#order.size > this.#maxRows || this.#bytes > this.#maxBytes) && this.#order.size > 0) {
-      const oldest = this.#order.keys().next().value as string;
-      this.#removeKey(oldest);
+    if (p.size >= this.#maxRowsPerPartition) this.#evictOldestIn(partition);
+    const id = this.#nextId++;
+    const { vector, ...meta } = row;
+    const before = p.bytes;
+    p.add(id, vector);
+    this.#partitionBytes += p.bytes - before;
+    this.#rows.set(meta.key, { id, partition, meta });
+    this.#keyOf.set(id, meta.key);
+    this.#metaBytes += metaBytes(meta);
+    while ((this.#rows.size > this.#maxRows || this.bytes > this.#maxBytes) && this.#rows.size > 0) {
+      this.#removeKey(this.#rows.keys().next().value as string);
     }
   }
 
@@ -136,10 +135,14 @@ export class ScanIndex implements VectorIndex {
   async purge(filter: PurgeFilter): Promise<number> {
     if ('key' in filter) return this.#removeKey(filter.key) ? 1 : 0;
     if ('all' in filter) {
-      const count = this.#order.size;
+      const count = this.#rows.size;
+      for (const p of this.#partitions.values()) p.clear();
       this.#partitions.clear();
-      this.#order.clear();
-      this.#bytes = 0;
+      this.#rows.clear();
+      this.#keyOf.clear();
+      this.#metaBytes = 0;
+      this.#partitionBytes = 0;
+      this.#sweep = undefined;
       return count;
     }
     const matches =
@@ -147,60 +150,77 @@ export class ScanIndex implements VectorIndex {
         ? (meta: RowMeta) => meta.namespace === filter.namespace
         : (meta: RowMeta) => meta.tags.includes(filter.tag);
     const doomed: string[] = [];
-    for (const p of this.#partitions.values()) for (const meta of p.metas) if (matches(meta)) doomed.push(meta.key);
+    for (const row of this.#rows.values()) if (matches(row.meta)) doomed.push(row.meta.key);
     for (const key of doomed) this.#removeKey(key);
     return doomed.length;
   }
 
+  async dropPartition(partition: string): Promise<number> {
+    const ids = this.#partitions.get(partition)?.ids() ?? [];
+    for (const id of ids) {
+      const key = this.#keyOf.get(id);
+      if (key !== undefined) this.#removeKey(key);
+    }
+    return ids.length;
+  }
+
   stats(): IndexStats {
-    return { partitions: this.#partitions.size, rows: this.#order.size, bytes: this.#bytes };
+    return { partitions: this.#partitions.size, rows: this.#rows.size, bytes: this.bytes };
+  }
+
+  /** Whether a partition has moved to its HNSW graph (for tests and the benchmark). */
+  approximate(partition: string): boolean {
+    return this.#partitions.get(partition)?.approximate ?? false;
+  }
+
+  get bytes(): number {
+    return this.#metaBytes + this.#partitionBytes;
   }
 
   #evictOldestIn(name: string): void {
-    for (const [key, partition] of this.#order) {
-      if (partition === name) {
+    for (const [key, row] of this.#rows) {
+      if (row.partition === name) {
         this.#removeKey(key);
         return;
       }
     }
   }
 
-  #removeKey(key: string): boolean {
-    const name = this.#order.get(key);
-    if (name === undefined) return false;
-    this.#order.delete(key);
-    const p = this.#partitions.get(name);
-    if (!p) return true;
-    const row = p.rows.get(key);
-    if (row === undefined) return true;
-    p.rows.delete(key);
-    const dim = p.dimension;
-    const last = p.metas.length - 1;
-    this.#bytes -= rowBytes(dim, p.metas[row] as RowMeta);
-    // Swap-remove: order inside a partition does not matter to a full scan.
-    if (row !== last) {
-      p.data.copyWithin(row * dim, last * dim, (last + 1) * dim);
-      const moved = p.metas[last] as RowMeta;
-      p.metas[row] = moved;
-      p.rows.set(moved.key, row);
+  /** Looks at the next few rows in a round over all rows; those past their expiry go. */
+  #sweepExpired(): void {
+    const now = this.#now();
+    for (let i = 0; i < SWEEP_PER_ADD; i++) {
+      this.#sweep ??= this.#rows.values();
+      const next = this.#sweep.next();
+      if (next.done) {
+        this.#sweep = undefined;
+        return;
+      }
+      if (next.value.meta.expiresAt <= now) this.#removeKey(next.value.meta.key);
     }
-    p.metas.pop();
-    if (p.metas.length === 0) this.#partitions.delete(name);
-    else if (p.metas.length * dim * 4 < p.data.length && p.data.length > dim * 16) {
-      p.data = p.data.slice(0, p.data.length / 2);
+  }
+
+  #removeKey(key: string): boolean {
+    const row = this.#rows.get(key);
+    if (!row) return false;
+    this.#rows.delete(key);
+    this.#keyOf.delete(row.id);
+    this.#metaBytes -= metaBytes(row.meta);
+    const p = this.#partitions.get(row.partition);
+    if (!p) return true;
+    const before = p.bytes;
+    p.remove(row.id);
+    if (p.size === 0) {
+      p.clear();
+      this.#partitions.delete(row.partition);
+      this.#partitionBytes -= before;
+    } else {
+      this.#partitionBytes += p.bytes - before;
     }
     return true;
   }
 }
 
-function rowBytes(dimension: number, meta: RowMeta): number {
-  return dimension * 4 + ROW_OVERHEAD_BYTES + (meta.key.length + meta.namespace.length + meta.tags.join('').length) * 2;
-}
-
-function insertBest(best: IndexMatch[], match: IndexMatch, limit: number): void {
-  if (best.length >= limit && (best[best.length - 1] as IndexMatch).similarity >= match.similarity) return;
-  let i = best.length;
-  while (i > 0 && (best[i - 1] as IndexMatch).similarity < match.similarity) i--;
-  best.splice(i, 0, match);
-  if (best.length > limit) best.pop();
+function metaBytes(meta: RowMeta): number {
+  return ROW_OVERHEAD_BYTES + (meta.key.length + meta.namespace.length + meta.veto.length + meta.tags.join('').length) * 2;
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { lexicalWords, properNouns, QUESTION_WORDS } from './words.js';
 
 /**
  * The lexical veto: similar wording is not enough when the details differ. Two texts may share
@@ -6,6 +7,14 @@ import { createHash } from 'node:crypto';
  * identifiers and negation markers. "What is 12 × 7?" never answers "What is 12 × 8?", and
  * "Is X safe?" never answers "Is X not safe?" (negation is our addition to the list: embeddings
  * of both kinds put a sentence and its negation close together).
+ *
+ * Measured on public data (QQP hard negatives, bench/RESULTS.md), four more kinds of detail that
+ * embeddings blur and that change the answer:
+ *  - names that end in symbols (C++, C#, F#, .NET), which tokenizers cut down to C, F, NET;
+ *  - acronyms that read as function words once lower-cased (IT, US, WHO);
+ *  - question words: "Why are X?", "Are X?" and "What are X?" ask for different answers;
+ *  - the order of proper nouns when there are several: France against Ecuador is not Ecuador
+ *    against France. (One name alone has no order, so "in python" and "in Python" still agree.)
  *
  * Only a hash of the features is kept in the index, so no prompt text is stored there.
  */
@@ -16,6 +25,10 @@ export interface VetoFeatures {
   urls: string[];
   identifiers: string[];
   negations: string[];
+  questionWords: string[];
+  acronyms: string[];
+  /** Proper nouns in order of appearance, when there are two or more. */
+  names: string[];
 }
 
 const URL_PATTERN = /\b(?:https?:\/\/|www\.)[^\s"'<>`]+/giu;
@@ -36,6 +49,8 @@ const IDENTIFIER_PATTERNS = [
   /\b[A-Za-z_$][\w$]*(?=\()/gu, // calls: print(
   /(?<!\w)--?[a-z][\w-]*/gu, // command-line flags
 ];
+/** Names whose symbols are part of them, compared in lower case: C++, c#, F#, .NET. */
+const SYMBOL_NAME_PATTERNS = [/(?<![\w.+#])[A-Za-z][\w]*(?:\+\+|#)(?![\w+#])/gu, /(?<![\w.])\.[A-Za-z][\w]*\b/gu];
 const NEGATION_PATTERN = /\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot|without)\b|n['’]t\b/giu;
 
 export function vetoFeatures(text: string): VetoFeatures {
@@ -49,6 +64,14 @@ export function vetoFeatures(text: string): VetoFeatures {
   }
   const identifiers: string[] = [];
   for (const pattern of IDENTIFIER_PATTERNS) identifiers.push(...take(rest, pattern, (m) => m[0]));
+  for (const pattern of SYMBOL_NAME_PATTERNS) identifiers.push(...take(rest, pattern, (m) => m[0].toLowerCase()));
+  const words = lexicalWords(rest);
+  // "Which is the best X" and "What is the best X" ask the same; so do who and whom.
+  const questionWords = words
+    .map((w) => (w === 'whats' || w === 'which' ? 'what' : w === 'whom' ? 'who' : w))
+    .filter((w) => QUESTION_WORDS.has(w));
+  const acronyms = words.filter((w) => w !== w.toLowerCase());
+  const names = properNouns(rest);
   // Thousands separators are formatting: 1,000 and 1000 are the same number.
   const numbers = take(rest, NUMBER_PATTERN, (m) => m[0].replace(/,(?=\d{3}\b)/gu, ''));
   const negations = take(rest, NEGATION_PATTERN, (m) => (/^n['’]t$/u.test(m[0]) ? 'not' : m[0].toLowerCase()));
@@ -58,16 +81,29 @@ export function vetoFeatures(text: string): VetoFeatures {
     urls: sortedSet(urls),
     identifiers: sortedSet(identifiers),
     negations: sortedSet(negations.map((n) => (n === 'cannot' ? 'not' : n))),
+    questionWords: sortedSet(questionWords),
+    acronyms: sortedSet(acronyms),
+    names: names.length >= 2 ? names : [],
   };
 }
 
 /**
- * Equal signatures exactly when all five feature sets are equal, and the embedder's own veto
+ * Equal signatures exactly when all the features are equal, and the embedder's own veto
  * terms (Embedder.vetoTerms) too.
  */
 export function vetoSignature(text: string, embedderTerms: readonly string[] = []): string {
   const f = vetoFeatures(text);
-  const canonical = JSON.stringify([f.numbers, f.quoted, f.urls, f.identifiers, f.negations, embedderTerms]);
+  const canonical = JSON.stringify([
+    f.numbers,
+    f.quoted,
+    f.urls,
+    f.identifiers,
+    f.negations,
+    f.questionWords,
+    f.acronyms,
+    f.names,
+    embedderTerms,
+  ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
 

@@ -124,6 +124,7 @@ describe('gateway: a stream with an event after its terminal event', () => {
       geminiBaseURL: url,
       stats: { requests: 0, byPath: {}, chunksWritten: 0, abortedStreams: 0, completedStreams: 0, fileBytesWritten: 0, completedDownloads: 0 },
       resetStats: () => undefined,
+      setDefaultKnobs: () => undefined,
       close: async () => undefined,
     } satisfies MockUpstream;
     g = await startHarness({}, mock);

@@ -93,11 +93,14 @@ describe('semantic layer with the openai embedder', () => {
 describe('an embedder that is down: exact-only, counted, never a failed request', () => {
   let mock: MockUpstream;
   let hanging: Server;
+  let hangingCalls = 0;
   let refused: Harness;
   let slow: Harness;
   beforeAll(async () => {
     mock = await startMockUpstream();
-    hanging = createServer(() => undefined);
+    hanging = createServer(() => {
+      hangingCalls++;
+    });
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
     const hangingUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/v1`;
     refused = await startHarness({ semantic: { enabled: true, embeddingsUrl: 'http://127.0.0.1:9/v1' } }, mock);
@@ -128,5 +131,17 @@ describe('an embedder that is down: exact-only, counted, never a failed request'
     expect(res).toMatchObject({ status: 200, cache: 'MISS' });
     expect(res.ms).toBeLessThan(200 + 800);
     expect(await metric(slow, /sluice_semantic_embedder_errors_total\{code="EMBEDDER_TIMEOUT"\} (\d+)/)).toBeGreaterThan(0);
+  });
+
+  it('after 5 timeouts in a row the breaker opens: misses stop calling the embedder, and are still answered', async () => {
+    const ns = freshNamespace();
+    for (let i = 0; i < 5; i++) expect((await send(slow, chat(`Slow question number ${i}?`), ns)).status).toBe(200);
+    const calls = hangingCalls;
+    for (let i = 0; i < 4; i++) {
+      expect(await send(slow, chat(`Question asked while the breaker is open, ${i}?`), ns)).toMatchObject({ status: 200, cache: 'MISS' });
+    }
+    // At most one probe, should a loaded host take over the breaker's 2 s pause to send these.
+    expect(hangingCalls).toBeLessThanOrEqual(calls + 1);
+    expect(await metric(slow, /sluice_semantic_embedder_errors_total\{code="EMBEDDER_CIRCUIT_OPEN"\} (\d+)/)).toBeGreaterThanOrEqual(3);
   });
 });

@@ -51,6 +51,12 @@ export interface MockUpstream {
   geminiBaseURL: string;
   stats: MockStats;
   resetStats(): void;
+  /**
+   * Knob headers (knobs.ts) applied to every request that does not send them itself, for clients
+   * that send no x-mock-* headers (an embedder, a health probe): `{ 'x-mock-status': '503' }`.
+   * Replaces the previous set; `{}` clears it.
+   */
+  setDefaultKnobs(headers: Record<string, string>): void;
   /** Stops listening and destroys open sockets (hung and endless streams included). */
   close(): Promise<void>;
 }
@@ -81,7 +87,7 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
 export async function startMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
-  const defaults = { delayMs: options.defaultDelayMs ?? 0, salt: options.answerSalt ?? '' };
+  const defaults = { delayMs: options.defaultDelayMs ?? 0, salt: options.answerSalt ?? '', knobs: {} as Record<string, string> };
   const stats = emptyStats();
   const sockets = new Set<Socket>();
 
@@ -119,6 +125,9 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       Object.assign(stats, emptyStats());
       delete stats.lastRequest;
     },
+    setDefaultKnobs(headers) {
+      defaults.knobs = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+    },
     close() {
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -136,7 +145,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   stats: MockStats,
-  defaults: { delayMs: number; salt: string },
+  defaults: { delayMs: number; salt: string; knobs: Record<string, string> },
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const requestNumber = ++stats.requests;
@@ -157,7 +166,7 @@ async function handle(
 
   let knobs: Knobs;
   try {
-    knobs = parseKnobs(req.headers, defaults);
+    knobs = parseKnobs({ ...defaults.knobs, ...req.headers }, defaults);
   } catch (error) {
     if (error instanceof KnobError) return fail(400, error.message, error.header);
     throw error;

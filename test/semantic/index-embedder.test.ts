@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAiEmbedder } from '../../src/semantic/openai-embedder.js';
 import { cosine, normalize } from '../../src/semantic/types.js';
-import { ScanIndex } from '../../src/semantic/vector-index.js';
+import { SemanticIndex } from '../../src/semantic/vector-index.js';
 import { type MockUpstream, startMockUpstream } from '../mock-upstream/index.js';
 
 const unit = (...values: number[]) => normalize(Float32Array.from(values));
@@ -17,9 +17,9 @@ const row = (key: string, vector: Float32Array, extra: object = {}) => ({
   ...extra,
 });
 
-describe('ScanIndex', () => {
+describe('SemanticIndex', () => {
   it('returns the closest rows above the threshold, best first, only within the partition', async () => {
-    const index = new ScanIndex();
+    const index = new SemanticIndex();
     await index.add('p', row('a', unit(1, 0, 0)));
     await index.add('p', row('b', unit(1, 0.2, 0)));
     await index.add('p', row('c', unit(0, 1, 0)));
@@ -33,7 +33,7 @@ describe('ScanIndex', () => {
 
   it('drops expired rows, replaces a key, and removes on purge by key, namespace, tag and all', async () => {
     let now = 1_000;
-    const index = new ScanIndex({ now: () => now });
+    const index = new SemanticIndex({ now: () => now });
     await index.add('p', row('old', unit(1, 0), { expiresAt: 1_500 }));
     await index.add('p', row('k', unit(0, 1), { expiresAt: 5_000, namespace: 'ns1', tags: ['t1'] }));
     await index.add('p', row('k', unit(1, 1), { expiresAt: 5_000, namespace: 'ns1', tags: ['t1'] }));
@@ -52,28 +52,28 @@ describe('ScanIndex', () => {
   });
 
   it('is bounded by rows, by rows per partition and by bytes, oldest first', async () => {
-    const byRows = new ScanIndex({ maxRows: 3 });
+    const byRows = new SemanticIndex({ maxRows: 3 });
     for (const k of ['a', 'b', 'c', 'd']) await byRows.add(k === 'd' ? 'q' : 'p', row(k, unit(1, 0)));
     expect(byRows.stats().rows).toBe(3);
     expect((await byRows.search('p', unit(1, 0), 0, 10)).map((m) => m.meta.key).sort()).toEqual(['b', 'c']);
 
-    const perPartition = new ScanIndex({ maxRowsPerPartition: 2 });
+    const perPartition = new SemanticIndex({ maxRowsPerPartition: 2 });
     for (const k of ['a', 'b', 'c']) await perPartition.add('p', row(k, unit(1, 0)));
     await perPartition.add('q', row('z', unit(1, 0)));
     expect((await perPartition.search('p', unit(1, 0), 0, 10)).map((m) => m.meta.key).sort()).toEqual(['b', 'c']);
 
     const dim = 256;
-    const byBytes = new ScanIndex({ maxBytes: 10 * (dim * 4 + 400) });
+    const byBytes = new SemanticIndex({ maxBytes: 10 * (dim * 4 + 400) });
     for (let i = 0; i < 50; i++) await byBytes.add('p', row(`k${i}`, normalize(new Float32Array(dim).fill(1))));
     expect(byBytes.stats().bytes).toBeLessThanOrEqual(10 * (dim * 4 + 400));
-    expect(byBytes.stats().rows).toBeLessThan(11);
+    expect(byBytes.stats().rows).toBeLessThan(40);
     const left = await byBytes.search('p', normalize(new Float32Array(dim).fill(1)), 0.99, 100);
     expect(left.map((m) => m.meta.key)).toContain('k49');
     expect(left.map((m) => m.meta.key)).not.toContain('k0');
   });
 
   it('keeps every row findable through many swap-removals', async () => {
-    const index = new ScanIndex();
+    const index = new SemanticIndex();
     const vectors = new Map<string, Float32Array>();
     for (let i = 0; i < 200; i++) {
       const v = normalize(Float32Array.from({ length: 16 }, (_, j) => Math.sin(i * 7 + j * 3)));
@@ -82,10 +82,11 @@ describe('ScanIndex', () => {
     }
     for (let i = 0; i < 200; i += 3) await index.remove(`k${i}`);
     for (const [key, v] of vectors) {
-      const found = await index.search('p', v, 0.9999, 1);
+      // int8 vectors: a near-twin may rank within the quantization error, and these sines repeat (k11, k125 and k160 nearly coincide): look at the top 10.
+      const found = (await index.search('p', v, 0.999, 10)).map((m) => m.meta.key);
       const removed = Number(key.slice(1)) % 3 === 0;
-      if (removed) expect(found[0]?.meta.key).not.toBe(key);
-      else expect(found[0]?.meta.key).toBe(key);
+      if (removed) expect(found).not.toContain(key);
+      else expect(found).toContain(key);
     }
   });
 });
