@@ -97,10 +97,10 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
       (sent) => {
         const headers = upstreamRequestHeaders(req.headers);
         headers['x-request-id'] = requestId;
-        applyUpstreamCredential(headers, upstream);
+        applyUpstreamCredential(headers, upstream, ctx.credentialSources);
         // The client's bytes, unless Sluice changed the request (requestStreamUsage).
         const body = sent === request ? rawBody : Buffer.from(JSON.stringify(sent.body));
-        return { upstream, method: 'POST', path: upstreamPath(upstream, requestPath, upstreamSearch(upstream, search)), headers, body };
+        return { upstream, method: 'POST', path: upstreamPath(upstream, requestPath, upstreamSearch(upstream, search, ctx.credentialSources)), headers, body };
       },
       limits,
     ),
