@@ -12,6 +12,8 @@ import {
   geminiVersion,
   invalid,
   matchGeminiRoute,
+  unreadAlt,
+  unreadAltReason,
 } from './gemini-shared.js';
 import { withoutExcludedFields } from './key-exclusions.js';
 import { throughTerminal } from './terminal.js';
@@ -26,8 +28,8 @@ import type { JsonObject, JsonValue, Protocol, RequestCheck, RequestInfo, RouteP
  * Model ids (`models/...`, `tunedModels/...`, any version suffix) are forwarded as written.
  *
  * generateContent and streamGenerateContent share one protocol name and one key path, so a stream
- * answers a JSON request and the other way round (the `alt` query parameter is framing only, see
- * key-exclusions.ts). The JSON-array form is keyed apart (`:framing`) and stored as the JSON
+ * answers a JSON request and the other way round (`alt=sse` and `alt=json` are framing only, see
+ * key-exclusions.ts; any other `alt`, such as `proto`'s binary answers, bypasses the cache). The JSON-array form is keyed apart (`:framing`) and stored as the JSON
  * document it is: it answers only requests in the same form, byte for byte.
  */
 
@@ -66,13 +68,15 @@ function generateRoute(operation: 'generateContent' | 'streamGenerateContent'): 
       }
       const typed = checkFieldTypes(check.body, OBJECT_FIELDS, ARRAY_FIELDS);
       if (typed) return typed;
-      // `alt` decides the framing: `sse` is a stream; JSON otherwise (a streamed array for streamGenerateContent).
+      // `alt` decides the framing: `sse` is a stream; JSON otherwise (a streamed array for
+      // streamGenerateContent). Any other `alt` (`proto`...) is keyed apart and bypasses the cache.
       const sse = altOf(check.route.search) === 'sse';
       const arrayForm = operation === 'streamGenerateContent' && !sse;
       const routeKey: JsonObject = {
         ':version': geminiVersion(check.route.rawPath),
         ':model': check.route.modelId,
         ...(arrayForm ? { ':framing': 'json-array' } : {}),
+        ...unreadAlt(check.route.search, ['sse', 'json']),
       };
       return {
         ok: true,
@@ -80,7 +84,7 @@ function generateRoute(operation: 'generateContent' | 'streamGenerateContent'): 
       };
     },
 
-    cacheability: () => ({ cacheable: true }),
+    cacheability: unreadAltReason,
     keyMaterial: (request) => ({ ...withoutExcludedFields('gemini.generate', request.body), ...request.routeKey }),
     isTerminal,
     inspectStream: (events, request) => inspectGeminiStream(events, request),
@@ -120,14 +124,19 @@ function jsonRoute(operation: keyof typeof JSON_OPERATIONS): Protocol {
       if (requestCheck === 'requests' && !Array.isArray(check.body.requests)) {
         return invalid('`requests` is required and must be an array of embedContent requests.', 'requests');
       }
-      const routeKey: JsonObject = { ':version': geminiVersion(check.route.rawPath), ':model': check.route.modelId };
+      const routeKey: JsonObject = {
+        ':version': geminiVersion(check.route.rawPath),
+        ':model': check.route.modelId,
+        // JSON is these operations' only form: any other `alt` is keyed apart and bypasses the cache.
+        ...unreadAlt(check.route.search, ['json']),
+      };
       return {
         ok: true,
         request: { body: check.body, model: displayModel(check.route.modelId), stream: false, wantsStreamUsage: false, routeKey },
       };
     },
 
-    cacheability: () => ({ cacheable: true }),
+    cacheability: unreadAltReason,
     keyMaterial: (request) => ({ ...withoutExcludedFields('gemini.json', request.body), ...request.routeKey }),
     isTerminal: () => false,
     inspectStream: () => ({ complete: false, reason: `${operation} answers are JSON, not streams` }),

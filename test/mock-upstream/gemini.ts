@@ -37,6 +37,9 @@ import { writeStream } from './sse-writer.js';
  *   x-mock-gemini-block: REASON    the prompt is blocked: one response with promptFeedback.blockReason
  *                                  and no candidates (status 200, as Google answers)
  * A request's generationConfig.maxOutputTokens caps the answer at that many words (finishReason MAX_TOKENS).
+ * `?alt=proto` answers in binary (`application/x-protobuf`, the answer as one length-delimited
+ * field: bytes that are not JSON, as Google's protobuf answers are not); an `alt` other than
+ * json, sse or proto is a 400, as Google answers.
  */
 
 const ROUTE = /^\/(v1|v1beta|v1alpha)\/((?:models|tunedModels)\/[^/:]+):([A-Za-z]+)$/;
@@ -72,6 +75,11 @@ export async function handleGemini(
   if (knobs.status !== undefined && knobs.status >= 300) {
     return fail(knobs.status, `mock status ${knobs.status}`, knobs.status === 429 ? 'RESOURCE_EXHAUSTED' : 'INTERNAL');
   }
+  const alt = query.get('alt') ?? 'json';
+  if (alt !== 'json' && alt !== 'sse' && alt !== 'proto') {
+    return fail(400, `Invalid value at 'alt' (type.googleapis.com/google.api.SystemParameter), "${alt}"`, 'INVALID_ARGUMENT');
+  }
+  const sendJson = alt === 'proto' ? sendProto : sendJsonBody;
   if (req.method === 'GET') {
     return sendJson(res, { models: [{ name: 'models/gemini-2.5-flash', displayName: 'Gemini 2.5 Flash' }] });
   }
@@ -114,8 +122,9 @@ export async function handleGemini(
     if (knobs.delayMs > 0 && !(await watch.sleep(knobs.delayMs * responses.length))) return;
     return sendJson(res, merge(responses));
   }
+  if (alt === 'proto') return sendProto(res, merge(responses));
   const newline = knobs.lineEnding === '\r' ? '\r' : '\r\n';
-  if (query.get('alt') === 'sse') {
+  if (alt === 'sse') {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const plan = streamPlan(responses, model);
     return writeStream(res, plan, { ...knobs, lineEnding: newline }, hooks, watch);
@@ -123,10 +132,29 @@ export async function handleGemini(
   return writeArray(res, responses, knobs, watch, hooks);
 }
 
-function sendJson(res: ServerResponse, value: unknown): void {
+function sendJsonBody(res: ServerResponse, value: unknown): void {
   const text = JSON.stringify(value);
   res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/**
+ * `alt=proto`: field 1, length-delimited (tag 0x0a, varint length), holding `proto:` and the
+ * answer's JSON (a stand-in for the real encoding: a test can read it back, no JSON parser can).
+ */
+function sendProto(res: ServerResponse, value: unknown): void {
+  const payload = Buffer.from(`proto:${JSON.stringify(value)}`);
+  const length: number[] = [];
+  for (let n = payload.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  const body = Buffer.concat([Buffer.from([0x0a, ...length]), payload]);
+  res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': body.length });
+  res.end(body);
 }
 
 function embedding(hash: string, content: unknown): number[] {
