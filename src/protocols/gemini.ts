@@ -2,7 +2,7 @@ import type { SseEvent, SseEventInit } from '../sse/types.js';
 import { isJsonObject } from './anthropic-shared.js';
 import { chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
-import { inspectGeminiJson, inspectGeminiStream, isFinalResponse, responseOf } from './gemini-gate.js';
+import { inspectGeminiJson, inspectGeminiStream, isFinalResponse, responseOf, throughFinal } from './gemini-gate.js';
 import {
   altOf,
   checkFieldTypes,
@@ -16,7 +16,6 @@ import {
   unreadAltReason,
 } from './gemini-shared.js';
 import { withoutExcludedFields } from './key-exclusions.js';
-import { throughTerminal } from './terminal.js';
 import type { JsonObject, JsonValue, Protocol, RequestCheck, RequestInfo, RouteParams } from './types.js';
 
 /**
@@ -49,6 +48,9 @@ function routeParams(operation: GeminiOperation) {
 }
 
 function generateRoute(operation: 'generateContent' | 'streamGenerateContent'): Protocol {
+  // An event in which every candidate present finished: the end of a one-candidate answer. With
+  // several candidates, each finishing in its own event, the gate and assemble follow the whole
+  // stream instead (gemini-gate.ts FinishTracker).
   const isTerminal = (event: SseEvent) => {
     const data = event.data.includes('"finishReason"') ? responseOf(event) : undefined;
     return data !== undefined && isFinalResponse(data);
@@ -89,7 +91,8 @@ function generateRoute(operation: 'generateContent' | 'streamGenerateContent'): 
     isTerminal,
     inspectStream: (events, request) => inspectGeminiStream(events, request),
     inspectJson: (body, request) => inspectGeminiJson(body, request, isArrayForm(request)),
-    assemble: (events) => assembleResponse(throughTerminal(events, isTerminal)),
+    // Through the event that finished every candidate: with several, each finishes in its own event.
+    assemble: (events) => assembleResponse(throughFinal(events, responseOf)),
     synthesize: (answer) => synthesizeStream(answer),
   };
 }

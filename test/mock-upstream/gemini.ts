@@ -37,6 +37,11 @@ import { writeStream } from './sse-writer.js';
  *   x-mock-gemini-block: REASON    the prompt is blocked: one response with promptFeedback.blockReason
  *                                  and no candidates (status 200, as Google answers)
  * A request's generationConfig.maxOutputTokens caps the answer at that many words (finishReason MAX_TOKENS).
+ * generationConfig.candidateCount N gives N candidates, candidate i one word shorter than
+ * candidate i-1, streamed side by side: each response holds the next piece of every candidate
+ * still going, a candidate's last piece carries its finishReason (so the later candidates finish
+ * first, and the last responses hold candidate 0 only). x-mock-gemini-unfinished: I leaves
+ * candidate I without a finishReason.
  * `?alt=proto` answers in binary (`application/x-protobuf`, the answer as one length-delimited
  * field: bytes that are not JSON, as Google's protobuf answers are not); an `alt` other than
  * json, sse or proto is a 400, as Google answers.
@@ -187,24 +192,31 @@ function answerResponses(body: JsonRecord, knobs: Knobs, hash: string, model: st
   }
   const config = isRecord(body.generationConfig) ? body.generationConfig : {};
   const limit = typeof config.maxOutputTokens === 'number' ? config.maxOutputTokens : undefined;
-  let tokens = answerTokens(hash, 0, knobs.words);
-  const capped = limit !== undefined && tokens.length > limit;
-  if (capped) tokens = tokens.slice(0, limit);
-  const tool = knobs.toolCall && !capped ? firstTool(body) : undefined;
-  const parts: JsonRecord[] = tokens.map((text) => ({ text }));
-  if (tool) parts.push({ functionCall: { name: tool.name, args: toolArguments(tool.parameters, hash) } });
-  if (parts.length === 0) parts.push({ text: '' });
-  const finishReason = knobs.geminiFinish ?? (capped ? 'MAX_TOKENS' : 'STOP');
-  const responses = parts.map((part): JsonRecord => ({ candidates: [{ content: { parts: [part], role: 'model' }, index: 0 }], ...top }));
-  const last = responses[responses.length - 1] as JsonRecord;
-  const candidate = (last.candidates as JsonRecord[])[0] as JsonRecord;
-  candidate.finishReason = finishReason;
-  if (knobs.geminiFinish === 'SAFETY') {
-    candidate.safetyRatings = [{ category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true }];
-  } else {
-    candidate.safetyRatings = SAFE_RATINGS;
+  const count = typeof config.candidateCount === 'number' ? Math.min(Math.max(Math.trunc(config.candidateCount), 1), 8) : 1;
+  const candidates = Array.from({ length: count }, (_, index) => candidateParts(body, knobs, hash, index, limit));
+  const length = Math.max(...candidates.map((c) => c.parts.length));
+  const responses: JsonRecord[] = [];
+  for (let k = 0; k < length; k++) {
+    const pieces: JsonRecord[] = [];
+    for (const [index, candidate] of candidates.entries()) {
+      const part = candidate.parts[k];
+      if (part === undefined) continue;
+      const piece: JsonRecord = { content: { parts: [part], role: 'model' }, index };
+      if (k === candidate.parts.length - 1 && knobs.geminiUnfinished !== index) {
+        // The finish reason knob is candidate 0's (the one that ends the stream).
+        const finishReason = index === 0 && knobs.geminiFinish ? knobs.geminiFinish : candidate.capped ? 'MAX_TOKENS' : 'STOP';
+        piece.finishReason = finishReason;
+        piece.safetyRatings =
+          finishReason === 'SAFETY'
+            ? [{ category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true }]
+            : SAFE_RATINGS;
+      }
+      pieces.push(piece);
+    }
+    responses.push({ candidates: pieces, ...top });
   }
-  const outputTokens = tokens.length + (tool ? 5 : 0);
+  const last = responses[responses.length - 1] as JsonRecord;
+  const outputTokens = candidates.reduce((sum, c) => sum + c.outputTokens, 0);
   last.usageMetadata = {
     promptTokenCount: promptTokens,
     candidatesTokenCount: outputTokens,
@@ -215,6 +227,24 @@ function answerResponses(body: JsonRecord, knobs: Knobs, hash: string, model: st
   const { modelVersion: v, responseId: r, ...rest } = last;
   Object.assign(last, { ...rest, modelVersion: v, responseId: r });
   return responses;
+}
+
+/** One candidate's parts (word pieces, then a function call when asked), one word shorter per index. */
+function candidateParts(
+  body: JsonRecord,
+  knobs: Knobs,
+  hash: string,
+  index: number,
+  limit: number | undefined,
+): { parts: JsonRecord[]; capped: boolean; outputTokens: number } {
+  let tokens = answerTokens(hash, index, Math.max(knobs.words - index, 1));
+  const capped = limit !== undefined && tokens.length > limit;
+  if (capped) tokens = tokens.slice(0, limit);
+  const tool = knobs.toolCall && !capped ? firstTool(body) : undefined;
+  const parts: JsonRecord[] = tokens.map((text) => ({ text }));
+  if (tool) parts.push({ functionCall: { name: tool.name, args: toolArguments(tool.parameters, hash) } });
+  if (parts.length === 0) parts.push({ text: '' });
+  return { parts, capped, outputTokens: tokens.length + (tool ? 5 : 0) };
 }
 
 function firstTool(body: JsonRecord): { name: string; parameters: unknown } | undefined {
@@ -228,23 +258,28 @@ function firstTool(body: JsonRecord): { name: string; parameters: unknown } | un
   return asksForTool(contents) ? { name: 'lookup', parameters: {} } : undefined;
 }
 
-/** The non-stream answer: the stream's responses joined (text pieces into one part). */
+/** The non-stream answer: the stream's responses joined, per candidate (text pieces into one part). */
 function merge(responses: JsonRecord[]): JsonRecord {
   const last = responses[responses.length - 1] as JsonRecord;
   if (!Array.isArray(last.candidates)) return last;
-  const parts: JsonRecord[] = [];
+  const merged = new Map<number, JsonRecord>();
   for (const response of responses) {
-    const candidate = (response.candidates as JsonRecord[])[0] as JsonRecord;
-    const part = ((candidate.content as JsonRecord).parts as JsonRecord[])[0] as JsonRecord;
-    const previous = parts[parts.length - 1];
-    if (typeof part.text === 'string' && previous !== undefined && typeof previous.text === 'string') {
-      previous.text += part.text;
-    } else {
-      parts.push({ ...part });
+    for (const piece of response.candidates as JsonRecord[]) {
+      const index = piece.index as number;
+      const part = ((piece.content as JsonRecord).parts as JsonRecord[])[0] as JsonRecord;
+      const { content: _content, ...fields } = piece;
+      const candidate = merged.get(index) ?? { content: { parts: [] as JsonRecord[], role: 'model' } };
+      const parts = (candidate.content as JsonRecord).parts as JsonRecord[];
+      const previous = parts[parts.length - 1];
+      if (typeof part.text === 'string' && previous !== undefined && typeof previous.text === 'string') {
+        previous.text += part.text;
+      } else {
+        parts.push({ ...part });
+      }
+      merged.set(index, { ...candidate, ...fields });
     }
   }
-  const candidate = (last.candidates as JsonRecord[])[0] as JsonRecord;
-  return { ...last, candidates: [{ ...candidate, content: { parts, role: 'model' } }] };
+  return { ...last, candidates: [...merged.values()] };
 }
 
 function streamPlan(responses: JsonRecord[], model: string): StreamPlan {
