@@ -89,6 +89,7 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
     },
     caller: exchange,
     route: protocol.path,
+    routePrefix: routeCall.prefix,
     requestId,
     semantic: (keyInput) => ctx.semantic.prepare({ protocol, request, keyInput, controls }),
     limits,
