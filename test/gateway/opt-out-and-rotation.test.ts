@@ -117,6 +117,28 @@ describe('gateway: a route of a named upstream has its own mode', () => {
     }
   });
 
+  test('a route under a name that is no upstream is refused at start, naming it', async () => {
+    const upstreams = { groq: { url: mock.openaiBaseURL, protocol: 'openai' as const } };
+    await expect(startHarness({ upstreams, cache: { routeModes: { '/grok/v1/chat/completions': 'off' } } }, mock)).rejects.toThrow(
+      /cache\.routeModes.*\/grok\/v1\/chat\/completions[\s\S]*\/grok/,
+    );
+    // Sluice's own routes (OpenAI, Bedrock, Gemini templates) and configured names are accepted.
+    const ok = await startHarness(
+      {
+        upstreams,
+        cache: {
+          routeModes: {
+            '/groq/v1/chat/completions': 'off',
+            '/model/{modelId}/converse': 'off',
+            '/{version}/{model}:generateContent': 'read-only',
+          },
+        },
+      },
+      mock,
+    );
+    await ok.close();
+  });
+
   test('a bare route applies under every upstream; a named route wins over it', async () => {
     const body = { model: 'gpt-3.5-turbo-instruct', prompt: unique('bare route mode') };
     expect(await status('/v1/completions', body)).toBe('BYPASS');
