@@ -7,7 +7,7 @@ import { cacheShape, callLimitsShape, describeIssues } from './options-schema.js
 import { DEFAULT_MAX_JSON_DEPTH } from './protocols/json-body.js';
 import { semanticSchema } from './semantic/options.js';
 import { priceTableSchema } from './stats/prices.js';
-import { upstreamsSchema } from './upstreams-config.js';
+import { RESERVED_UPSTREAM_NAMES, upstreamsSchema } from './upstreams-config.js';
 
 export type { ReplayPacing } from './options-schema.js';
 
@@ -171,6 +171,18 @@ export const configSchema = z
   .refine((c) => c.limits.headersTimeoutMs <= c.limits.requestTimeoutMs, {
     message: 'limits.headersTimeoutMs must not exceed limits.requestTimeoutMs',
     path: ['limits', 'headersTimeoutMs'],
+  })
+  .superRefine((c, ctx) => {
+    // A route mode under a name that is no upstream (a typo: /grok/v1/...) would silently do nothing.
+    for (const route of Object.keys(c.cache.routeModes)) {
+      const first = route.split('/')[1] ?? '';
+      if (RESERVED_UPSTREAM_NAMES.has(first) || first === '{version}' || Object.hasOwn(c.upstreams, first)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        message: `${route} starts with /${first}, which is neither a route of Sluice's nor a configured upstream's name`,
+        path: ['cache', 'routeModes', route],
+      });
+    }
   });
 
 export type SluiceConfig = z.infer<typeof configSchema>;

@@ -47,7 +47,10 @@ export const cacheShape = {
   maxFollowers: z.number().int().min(0).default(DEFAULTS.maxFollowers),
   /** A namespace's own cache mode, over `mode` (e.g. `{ evals: off }` for sampled evaluations). */
   namespaceModes: z.record(z.string().regex(NAME_PATTERN, 'use a namespace name'), cacheModeSchema).default({}),
-  /** A route's own cache mode (its path, e.g. `/v1/responses`), over `mode`; a namespace's mode wins over it. */
+  /**
+   * A route's own cache mode (its path, e.g. `/v1/responses`; `/groq/v1/responses` for that route
+   * of the named upstream `groq` only, over the bare route), over `mode`; a namespace's mode wins over it.
+   */
   routeModes: z.record(z.string().regex(/^\/\S*$/, 'use a route path such as /v1/responses'), cacheModeSchema).default({}),
   /**
    * Key rotation: a tenant name and the SHA-256 (hex) of each of its API keys; those keys share one

@@ -186,6 +186,24 @@ export function redactHeaders(
   return out;
 }
 
+/**
+ * The request headers and query an upstream with its own key receives: no client credential
+ * from any source, the configured ones and the defaults alike (an operator who narrowed the list
+ * for scoping still never forwards a client's `api-key` to an upstream that has its own key).
+ */
+export function removeCredentialHeaders(headers: Record<string, string>, sources: readonly CredentialSource[]): void {
+  for (const source of [...sources, ...DEFAULT_SOURCES]) if (source.in === 'header') delete headers[source.name];
+}
+
+/** A query string (`''` or `?...`) without any credential parameter (see removeCredentialHeaders). */
+export function withoutCredentialQuery(search: string, sources: readonly CredentialSource[]): string {
+  if (search === '') return search;
+  const query = new URLSearchParams(search);
+  for (const source of [...sources, ...DEFAULT_SOURCES]) if (source.in === 'query') query.delete(source.name);
+  const rest = query.toString();
+  return rest === '' ? '' : `?${rest}`;
+}
+
 /** The query minus credential parameters: the rest is key material, the credential is scope. */
 export function withoutCredentialParams(
   query: URLSearchParams,

@@ -43,7 +43,7 @@ export interface EngineConfig {
   mode: CacheMode;
   /** Per-namespace modes over `mode` (cache.namespaceModes); they win over a route's. */
   namespaceModes?: Readonly<Record<string, CacheMode>> | undefined;
-  /** Per-route modes over `mode`, by the route's path (cache.routeModes). */
+  /** Per-route modes over `mode`, by the route's path, `/{upstream}` first for a named upstream's (cache.routeModes). */
   routeModes?: Readonly<Record<string, CacheMode>> | undefined;
   ttlSeconds: number;
   maxTtlSeconds: number;
@@ -97,6 +97,11 @@ export interface EngineCall {
   limits?: CallLimits | undefined;
   /** For hooks and logs: a route or the library call kind. */
   route: string;
+  /**
+   * The path prefix the route was served under (a named upstream's `/groq`): cache.routeModes
+   * reads `/groq/v1/chat/completions` before the bare route.
+   */
+  routePrefix?: string | undefined;
   requestId?: string | undefined;
   /**
    * The semantic layer's view of this call, prepared from exactly what the key was derived from
@@ -235,10 +240,18 @@ export class Engine {
     return planCache(this.#modeOf(call), call.controls, call.protocol.cacheability(call.request));
   }
 
-  /** The call's namespace's mode, else its route's, else the configured mode. */
+  /**
+   * The call's namespace's mode, else its route's (under its prefix first: a named upstream's
+   * route, then the bare route, which applies under every upstream), else the configured mode.
+   */
   #modeOf(call: EngineCall): CacheMode {
     if (this.#namespaceModes.size === 0 && this.#routeModes.size === 0) return this.config.mode;
-    return this.#namespaceModes.get(call.controls.namespace) ?? this.#routeModes.get(call.route) ?? this.config.mode;
+    return (
+      this.#namespaceModes.get(call.controls.namespace) ??
+      (call.routePrefix === undefined ? undefined : this.#routeModes.get(`${call.routePrefix}${call.route}`)) ??
+      this.#routeModes.get(call.route) ??
+      this.config.mode
+    );
   }
 
   run(call: EngineCall, port: CallPort): Promise<CallResult> {

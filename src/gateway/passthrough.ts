@@ -26,13 +26,13 @@ export async function handlePassthrough(
   const headers = upstreamRequestHeaders(req.headers);
   headers['x-request-id'] = requestId;
   if (exchange.traceHeaders) Object.assign(headers, exchange.traceHeaders);
-  applyUpstreamCredential(headers, upstream);
+  applyUpstreamCredential(headers, upstream, ctx.credentialSources);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   let response: Dispatcher.ResponseData;
   try {
     response = await (upstream.agent ?? ctx.agent).request({
       origin: upstream.origin,
-      path: upstreamPath(upstream, path, upstreamSearch(upstream, search)),
+      path: upstreamPath(upstream, path, upstreamSearch(upstream, search, ctx.credentialSources)),
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       headers,
       body: hasBody ? req : null,

@@ -90,6 +90,7 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
     },
     caller: exchange,
     route: protocol.path,
+    routePrefix: routeCall.prefix,
     requestId,
     record: exchange.record,
     semantic: (keyInput) => ctx.semantic.prepare({ protocol, request, keyInput, controls }),
@@ -100,10 +101,10 @@ export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise
         const headers = upstreamRequestHeaders(req.headers);
         headers['x-request-id'] = requestId;
         if (exchange.traceHeaders) Object.assign(headers, exchange.traceHeaders);
-        applyUpstreamCredential(headers, upstream);
+        applyUpstreamCredential(headers, upstream, ctx.credentialSources);
         // The client's bytes, unless Sluice changed the request (requestStreamUsage).
         const body = sent === request ? rawBody : Buffer.from(JSON.stringify(sent.body));
-        return { upstream, method: 'POST', path: upstreamPath(upstream, requestPath, upstreamSearch(upstream, search)), headers, body };
+        return { upstream, method: 'POST', path: upstreamPath(upstream, requestPath, upstreamSearch(upstream, search, ctx.credentialSources)), headers, body };
       },
       limits,
     ),

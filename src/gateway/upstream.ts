@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
+import { type CredentialSource, removeCredentialHeaders, withoutCredentialQuery } from '../cache/credentials.js';
 import { normalizeBaseUrl } from '../cache/scope.js';
 import type { CallLimits } from '../defaults.js';
 import type { UpstreamFailure } from '../capture/flight.js';
@@ -46,27 +47,25 @@ export function upstreamPath(upstream: Upstream, routePath: string, search: stri
   return `${upstream.basePath}${rest}${search}`;
 }
 
-/** A configured upstream key replaces whatever the client sent. */
-export function applyUpstreamCredential(headers: Record<string, string>, upstream: Upstream): void {
+/**
+ * A configured upstream key replaces whatever the client sent: every credential source
+ * (src/cache/credentials.ts) is removed before the upstream's own key is set.
+ */
+export function applyUpstreamCredential(
+  headers: Record<string, string>,
+  upstream: Upstream,
+  sources: readonly CredentialSource[],
+): void {
   if (!upstream.apiKey) return;
-  delete headers.authorization;
-  delete headers['x-api-key'];
-  delete headers['x-goog-api-key'];
+  removeCredentialHeaders(headers, sources);
   if (upstream.family === 'anthropic') headers['x-api-key'] = upstream.apiKey;
   else if (upstream.family === 'gemini') headers['x-goog-api-key'] = upstream.apiKey;
   else headers.authorization = `Bearer ${upstream.apiKey}`;
 }
 
-/** Keys a client may put in the query string (Google's `?key=`, Azure's `?api-key=`). */
-const QUERY_CREDENTIALS = ['key', 'api-key'];
-
 /** The query forwarded upstream: a configured upstream key replaces a client's key in the query too. */
-export function upstreamSearch(upstream: Upstream, search: string): string {
-  if (!upstream.apiKey || search === '') return search;
-  const query = new URLSearchParams(search);
-  for (const name of QUERY_CREDENTIALS) query.delete(name);
-  const rest = query.toString();
-  return rest === '' ? '' : `?${rest}`;
+export function upstreamSearch(upstream: Upstream, search: string, sources: readonly CredentialSource[]): string {
+  return upstream.apiKey ? withoutCredentialQuery(search, sources) : search;
 }
 
 export interface UpstreamLimits extends CallLimits {

@@ -5,9 +5,12 @@ import type { JsonObject, JsonVerdict, RequestInfo, StreamVerdict } from './type
 
 /**
  * The completeness rule of Gemini's generateContent answers. With `alt=sse` every event is a
- * whole GenerateContentResponse and there is no `[DONE]`: a stream is complete only when its last
- * event carries a `finishReason` in every candidate (and the body ended cleanly, which the
- * engine proves before the gate runs). Only `STOP` may be stored, and `MAX_TOKENS` when the
+ * whole GenerateContentResponse and there is no `[DONE]`: a stream is complete only when every
+ * candidate has finished (and the body ended cleanly, which the engine proves before the gate
+ * runs). With several candidates (`generationConfig.candidateCount`) each event holds the
+ * candidates still going, and they finish in different events: the answer ends with the event
+ * that finishes the last of them, where every candidate index seen in the stream, and each of the
+ * `candidateCount` the request asked for, has had its `finishReason` (FinishTracker). Only `STOP` may be stored, and `MAX_TOKENS` when the
  * request set its own `generationConfig.maxOutputTokens` (the answer is then what that request
  * asked for). `SAFETY`, `RECITATION`, `BLOCKLIST`, `PROHIBITED_CONTENT`, `SPII`,
  * `MALFORMED_FUNCTION_CALL`, `OTHER`..., a `promptFeedback.blockReason`, an `error` object
@@ -17,11 +20,68 @@ import type { JsonObject, JsonVerdict, RequestInfo, StreamVerdict } from './type
  * `streamGenerateContent` without `alt=sse` (one response per element).
  */
 
-/** Whether every candidate of a response has a finish reason: the response ends the answer. */
+/**
+ * Whether every candidate of one response has a finish reason. With one candidate that response
+ * ends the answer; with several, only FinishTracker knows (earlier events may have finished others).
+ */
 export function isFinalResponse(data: JsonObject): boolean {
   const candidates = data.candidates;
   if (!Array.isArray(candidates) || candidates.length === 0) return false;
   return candidates.every((c) => isJsonObject(c) && typeof c.finishReason === 'string');
+}
+
+/**
+ * Candidates seen and finished over a whole answer, response by response. A candidate is known by
+ * its `index` (its position in the response when absent, as the SDKs read it).
+ */
+export class FinishTracker {
+  readonly #seen = new Set<number>();
+  readonly #finished = new Set<number>();
+
+  /** `expected`: the candidates the request asked for (generationConfig.candidateCount, else 1). */
+  constructor(private readonly expected = 1) {}
+
+  /** Take one response; true when, after it, every candidate has finished. */
+  add(data: JsonObject): boolean {
+    const candidates = Array.isArray(data.candidates) ? data.candidates : [];
+    for (const [position, candidate] of candidates.entries()) {
+      if (!isJsonObject(candidate)) continue;
+      const index = typeof candidate.index === 'number' ? candidate.index : position;
+      this.#seen.add(index);
+      if (typeof candidate.finishReason === 'string') this.#finished.add(index);
+    }
+    return this.done();
+  }
+
+  done(): boolean {
+    if (this.#seen.size === 0) return false;
+    for (const index of this.#seen) if (!this.#finished.has(index)) return false;
+    for (let index = 0; index < this.expected; index++) if (!this.#finished.has(index)) return false;
+    return true;
+  }
+
+  /** The candidates not finished, for a verdict's reason. */
+  unfinished(): number[] {
+    const all = new Set([...this.#seen, ...Array.from({ length: this.expected }, (_, i) => i)]);
+    return [...all].filter((index) => !this.#finished.has(index)).sort((a, b) => a - b);
+  }
+}
+
+/** The candidates a request asked for: generationConfig.candidateCount, 1 when unset. */
+export function expectedCandidates(request: RequestInfo | undefined): number {
+  const config = request?.body.generationConfig;
+  const count = isJsonObject(config) ? config.candidateCount : undefined;
+  return typeof count === 'number' && Number.isInteger(count) && count > 1 ? count : 1;
+}
+
+/** The responses up to and including the one that finishes every candidate (all when none does). */
+export function throughFinal<T>(items: readonly T[], dataOf: (item: T) => JsonObject | undefined): readonly T[] {
+  const tracker = new FinishTracker();
+  for (const [i, item] of items.entries()) {
+    const data = dataOf(item);
+    if (data !== undefined && tracker.add(data)) return items.slice(0, i + 1);
+  }
+  return items;
 }
 
 /** A stream event's JSON payload, or undefined when it is not a JSON object. */
@@ -66,6 +126,7 @@ export function judgeResponses(
   let usage: JsonObject | undefined;
   let model: string | undefined;
   let finalAt = -1;
+  const tracker = new FinishTracker(expectedCandidates(request));
   for (const [i, data] of responses.entries()) {
     if (data === undefined) return { complete: false, reason: `response ${i} is not a JSON object` };
     const refused = refusal(data, i, request);
@@ -73,10 +134,19 @@ export function judgeResponses(
     if (finalAt >= 0) return { complete: false, reason: `response ${i} follows the final response (${finalAt})` };
     if (isJsonObject(data.usageMetadata)) usage = data.usageMetadata;
     if (typeof data.modelVersion === 'string') model = data.modelVersion;
-    if (isFinalResponse(data)) finalAt = i;
+    if (tracker.add(data)) finalAt = i;
   }
   if (responses.length === 0) return { complete: false, reason: 'no response' };
-  if (finalAt < 0) return { complete: false, reason: 'the last response has no finishReason in every candidate' };
+  if (finalAt < 0) {
+    const unfinished = tracker.unfinished();
+    return {
+      complete: false,
+      reason:
+        unfinished.length === 0
+          ? 'no candidate in the answer'
+          : `candidate${unfinished.length === 1 ? '' : 's'} ${unfinished.join(', ')} never finished (no finishReason)`,
+    };
+  }
   const summary = geminiUsage(usage);
   return {
     complete: true,

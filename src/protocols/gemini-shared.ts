@@ -1,5 +1,5 @@
 import { isJsonObject } from './anthropic-shared.js';
-import type { JsonObject, JsonValue, RequestCheck, RouteParams, Usage } from './types.js';
+import type { CacheabilityCheck, JsonObject, JsonValue, RequestCheck, RequestInfo, RouteParams, Usage } from './types.js';
 
 /**
  * Pieces of Google's Gemini API (generativelanguage.googleapis.com) shared by its routes: the
@@ -45,10 +45,36 @@ export function displayModel(resource: string): string {
   return resource.startsWith('models/') ? resource.slice('models/'.length) : resource;
 }
 
-/** `alt` of the query string: `sse` asks for server-sent events; absent or `json` for JSON. */
-export function altOf(search: string | undefined): string | undefined {
-  if (search === undefined || search === '' || !search.includes('alt=')) return undefined;
-  return new URLSearchParams(search).get('alt') ?? undefined;
+/**
+ * The framing `alt` asks for: `sse` (server-sent events), or `json` (also with no `alt`).
+ * `undefined` for anything else (`proto`, `media`, an empty value, several `alt`): a format
+ * Sluice does not read, so such a request bypasses the cache (see unreadAlt).
+ */
+export function altOf(search: string | undefined): 'sse' | 'json' | undefined {
+  if (search === undefined || !search.includes('alt')) return 'json';
+  const values = new URLSearchParams(search).getAll('alt');
+  if (values.length === 0) return 'json';
+  const [value] = values;
+  return values.length === 1 && (value === 'sse' || value === 'json') ? value : undefined;
+}
+
+/**
+ * Route key material for an `alt` this operation does not read (`understood` are the ones it
+ * does): every `alt` value as sent, so such a request never keys like a JSON one; the protocol's
+ * cacheability then bypasses the cache for it (unreadAltReason).
+ */
+export function unreadAlt(search: string | undefined, understood: ReadonlyArray<'sse' | 'json'>): JsonObject {
+  const alt = altOf(search);
+  if (alt !== undefined && understood.includes(alt)) return {};
+  return { ':alt': new URLSearchParams(search).getAll('alt') };
+}
+
+/** Why a request is not cached: its `alt` (unreadAlt) asks for a format Sluice does not read. */
+export function unreadAltReason(request: RequestInfo): CacheabilityCheck {
+  const alt = request.routeKey?.[':alt'];
+  return alt === undefined
+    ? { cacheable: true }
+    : { cacheable: false, reason: `alt=${JSON.stringify(alt)} asks for a format Sluice does not read` };
 }
 
 /** The common checks of a Gemini request: a route and a JSON object body. */

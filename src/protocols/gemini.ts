@@ -2,7 +2,7 @@ import type { SseEvent, SseEventInit } from '../sse/types.js';
 import { isJsonObject } from './anthropic-shared.js';
 import { chunkWords } from './chunk-text.js';
 import { ProtocolError } from './errors.js';
-import { inspectGeminiJson, inspectGeminiStream, isFinalResponse, responseOf } from './gemini-gate.js';
+import { inspectGeminiJson, inspectGeminiStream, isFinalResponse, responseOf, throughFinal } from './gemini-gate.js';
 import {
   altOf,
   checkFieldTypes,
@@ -12,9 +12,10 @@ import {
   geminiVersion,
   invalid,
   matchGeminiRoute,
+  unreadAlt,
+  unreadAltReason,
 } from './gemini-shared.js';
 import { withoutExcludedFields } from './key-exclusions.js';
-import { throughTerminal } from './terminal.js';
 import type { JsonObject, JsonValue, Protocol, RequestCheck, RequestInfo, RouteParams } from './types.js';
 
 /**
@@ -26,8 +27,8 @@ import type { JsonObject, JsonValue, Protocol, RequestCheck, RequestInfo, RouteP
  * Model ids (`models/...`, `tunedModels/...`, any version suffix) are forwarded as written.
  *
  * generateContent and streamGenerateContent share one protocol name and one key path, so a stream
- * answers a JSON request and the other way round (the `alt` query parameter is framing only, see
- * key-exclusions.ts). The JSON-array form is keyed apart (`:framing`) and stored as the JSON
+ * answers a JSON request and the other way round (`alt=sse` and `alt=json` are framing only, see
+ * key-exclusions.ts; any other `alt`, such as `proto`'s binary answers, bypasses the cache). The JSON-array form is keyed apart (`:framing`) and stored as the JSON
  * document it is: it answers only requests in the same form, byte for byte.
  */
 
@@ -47,6 +48,9 @@ function routeParams(operation: GeminiOperation) {
 }
 
 function generateRoute(operation: 'generateContent' | 'streamGenerateContent'): Protocol {
+  // An event in which every candidate present finished: the end of a one-candidate answer. With
+  // several candidates, each finishing in its own event, the gate and assemble follow the whole
+  // stream instead (gemini-gate.ts FinishTracker).
   const isTerminal = (event: SseEvent) => {
     const data = event.data.includes('"finishReason"') ? responseOf(event) : undefined;
     return data !== undefined && isFinalResponse(data);
@@ -66,13 +70,15 @@ function generateRoute(operation: 'generateContent' | 'streamGenerateContent'): 
       }
       const typed = checkFieldTypes(check.body, OBJECT_FIELDS, ARRAY_FIELDS);
       if (typed) return typed;
-      // `alt` decides the framing: `sse` is a stream; JSON otherwise (a streamed array for streamGenerateContent).
+      // `alt` decides the framing: `sse` is a stream; JSON otherwise (a streamed array for
+      // streamGenerateContent). Any other `alt` (`proto`...) is keyed apart and bypasses the cache.
       const sse = altOf(check.route.search) === 'sse';
       const arrayForm = operation === 'streamGenerateContent' && !sse;
       const routeKey: JsonObject = {
         ':version': geminiVersion(check.route.rawPath),
         ':model': check.route.modelId,
         ...(arrayForm ? { ':framing': 'json-array' } : {}),
+        ...unreadAlt(check.route.search, ['sse', 'json']),
       };
       return {
         ok: true,
@@ -80,12 +86,13 @@ function generateRoute(operation: 'generateContent' | 'streamGenerateContent'): 
       };
     },
 
-    cacheability: () => ({ cacheable: true }),
+    cacheability: unreadAltReason,
     keyMaterial: (request) => ({ ...withoutExcludedFields('gemini.generate', request.body), ...request.routeKey }),
     isTerminal,
     inspectStream: (events, request) => inspectGeminiStream(events, request),
     inspectJson: (body, request) => inspectGeminiJson(body, request, isArrayForm(request)),
-    assemble: (events) => assembleResponse(throughTerminal(events, isTerminal)),
+    // Through the event that finished every candidate: with several, each finishes in its own event.
+    assemble: (events) => assembleResponse(throughFinal(events, responseOf)),
     synthesize: (answer) => synthesizeStream(answer),
   };
 }
@@ -120,14 +127,19 @@ function jsonRoute(operation: keyof typeof JSON_OPERATIONS): Protocol {
       if (requestCheck === 'requests' && !Array.isArray(check.body.requests)) {
         return invalid('`requests` is required and must be an array of embedContent requests.', 'requests');
       }
-      const routeKey: JsonObject = { ':version': geminiVersion(check.route.rawPath), ':model': check.route.modelId };
+      const routeKey: JsonObject = {
+        ':version': geminiVersion(check.route.rawPath),
+        ':model': check.route.modelId,
+        // JSON is these operations' only form: any other `alt` is keyed apart and bypasses the cache.
+        ...unreadAlt(check.route.search, ['json']),
+      };
       return {
         ok: true,
         request: { body: check.body, model: displayModel(check.route.modelId), stream: false, wantsStreamUsage: false, routeKey },
       };
     },
 
-    cacheability: () => ({ cacheable: true }),
+    cacheability: unreadAltReason,
     keyMaterial: (request) => ({ ...withoutExcludedFields('gemini.json', request.body), ...request.routeKey }),
     isTerminal: () => false,
     inspectStream: () => ({ complete: false, reason: `${operation} answers are JSON, not streams` }),

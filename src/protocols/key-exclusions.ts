@@ -44,9 +44,13 @@ export const KEY_EXCLUSIONS: Readonly<Record<HttpProtocolName, Readonly<Record<s
  * hashed: cache/credentials.ts). Every other parameter is key material.
  */
 export const QUERY_KEY_EXCLUSIONS: Readonly<Partial<Record<HttpProtocolName, Readonly<Record<string, string>>>>> = {
-  // Framing only: `alt=sse` asks for the answer as server-sent events. The JSON-array form of
-  // streamGenerateContent (no `alt=sse`) is keyed apart by its validate() (`:framing`).
+  // Framing only: `alt=sse` asks for the answer as server-sent events, `alt=json` (the default) as
+  // JSON. The JSON-array form of streamGenerateContent (no `alt=sse`) is keyed apart by its
+  // validate() (`:framing`). Any other `alt` (`proto`: a binary answer) is not framing: validate()
+  // keeps it in the key (`:alt`) and the request bypasses the cache (gemini-shared.ts unreadAlt).
   'gemini.generate': { alt: 'framing' },
+  // Framing only, the same way: `alt=json` is these operations' only form; any other `alt` bypasses.
+  'gemini.json': { alt: 'framing' },
 };
 
 /** The query string minus the protocol's excluded parameters ('' stays '', nothing excluded stays as is). */

@@ -75,6 +75,79 @@ describe('gateway: opting a namespace or a route out in config', () => {
   });
 });
 
+describe('gateway: a route of a named upstream has its own mode', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(
+      {
+        upstreams: {
+          groq: { url: mock.openaiBaseURL, protocol: 'openai' },
+          vllm: { url: mock.openaiBaseURL, protocol: 'openai' },
+        },
+        cache: {
+          routeModes: {
+            // The named upstream's route only; the same route at the root and under vllm stays cached.
+            '/groq/v1/chat/completions': 'off',
+            // A bare route applies under every upstream, unless a named route says otherwise.
+            '/v1/completions': 'off',
+            '/vllm/v1/completions': 'on',
+          },
+        },
+      },
+      mock,
+    );
+  });
+  afterAll(async () => h.close());
+
+  const status = async (path: string, body: unknown) => {
+    const res = await h.post(path, body);
+    await res.text();
+    expect(res.status).toBe(200);
+    return res.headers.get('x-sluice-cache');
+  };
+
+  test('/groq/v1/chat/completions: off bypasses that route of groq only', async () => {
+    const body = chatBody(unique('named route mode'));
+    expect(await status('/groq/v1/chat/completions', body)).toBe('BYPASS');
+    await sleep(50);
+    expect(await status('/groq/v1/chat/completions', body)).toBe('BYPASS');
+    for (const path of ['/v1/chat/completions', '/vllm/v1/chat/completions']) {
+      expect(await status(path, body)).toBe('MISS');
+      expect(await outcomeAfterWrite(() => status(path, body))).toBe('HIT');
+    }
+  });
+
+  test('a route under a name that is no upstream is refused at start, naming it', async () => {
+    const upstreams = { groq: { url: mock.openaiBaseURL, protocol: 'openai' as const } };
+    await expect(startHarness({ upstreams, cache: { routeModes: { '/grok/v1/chat/completions': 'off' } } }, mock)).rejects.toThrow(
+      /cache\.routeModes.*\/grok\/v1\/chat\/completions[\s\S]*\/grok/,
+    );
+    // Sluice's own routes (OpenAI, Bedrock, Gemini templates) and configured names are accepted.
+    const ok = await startHarness(
+      {
+        upstreams,
+        cache: {
+          routeModes: {
+            '/groq/v1/chat/completions': 'off',
+            '/model/{modelId}/converse': 'off',
+            '/{version}/{model}:generateContent': 'read-only',
+          },
+        },
+      },
+      mock,
+    );
+    await ok.close();
+  });
+
+  test('a bare route applies under every upstream; a named route wins over it', async () => {
+    const body = { model: 'gpt-3.5-turbo-instruct', prompt: unique('bare route mode') };
+    expect(await status('/v1/completions', body)).toBe('BYPASS');
+    expect(await status('/groq/v1/completions', body)).toBe('BYPASS');
+    expect(await status('/vllm/v1/completions', body)).toBe('MISS');
+    expect(await outcomeAfterWrite(() => status('/vllm/v1/completions', body))).toBe('HIT');
+  });
+});
+
 describe('key rotation: cache.tenants keeps one scope across keys', () => {
   const oldKey = 'sk-acme-old-key';
   const newKey = 'sk-acme-new-key';

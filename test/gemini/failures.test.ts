@@ -103,10 +103,45 @@ describe('answers that are not whole', () => {
     expect(errored.text).toContain('"error"');
   });
 
+  test('several candidates: one never finishes though the stream ends cleanly after the other\'s finish', async () => {
+    const body = { ...contents('two candidates, one unfinished'), generationConfig: { candidateCount: 2 } };
+    const knobs = { 'x-mock-gemini-unfinished': '1' };
+    const first = await expectNotStored(SSE, body, knobs);
+    // Candidate 1 finished first in the mock's order: here it stopped without a reason, and the
+    // last event holds candidate 0's STOP alone.
+    const last = first.text.trim().split(/\r\n\r\n/).pop() ?? '';
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ candidates: [{ index: 0, finishReason: 'STOP' }] });
+    expect(first.text).toContain('"index":1');
+    await expectNotStored(ARRAY, body, knobs);
+    await expectNotStored(JSON_ROUTE, body, knobs);
+  });
+
   test('an upstream error status', async () => {
     const first = await expectNotStored(SSE, contents('overloaded'), { 'x-mock-status': '503' });
     expect(first.status).toBe(503);
     expect(JSON.parse(first.text)).toMatchObject({ error: { code: 503 } });
+  });
+});
+
+describe('several candidates', () => {
+  test('every candidate finished: stored; the SDK reads both candidates back from a hit, streamed and as JSON', async () => {
+    const body = { ...contents('two candidates'), generationConfig: { candidateCount: 2 } };
+    const streamed = await expectStored(SSE, body);
+    expect(streamed.text).toContain('"index":1,"finishReason":"STOP"');
+    const ai = genai(h.url);
+    const json = await ai.models.generateContent({ model: MODEL, contents: 'two candidates', config: { candidateCount: 2 } });
+    expect(json.sdkHttpResponse?.headers?.['x-sluice-cache']).toBe('HIT');
+    const texts = (json.candidates ?? []).map((c) => c.content?.parts?.map((p) => p.text).join(''));
+    expect(texts).toHaveLength(2);
+    expect(texts[0]).not.toBe(texts[1]);
+    expect((json.candidates ?? []).map((c) => c.finishReason)).toEqual(['STOP', 'STOP']);
+    // The direct answer of the mock, joined the same way, is what the hit assembled.
+    const direct = await genai(h.mock.geminiBaseURL).models.generateContent({
+      model: MODEL,
+      contents: 'two candidates',
+      config: { candidateCount: 2 },
+    });
+    expect(texts).toEqual((direct.candidates ?? []).map((c) => c.content?.parts?.map((p) => p.text).join('')));
   });
 });
 

@@ -94,6 +94,53 @@ describe('the completeness rule', () => {
     expect(geminiStreamProtocol.inspectStream(events(...responses), sse).complete).toBe(false);
   });
 
+  describe('several candidates (candidateCount)', () => {
+    const piece = (index: number, text: string, finishReason?: string) => ({
+      index,
+      content: { parts: [{ text }], role: 'model' },
+      ...(finishReason === undefined ? {} : { finishReason }),
+    });
+    const two = request('streamGenerateContent', '?alt=sse', { contents: [], generationConfig: { candidateCount: 2 } });
+
+    test('incomplete: the last event finishes candidate 0 only, candidate 1 never finished', () => {
+      const stream = events({ candidates: [piece(0, 'a'), piece(1, 'x')] }, { candidates: [piece(0, 'b', 'STOP')] });
+      for (const req of [sse, two]) {
+        const verdict = geminiStreamProtocol.inspectStream(stream, req);
+        expect(verdict).toEqual({ complete: false, reason: 'candidate 1 never finished (no finishReason)' });
+      }
+      const array = request('streamGenerateContent', '', { contents: [], generationConfig: { candidateCount: 2 } });
+      expect(
+        geminiStreamProtocol.inspectJson([{ candidates: [piece(0, 'a'), piece(1, 'x')] }, { candidates: [piece(0, 'b', 'STOP')] }], array).ok,
+      ).toBe(false);
+    });
+
+    test('incomplete: the request asked for two candidates and only one came', () => {
+      const stream = events({ candidates: [piece(0, 'a')] }, { candidates: [piece(0, 'b', 'STOP')] });
+      expect(geminiStreamProtocol.inspectStream(stream, two).complete).toBe(false);
+      expect(geminiStreamProtocol.inspectStream(stream, sse).complete).toBe(true);
+    });
+
+    test('complete: candidates finish in different events; assemble keeps every candidate to its end', () => {
+      const stream = events(
+        { candidates: [piece(0, 'a'), piece(1, 'x')] },
+        { candidates: [piece(0, 'b', 'STOP')] },
+        { candidates: [piece(1, 'y', 'STOP')], usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 4, totalTokenCount: 5 } },
+      );
+      expect(geminiStreamProtocol.inspectStream(stream, two).complete).toBe(true);
+      expect(geminiStreamProtocol.inspectStream(stream, sse).complete).toBe(true);
+      expect(geminiStreamProtocol.assemble(stream)).toEqual({
+        candidates: [
+          { content: { parts: [{ text: 'ab' }], role: 'model' }, index: 0, finishReason: 'STOP' },
+          { content: { parts: [{ text: 'xy' }], role: 'model' }, index: 1, finishReason: 'STOP' },
+        ],
+        usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 4, totalTokenCount: 5 },
+      });
+      // Still nothing may follow the event that finished the last candidate.
+      const trailing = events({ candidates: [piece(0, 'a', 'STOP'), piece(1, 'x', 'STOP')] }, { candidates: [piece(1, 'z')] });
+      expect(geminiStreamProtocol.inspectStream(trailing, two).complete).toBe(false);
+    });
+  });
+
   test('MAX_TOKENS only when the request set maxOutputTokens', () => {
     const stream = events(chunk('a'), final('b', 'MAX_TOKENS'));
     expect(geminiStreamProtocol.inspectStream(stream, sse).complete).toBe(false);

@@ -37,6 +37,14 @@ import { writeStream } from './sse-writer.js';
  *   x-mock-gemini-block: REASON    the prompt is blocked: one response with promptFeedback.blockReason
  *                                  and no candidates (status 200, as Google answers)
  * A request's generationConfig.maxOutputTokens caps the answer at that many words (finishReason MAX_TOKENS).
+ * generationConfig.candidateCount N gives N candidates, candidate i one word shorter than
+ * candidate i-1, streamed side by side: each response holds the next piece of every candidate
+ * still going, a candidate's last piece carries its finishReason (so the later candidates finish
+ * first, and the last responses hold candidate 0 only). x-mock-gemini-unfinished: I leaves
+ * candidate I without a finishReason.
+ * `?alt=proto` answers in binary (`application/x-protobuf`, the answer as one length-delimited
+ * field: bytes that are not JSON, as Google's protobuf answers are not); an `alt` other than
+ * json, sse or proto is a 400, as Google answers.
  */
 
 const ROUTE = /^\/(v1|v1beta|v1alpha)\/((?:models|tunedModels)\/[^/:]+):([A-Za-z]+)$/;
@@ -72,6 +80,11 @@ export async function handleGemini(
   if (knobs.status !== undefined && knobs.status >= 300) {
     return fail(knobs.status, `mock status ${knobs.status}`, knobs.status === 429 ? 'RESOURCE_EXHAUSTED' : 'INTERNAL');
   }
+  const alt = query.get('alt') ?? 'json';
+  if (alt !== 'json' && alt !== 'sse' && alt !== 'proto') {
+    return fail(400, `Invalid value at 'alt' (type.googleapis.com/google.api.SystemParameter), "${alt}"`, 'INVALID_ARGUMENT');
+  }
+  const sendJson = alt === 'proto' ? sendProto : sendJsonBody;
   if (req.method === 'GET') {
     return sendJson(res, { models: [{ name: 'models/gemini-2.5-flash', displayName: 'Gemini 2.5 Flash' }] });
   }
@@ -114,8 +127,9 @@ export async function handleGemini(
     if (knobs.delayMs > 0 && !(await watch.sleep(knobs.delayMs * responses.length))) return;
     return sendJson(res, merge(responses));
   }
+  if (alt === 'proto') return sendProto(res, merge(responses));
   const newline = knobs.lineEnding === '\r' ? '\r' : '\r\n';
-  if (query.get('alt') === 'sse') {
+  if (alt === 'sse') {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const plan = streamPlan(responses, model);
     return writeStream(res, plan, { ...knobs, lineEnding: newline }, hooks, watch);
@@ -123,10 +137,29 @@ export async function handleGemini(
   return writeArray(res, responses, knobs, watch, hooks);
 }
 
-function sendJson(res: ServerResponse, value: unknown): void {
+function sendJsonBody(res: ServerResponse, value: unknown): void {
   const text = JSON.stringify(value);
   res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/**
+ * `alt=proto`: field 1, length-delimited (tag 0x0a, varint length), holding `proto:` and the
+ * answer's JSON (a stand-in for the real encoding: a test can read it back, no JSON parser can).
+ */
+function sendProto(res: ServerResponse, value: unknown): void {
+  const payload = Buffer.from(`proto:${JSON.stringify(value)}`);
+  const length: number[] = [];
+  for (let n = payload.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  const body = Buffer.concat([Buffer.from([0x0a, ...length]), payload]);
+  res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': body.length });
+  res.end(body);
 }
 
 function embedding(hash: string, content: unknown): number[] {
@@ -159,24 +192,31 @@ function answerResponses(body: JsonRecord, knobs: Knobs, hash: string, model: st
   }
   const config = isRecord(body.generationConfig) ? body.generationConfig : {};
   const limit = typeof config.maxOutputTokens === 'number' ? config.maxOutputTokens : undefined;
-  let tokens = answerTokens(hash, 0, knobs.words);
-  const capped = limit !== undefined && tokens.length > limit;
-  if (capped) tokens = tokens.slice(0, limit);
-  const tool = knobs.toolCall && !capped ? firstTool(body) : undefined;
-  const parts: JsonRecord[] = tokens.map((text) => ({ text }));
-  if (tool) parts.push({ functionCall: { name: tool.name, args: toolArguments(tool.parameters, hash) } });
-  if (parts.length === 0) parts.push({ text: '' });
-  const finishReason = knobs.geminiFinish ?? (capped ? 'MAX_TOKENS' : 'STOP');
-  const responses = parts.map((part): JsonRecord => ({ candidates: [{ content: { parts: [part], role: 'model' }, index: 0 }], ...top }));
-  const last = responses[responses.length - 1] as JsonRecord;
-  const candidate = (last.candidates as JsonRecord[])[0] as JsonRecord;
-  candidate.finishReason = finishReason;
-  if (knobs.geminiFinish === 'SAFETY') {
-    candidate.safetyRatings = [{ category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true }];
-  } else {
-    candidate.safetyRatings = SAFE_RATINGS;
+  const count = typeof config.candidateCount === 'number' ? Math.min(Math.max(Math.trunc(config.candidateCount), 1), 8) : 1;
+  const candidates = Array.from({ length: count }, (_, index) => candidateParts(body, knobs, hash, index, limit));
+  const length = Math.max(...candidates.map((c) => c.parts.length));
+  const responses: JsonRecord[] = [];
+  for (let k = 0; k < length; k++) {
+    const pieces: JsonRecord[] = [];
+    for (const [index, candidate] of candidates.entries()) {
+      const part = candidate.parts[k];
+      if (part === undefined) continue;
+      const piece: JsonRecord = { content: { parts: [part], role: 'model' }, index };
+      if (k === candidate.parts.length - 1 && knobs.geminiUnfinished !== index) {
+        // The finish reason knob is candidate 0's (the one that ends the stream).
+        const finishReason = index === 0 && knobs.geminiFinish ? knobs.geminiFinish : candidate.capped ? 'MAX_TOKENS' : 'STOP';
+        piece.finishReason = finishReason;
+        piece.safetyRatings =
+          finishReason === 'SAFETY'
+            ? [{ category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true }]
+            : SAFE_RATINGS;
+      }
+      pieces.push(piece);
+    }
+    responses.push({ candidates: pieces, ...top });
   }
-  const outputTokens = tokens.length + (tool ? 5 : 0);
+  const last = responses[responses.length - 1] as JsonRecord;
+  const outputTokens = candidates.reduce((sum, c) => sum + c.outputTokens, 0);
   last.usageMetadata = {
     promptTokenCount: promptTokens,
     candidatesTokenCount: outputTokens,
@@ -187,6 +227,24 @@ function answerResponses(body: JsonRecord, knobs: Knobs, hash: string, model: st
   const { modelVersion: v, responseId: r, ...rest } = last;
   Object.assign(last, { ...rest, modelVersion: v, responseId: r });
   return responses;
+}
+
+/** One candidate's parts (word pieces, then a function call when asked), one word shorter per index. */
+function candidateParts(
+  body: JsonRecord,
+  knobs: Knobs,
+  hash: string,
+  index: number,
+  limit: number | undefined,
+): { parts: JsonRecord[]; capped: boolean; outputTokens: number } {
+  let tokens = answerTokens(hash, index, Math.max(knobs.words - index, 1));
+  const capped = limit !== undefined && tokens.length > limit;
+  if (capped) tokens = tokens.slice(0, limit);
+  const tool = knobs.toolCall && !capped ? firstTool(body) : undefined;
+  const parts: JsonRecord[] = tokens.map((text) => ({ text }));
+  if (tool) parts.push({ functionCall: { name: tool.name, args: toolArguments(tool.parameters, hash) } });
+  if (parts.length === 0) parts.push({ text: '' });
+  return { parts, capped, outputTokens: tokens.length + (tool ? 5 : 0) };
 }
 
 function firstTool(body: JsonRecord): { name: string; parameters: unknown } | undefined {
@@ -200,23 +258,28 @@ function firstTool(body: JsonRecord): { name: string; parameters: unknown } | un
   return asksForTool(contents) ? { name: 'lookup', parameters: {} } : undefined;
 }
 
-/** The non-stream answer: the stream's responses joined (text pieces into one part). */
+/** The non-stream answer: the stream's responses joined, per candidate (text pieces into one part). */
 function merge(responses: JsonRecord[]): JsonRecord {
   const last = responses[responses.length - 1] as JsonRecord;
   if (!Array.isArray(last.candidates)) return last;
-  const parts: JsonRecord[] = [];
+  const merged = new Map<number, JsonRecord>();
   for (const response of responses) {
-    const candidate = (response.candidates as JsonRecord[])[0] as JsonRecord;
-    const part = ((candidate.content as JsonRecord).parts as JsonRecord[])[0] as JsonRecord;
-    const previous = parts[parts.length - 1];
-    if (typeof part.text === 'string' && previous !== undefined && typeof previous.text === 'string') {
-      previous.text += part.text;
-    } else {
-      parts.push({ ...part });
+    for (const piece of response.candidates as JsonRecord[]) {
+      const index = piece.index as number;
+      const part = ((piece.content as JsonRecord).parts as JsonRecord[])[0] as JsonRecord;
+      const { content: _content, ...fields } = piece;
+      const candidate = merged.get(index) ?? { content: { parts: [] as JsonRecord[], role: 'model' } };
+      const parts = (candidate.content as JsonRecord).parts as JsonRecord[];
+      const previous = parts[parts.length - 1];
+      if (typeof part.text === 'string' && previous !== undefined && typeof previous.text === 'string') {
+        previous.text += part.text;
+      } else {
+        parts.push({ ...part });
+      }
+      merged.set(index, { ...candidate, ...fields });
     }
   }
-  const candidate = (last.candidates as JsonRecord[])[0] as JsonRecord;
-  return { ...last, candidates: [{ ...candidate, content: { parts, role: 'model' } }] };
+  return { ...last, candidates: [...merged.values()] };
 }
 
 function streamPlan(responses: JsonRecord[], model: string): StreamPlan {

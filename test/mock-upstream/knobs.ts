@@ -28,6 +28,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  * | `x-mock-bytes: N`             | GET /v1/files/{id}/content: the download's size (default 1024), written no faster than the socket takes it. |
  * | `x-mock-gemini-finish: REASON` | Gemini: the last response's finishReason (SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, MALFORMED_FUNCTION_CALL...). |
  * | `x-mock-gemini-block: REASON`  | Gemini: the prompt is blocked (`promptFeedback.blockReason`, no candidates). |
+ * | `x-mock-gemini-unfinished: I`  | Gemini: candidate I (with `generationConfig.candidateCount`) stops without a finishReason; the stream still ends cleanly. |
  */
 export interface Knobs {
   words: number;
@@ -50,6 +51,7 @@ export interface Knobs {
   unique: boolean;
   geminiFinish: string | undefined;
   geminiBlock: string | undefined;
+  geminiUnfinished: number | undefined;
 }
 
 export const DEFAULT_WORDS = 20;
@@ -96,6 +98,7 @@ export function parseKnobs(headers: IncomingHttpHeaders, defaults: { delayMs: nu
     unique: flag(headers, 'x-mock-unique'),
     geminiFinish: header(headers, 'x-mock-gemini-finish') || undefined,
     geminiBlock: header(headers, 'x-mock-gemini-block') || undefined,
+    geminiUnfinished: integer(headers, 'x-mock-gemini-unfinished'),
   };
 }
 

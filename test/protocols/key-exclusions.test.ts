@@ -130,12 +130,33 @@ describe('KEY_EXCLUSIONS', () => {
 
 describe('QUERY_KEY_EXCLUSIONS', () => {
   it('drops only the listed parameters, for the listed protocols', () => {
-    expect(Object.keys(QUERY_KEY_EXCLUSIONS)).toEqual(['gemini.generate']);
+    expect(Object.keys(QUERY_KEY_EXCLUSIONS)).toEqual(['gemini.generate', 'gemini.json']);
     expect(withoutExcludedQuery('gemini.generate', '?alt=sse')).toBe('');
     expect(withoutExcludedQuery('gemini.generate', '?alt=sse&foo=1')).toBe('?foo=1');
     expect(withoutExcludedQuery('gemini.generate', '')).toBe('');
+    expect(withoutExcludedQuery('gemini.json', '?alt=json')).toBe('');
     // Any other parameter, and `alt` on any other protocol, stays key material.
-    expect(withoutExcludedQuery('gemini.json', '?alt=sse')).toBe('?alt=sse');
     expect(withoutExcludedQuery('openai.chat', '?alt=sse')).toBe('?alt=sse');
+  });
+
+  it('excludes alt only as framing: sse and json key alike, any other alt is key material and not cacheable', () => {
+    const keyed = (protocol: Protocol, operation: string, search: string) => {
+      const request = validRequest(protocol, MINIMAL[protocol.name as HttpProtocolName].body, geminiRoute(operation, search));
+      return { material: protocol.keyMaterial(request), cacheability: protocol.cacheability(request) };
+    };
+    const json = keyed(geminiGenerateProtocol, 'generateContent', '');
+    expect(keyed(geminiGenerateProtocol, 'generateContent', '?alt=json')).toEqual(json);
+    expect(keyed(geminiGenerateProtocol, 'generateContent', '?alt=sse').material).toEqual(json.material);
+    expect(json.cacheability).toEqual({ cacheable: true });
+    for (const search of ['?alt=proto', '?alt=media', '?alt=', '?alt=sse&alt=json']) {
+      const other = keyed(geminiGenerateProtocol, 'generateContent', search);
+      expect(other.material, search).not.toEqual(json.material);
+      expect(other.cacheability.cacheable, search).toBe(false);
+    }
+    // The JSON-only operations read JSON only: `alt=sse` is not theirs either.
+    const embed = keyed(geminiEmbedProtocol, 'embedContent', '');
+    expect(keyed(geminiEmbedProtocol, 'embedContent', '?alt=json')).toEqual(embed);
+    expect(keyed(geminiEmbedProtocol, 'embedContent', '?alt=sse').cacheability.cacheable).toBe(false);
+    expect(keyed(geminiEmbedProtocol, 'embedContent', '?alt=proto').material).not.toEqual(embed.material);
   });
 });
