@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
+import { z } from 'zod';
 import { type PurgeFilter, StoreError } from './store.js';
 
 /**
@@ -77,11 +78,19 @@ export interface RedisCoherenceOptions {
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 const RECENT_PURGES = 256;
 
-interface PurgeMessage {
-  id: string;
-  from: string;
-  filter: PurgeFilter;
-}
+/**
+ * A purge message as another replica sends it. Anyone who may PUBLISH can send anything on the
+ * channel, so a message is checked before it is acted on: a filter names exactly one of key,
+ * namespace, tag or all (strict objects, so `{ key, all }` is refused rather than read as a key).
+ */
+const purgeFilterSchema: z.ZodType<PurgeFilter> = z.union([
+  z.strictObject({ key: z.string().min(1) }),
+  z.strictObject({ namespace: z.string().min(1) }),
+  z.strictObject({ tag: z.string().min(1) }),
+  z.strictObject({ all: z.literal(true) }),
+]);
+const purgeMessageSchema = z.object({ id: z.string().min(1), from: z.string().min(1), filter: purgeFilterSchema });
+type PurgeMessage = z.infer<typeof purgeMessageSchema>;
 
 export class RedisCoherence implements TierCoherence {
   readonly #source: CoherenceSource;
@@ -207,12 +216,19 @@ export class RedisCoherence implements TierCoherence {
   }
 
   #purgeMessage(payload: Buffer): void {
-    let message: PurgeMessage;
+    let parsed: unknown;
     try {
-      message = JSON.parse(payload.toString('utf8')) as PurgeMessage;
+      parsed = JSON.parse(payload.toString('utf8'));
     } catch {
+      parsed = undefined;
+    }
+    const checked = purgeMessageSchema.safeParse(parsed);
+    if (!checked.success) {
+      // Not from a replica (or from an incompatible one): dropped, and said at debug level.
+      this.#onLinkError?.(new Error(`ignored a malformed message on ${this.#purgeChannel}`));
       return;
     }
+    const message = checked.data;
     // Each master's link hears a cluster-wide PUBLISH; apply each purge once, and never our own.
     if (message.from === this.#instance || this.#recentPurges.has(message.id)) return;
     this.#recentPurges.add(message.id);
@@ -347,9 +363,15 @@ class InvalidationLink {
     this.#connection.on('ready', () => void this.#setUp());
     this.#connection.on('close', () => this.#lost());
     this.#connection.on('messageBuffer', (channel: Buffer, message: Buffer | Buffer[] | null) => {
-      const name = channel.toString('utf8');
-      if (name === INVALIDATE_CHANNEL) handlers.onInvalidate(Array.isArray(message) ? message : null);
-      else if (name === handlers.purgeChannel && Buffer.isBuffer(message)) handlers.onPurge(message);
+      // This runs inside ioredis's parser: a throw here would be an uncaught exception in every
+      // replica at once. Whatever goes wrong with one message is reported and the link goes on.
+      try {
+        const name = channel.toString('utf8');
+        if (name === INVALIDATE_CHANNEL) handlers.onInvalidate(Array.isArray(message) ? message : null);
+        else if (name === handlers.purgeChannel && Buffer.isBuffer(message)) handlers.onPurge(message);
+      } catch (err) {
+        handlers.onError(err instanceof Error ? err : new Error(String(err)));
+      }
     });
     if (this.#connection.status === 'ready') void this.#setUp();
   }

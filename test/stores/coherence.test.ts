@@ -74,6 +74,22 @@ describe('RedisCoherence on one redis-server', () => {
     await until('B to purge its own copy', () => b.l1.peek('local-only') === undefined, 1_000);
   });
 
+  test('junk on the purge channel is dropped: no crash, the links stay up, real purges still arrive', async () => {
+    const junk = ['null', '{}', '[]', '"text"', 'not json', '{"id":"j","from":"x"}', '{"id":"j","from":"x","filter":null}',
+      '{"id":"j","from":"x","filter":{"key":"k","all":true}}', '{"id":"j","from":"x","filter":{"all":false}}',
+      '{"id":"j","from":"x","filter":{"key":5}}'];
+    for (const message of junk) await a.redis.client.publish('sluice:purge', message);
+    await a.store.set('junk-1', jsonEntry({ namespace: 'ns-junk' }));
+    await b.store.lookup('junk-1');
+    expect(b.l1.peek('junk-1')).toBeDefined();
+    // A message is handled in order after the junk: if B got this far, it survived the junk.
+    await b.l1.set('junk-local', jsonEntry({ namespace: 'ns-junk' }));
+    await a.store.purge({ namespace: 'ns-junk' });
+    await until('B to purge its own copies', () => b.l1.peek('junk-local') === undefined && b.l1.peek('junk-1') === undefined, 1_000);
+    expect(a.coherence.state).toBe('linked');
+    expect(b.coherence.state).toBe('linked');
+  });
+
   test('FLUSHALL (a null invalidation) empties every L1', async () => {
     await a.store.set('k3', jsonEntry());
     await b.store.lookup('k3');
