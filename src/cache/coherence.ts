@@ -22,8 +22,11 @@ import { type PurgeFilter, StoreError } from './store.js';
  * from the moment it notices (the connection closed, or a heartbeat PING went unanswered), it
  * flushes L1, and until every link is re-established it does not copy L2 hits into L1. When the
  * links come back it flushes L1 again: what it stored on its own meanwhile may have been purged
- * elsewhere, and it could not hear that. L1 keeps serving its own answers while unlinked: a
- * replica without Redis is a standalone cache, which is what failing open means.
+ * elsewhere, and it could not hear that. While unlinked it keeps its own answers in L1 only for a
+ * short life (`unlinkedLifeMs`, 1 s): it cannot prove them fresh for longer, since another
+ * replica may replace or purge them unheard (rule 10). A server that refuses tracking (an ACL
+ * denying CLIENT, Redis < 6, some managed services) leaves the replica unlinked for good, but its
+ * link still subscribes to the purge channel, so purges reach its L1 at once.
  */
 
 export type CoherenceState = 'linked' | 'unlinked';
@@ -48,6 +51,11 @@ export interface TierCoherence {
    * made (or may not have been), so that the next invalidation of the key is not ignored.
    */
   expectEcho(key: string): () => void;
+  /**
+   * How long this process may keep its own write in L1: undefined while linked (the entry's own
+   * life), else a short cap, since a change made elsewhere might not be heard.
+   */
+  ownWriteLifeMs(): number | undefined;
   /** After a purge: every other replica applies the filter to its L1. Never throws. */
   announcePurge(filter: PurgeFilter): Promise<void>;
   close(): Promise<void>;
@@ -71,12 +79,15 @@ export interface RedisCoherenceOptions {
   l1: CoherentL1;
   /** Interval of the PING that finds a stalled link. Default 1000 ms; an unanswered PING (commandTimeout) drops the link. */
   heartbeatMs?: number;
+  /** While unlinked, how long the replica keeps its own writes in L1. Default 1000 ms (0: not at all). */
+  unlinkedLifeMs?: number;
   onStateChange?: (state: CoherenceState) => void;
   onLinkError?: (err: Error) => void;
 }
 
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 const RECENT_PURGES = 256;
+const RETRY_REFUSED_MS = 60_000;
 
 /**
  * A purge message as another replica sends it. Anyone who may PUBLISH can send anything on the
@@ -107,6 +118,7 @@ export class RedisCoherence implements TierCoherence {
   readonly #onStateChange: ((state: CoherenceState) => void) | undefined;
   readonly #onLinkError: ((err: Error) => void) | undefined;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #unlinkedLifeMs: number;
   #state: CoherenceState = 'unlinked';
   #closed = false;
   #publisher: Redis | Cluster | undefined;
@@ -118,6 +130,7 @@ export class RedisCoherence implements TierCoherence {
     this.#purgeChannel = `${options.source.keyPrefix}purge`;
     this.#onStateChange = options.onStateChange;
     this.#onLinkError = options.onLinkError;
+    this.#unlinkedLifeMs = options.unlinkedLifeMs ?? 1000;
     const client = this.#source.client;
     if (client instanceof Cluster) {
       const reconcile = () => this.#reconcile();
@@ -160,6 +173,10 @@ export class RedisCoherence implements TierCoherence {
     if (set === undefined) return;
     set.delete(ticket);
     if (set.size === 0) this.#fills.delete(ticket.key);
+  }
+
+  ownWriteLifeMs(): number | undefined {
+    return this.#state === 'linked' ? undefined : this.#unlinkedLifeMs;
   }
 
   expectEcho(key: string): () => void {
@@ -353,6 +370,8 @@ class InvalidationLink {
   #established = false;
   #closed = false;
   #pinging = false;
+  /** When the server last refused tracking (the link then carries purges only). */
+  #refusedAt: number | undefined;
   /** Counts connections: a set-up still running for an older one must not act on the new one. */
   #generation = 0;
 
@@ -382,6 +401,12 @@ class InvalidationLink {
 
   /** A stalled link (a black hole, no close) is found by a PING that gets no answer. */
   heartbeat(): void {
+    // A server that refused tracking is asked again now and then (the operator may fix the ACL).
+    if (this.#refusedAt !== undefined && Date.now() - this.#refusedAt > RETRY_REFUSED_MS && !this.#closed) {
+      this.#refusedAt = undefined;
+      this.#connection.disconnect(true);
+      return;
+    }
     if (!this.#established || this.#pinging) return;
     this.#pinging = true;
     this.#connection
@@ -406,6 +431,34 @@ class InvalidationLink {
   async #setUp(): Promise<void> {
     if (this.#closed) return;
     const generation = ++this.#generation;
+    this.#refusedAt = undefined;
+    try {
+      const tracking = await this.#track();
+      // The purge channel is subscribed whether or not the server allowed tracking: purges must
+      // reach this replica's L1 even when store and refresh invalidations cannot.
+      const channels = tracking ? [INVALIDATE_CHANNEL, this.#handlers.purgeChannel] : [this.#handlers.purgeChannel];
+      await this.#connection.subscribe(...channels);
+      if (this.#closed || generation !== this.#generation || this.#connection.status !== 'ready') return;
+      if (!tracking) {
+        this.#refusedAt = Date.now();
+        return;
+      }
+      this.#established = true;
+      this.#handlers.onChange();
+    } catch (err) {
+      // The connection dropped mid-set-up: the next 'ready' retries.
+      if (generation !== this.#generation) return;
+      this.#handlers.onError(err as Error);
+      if (!this.#closed) this.#connection.disconnect(true);
+    }
+  }
+
+  /**
+   * Turns tracking on, redirected to this connection. False if the server refuses (a reply
+   * error: Redis < 6, CLIENT renamed or denied by an ACL): the replica stays unlinked (correct,
+   * no L2 hit is kept in L1, but slower), so the operator must hear of it.
+   */
+  async #track(): Promise<boolean> {
     try {
       const id = await this.#connection.client('ID');
       await this.#connection.call(
@@ -418,21 +471,11 @@ class InvalidationLink {
         'PREFIX',
         this.#handlers.prefix,
       );
-      await this.#connection.subscribe(INVALIDATE_CHANNEL, this.#handlers.purgeChannel);
-      if (this.#closed || generation !== this.#generation || this.#connection.status !== 'ready') return;
-      this.#established = true;
-      this.#handlers.onChange();
+      return true;
     } catch (err) {
-      // A server that refuses tracking (Redis < 6, CLIENT renamed or denied by an ACL) leaves this
-      // replica unlinked: correct (no L2 hit is kept in L1) but slower, so the operator must hear of it.
-      if (generation !== this.#generation) return;
-      // A reply error is the server refusing (ERR unknown command, NOPERM...); anything else is the
-      // connection dropping mid-set-up, which the next 'ready' retries.
-      const refused = err instanceof Error && err.name === 'ReplyError';
-      this.#handlers.onError(
-        refused ? new CoherenceSetUpError(`coherence link set-up refused: ${err.message}`) : (err as Error),
-      );
-      if (!this.#closed) this.#connection.disconnect(true);
+      if (!(err instanceof Error && err.name === 'ReplyError')) throw err;
+      this.#handlers.onError(new CoherenceSetUpError(`coherence link set-up refused: ${err.message}`));
+      return false;
     }
   }
 

@@ -85,8 +85,11 @@ export class TieredStore implements CacheStore {
     }
     // Our own L2 write comes back as an invalidation; it must not drop the L1 copy made here.
     const cancelEcho = this.#coherence.expectEcho(key);
+    // Unlinked, a change made elsewhere may go unheard: our own answer lives in L1 only briefly.
+    const life = this.#coherence.ownWriteLifeMs();
+    const local = life === undefined ? entry : shortLived(entry, life);
     const results = await Promise.allSettled([
-      this.#l1.set(key, entry),
+      local === undefined ? Promise.resolve(false) : this.#l1.set(key, local),
       l2.set(key, entry).then(
         (stored) => {
           if (!stored) cancelEcho();
@@ -143,6 +146,13 @@ export class TieredStore implements CacheStore {
   #stores(): CacheStore[] {
     return this.#l2 === undefined ? [this.#l1] : [this.#l1, this.#l2];
   }
+}
+
+/** The entry with its life cut to `lifeMs` from now (undefined if that leaves nothing). */
+function shortLived(entry: CacheEntry, lifeMs: number): CacheEntry | undefined {
+  if (lifeMs <= 0) return undefined;
+  const ttlMs = Math.min(entry.ttlMs, Date.now() + lifeMs - entry.createdAt);
+  return ttlMs > 0 ? { ...entry, ttlMs } : undefined;
 }
 
 function anyStored(results: PromiseSettledResult<boolean>[]): boolean {

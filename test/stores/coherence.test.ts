@@ -22,6 +22,14 @@ async function until(what: string, check: () => boolean, timeoutMs = 5_000): Pro
   }
 }
 
+async function eventuallyAsync(what: string, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 function replica(options: ConstructorParameters<typeof RedisStore>[0]) {
   const l1 = new MemoryStore();
   const redis = new RedisStore(options);
@@ -141,6 +149,42 @@ describe('RedisCoherence on a server that refuses tracking', () => {
       expect(l1.peek('refused')).toBeUndefined();
     } finally {
       await store.close();
+      await admin.close();
+      await server.stop();
+    }
+  }, 30_000);
+});
+
+describe('RedisCoherence for a replica whose server refuses tracking, beside one that may track', () => {
+  test('A (denied CLIENT) stores, B purges: A misses at once; A keeps its own answers in L1 only briefly', async () => {
+    const server = await startRedis();
+    const admin = new RedisStore({ url: server.url });
+    await admin.ready();
+    await admin.client.call('ACL', 'SETUSER', 'limited', 'on', '>limited-pass', '~*', '&*', '+@all', '-client');
+    const a = replica({ url: `redis://limited:limited-pass@127.0.0.1:${server.port}` });
+    const b = replica({ url: server.url });
+    try {
+      await until('B linked', () => b.coherence.state === 'linked');
+      // A's link is up with the purge channel alone (tracking refused, and its name too: CLIENT SETNAME is denied).
+      await eventuallyAsync('A subscribed to the purge channel', async () => {
+        const clients = ((await admin.client.call('CLIENT', 'LIST')) as string).split('\n');
+        return clients.some((line) => /\buser=limited\b/.test(line) && /\bsub=1\b/.test(line));
+      });
+      expect(a.coherence.state).toBe('unlinked');
+      await a.store.set('refused-1', jsonEntry({ model: 'a-answer', namespace: 'ns-refused' }));
+      expect((await a.store.lookup('refused-1'))?.layer).toBe('l1');
+      expect(await b.store.purge({ namespace: 'ns-refused' })).toBe(1);
+      await until("A's own copy to go", () => a.l1.peek('refused-1') === undefined, 1_000);
+      expect(await a.store.lookup('refused-1')).toBeUndefined();
+      // Not purged, but replaced through B: A cannot hear that, so its own copy lives 1 s at most.
+      await a.store.set('refused-2', jsonEntry({ model: 'a-answer' }));
+      await b.store.set('refused-2', jsonEntry({ model: 'b-answer' }));
+      await sleep(1_100);
+      expect(a.l1.peek('refused-2')).toBeUndefined();
+      expect((await a.store.lookup('refused-2'))?.entry.model).toBe('b-answer');
+    } finally {
+      await a.close();
+      await b.close();
       await admin.close();
       await server.stop();
     }
