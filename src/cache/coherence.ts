@@ -46,12 +46,6 @@ export interface TierCoherence {
    */
   beginFill(key: string): FillTicket | undefined;
   /**
-   * Before this process writes `key` to L2: its own write comes back as an invalidation, which
-   * must not drop the L1 copy written beside it. Call the returned function if the write was not
-   * made (or may not have been), so that the next invalidation of the key is not ignored.
-   */
-  expectEcho(key: string): () => void;
-  /**
    * How long this process may keep its own write in L1: undefined while linked (the entry's own
    * life), else a short cap, since a change made elsewhere might not be heard.
    */
@@ -113,7 +107,6 @@ export class RedisCoherence implements TierCoherence {
   readonly connectionName = `sluice-coherence-${this.#instance.slice(0, 8)}`;
   readonly #links = new Map<string, InvalidationLink>();
   readonly #fills = new Map<string, Set<Ticket>>();
-  readonly #echoes = new Map<string, number>();
   readonly #recentPurges = new Set<string>();
   readonly #onStateChange: ((state: CoherenceState) => void) | undefined;
   readonly #onLinkError: ((err: Error) => void) | undefined;
@@ -179,19 +172,6 @@ export class RedisCoherence implements TierCoherence {
     return this.#state === 'linked' ? undefined : this.#unlinkedLifeMs;
   }
 
-  expectEcho(key: string): () => void {
-    if (this.#state !== 'linked') return () => undefined;
-    this.#echoes.set(key, (this.#echoes.get(key) ?? 0) + 1);
-    let cancelled = false;
-    return () => {
-      if (cancelled) return;
-      cancelled = true;
-      const left = (this.#echoes.get(key) ?? 0) - 1;
-      if (left > 0) this.#echoes.set(key, left);
-      else this.#echoes.delete(key);
-    };
-  }
-
   async announcePurge(filter: PurgeFilter): Promise<void> {
     const message: PurgeMessage = { id: randomUUID(), from: this.#instance, filter };
     try {
@@ -210,7 +190,12 @@ export class RedisCoherence implements TierCoherence {
     this.#links.clear();
   }
 
-  /** Keys changed in Redis (null: the whole database was flushed). */
+  /**
+   * Keys changed in Redis (null: the whole database was flushed). The L1 copy goes even when the
+   * change was this process's own write: Redis sends one invalidation per key per event-loop
+   * cycle however many writes landed in it, so an echo cannot be told from another replica's
+   * write made in the same cycle. Our own write costs one L2 read later, which refills L1.
+   */
   #invalidated(redisKeys: Buffer[] | null): void {
     if (redisKeys === null) {
       this.#flush();
@@ -221,13 +206,6 @@ export class RedisCoherence implements TierCoherence {
       if (!redisKey.startsWith(this.#entryPrefix)) continue;
       const key = redisKey.slice(this.#entryPrefix.length);
       this.#voidFills(key);
-      const echoes = this.#echoes.get(key);
-      if (echoes !== undefined) {
-        // Our own write: the L1 copy written beside it is that very entry.
-        if (echoes > 1) this.#echoes.set(key, echoes - 1);
-        else this.#echoes.delete(key);
-        continue;
-      }
       this.#l1.remove(key);
     }
   }
@@ -272,7 +250,6 @@ export class RedisCoherence implements TierCoherence {
 
   #flush(): void {
     this.#voidAllFills();
-    this.#echoes.clear();
     this.#l1.clear();
   }
 
