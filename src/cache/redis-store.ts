@@ -252,19 +252,26 @@ export class RedisStore implements CacheStore {
     return `${this.#prefix}tag:${tag}`;
   }
 
+  /**
+   * Each batch's members leave the index (SREM) before their entries are unlinked, and the index
+   * itself is never deleted: an entry written meanwhile keeps its membership, so a later purge
+   * still finds it (deleting the whole set at the end would drop it). SREM first: a write landing
+   * between the two commands leaves a stale member (harmless), never an unindexed entry.
+   */
   async #purgeIndex(indexKey: string, progress: PurgeProgress): Promise<void> {
     let cursor = '0';
     do {
       checkDeadline(progress);
       const [next, members] = await this.#client.sscan(indexKey, cursor, 'COUNT', PURGE_BATCH);
       cursor = next;
+      if (members.length === 0) continue;
+      await this.#client.srem(indexKey, ...members);
       const removed = await this.#unlinkAll(
         this.#client,
         members.map((member) => this.#entryKey(member)),
       );
       progress.removed += removed;
     } while (cursor !== '0');
-    await this.#client.unlink(indexKey);
   }
 
   /** SCAN + UNLINK everything under the prefix on every master; counts entries, not index sets. */
