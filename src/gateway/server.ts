@@ -100,7 +100,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   // The fleet's figures get every event the local recorder gets.
   const fleet = redis
     ? new FleetStats({
-        client: redis.client,
+        // Off the live connection: a view's reads must not queue live GETs behind them.
+        client: redis.adminClient,
         keyPrefix: redis.keyPrefix,
         prices,
         now: options.now,
