@@ -12,7 +12,7 @@ export { canonicalJson, credentialScope, deriveCacheKey, type KeyInput } from '.
 export { MemoryStore, type MemoryStoreOptions, type MemoryStoreStats } from './cache/memory-store.js';
 export { NullStore } from './cache/null-store.js';
 export { RedisStore, type RedisStoreOptions } from './cache/redis-store.js';
-export { type CacheStore, type PurgeFilter, StoreError } from './cache/store.js';
+export { type CacheStore, IncompletePurgeError, type PurgeFilter, StoreError } from './cache/store.js';
 export { type CacheLayer, TieredStore, type TieredStoreOptions } from './cache/tiered-store.js';
 export type { ReplayPacing } from './options-schema.js';
 export * from './lib/index.js';

@@ -44,6 +44,7 @@ describe('the public error classes', () => {
         'BodyTooLargeError',
         'ConfigError',
         'EventStreamError',
+        'IncompletePurgeError',
         'LibraryError',
         'ProtocolError',
         'SemanticError',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
+import { z } from 'zod';
 import { type PurgeFilter, StoreError } from './store.js';
 
 /**
@@ -21,8 +22,11 @@ import { type PurgeFilter, StoreError } from './store.js';
  * from the moment it notices (the connection closed, or a heartbeat PING went unanswered), it
  * flushes L1, and until every link is re-established it does not copy L2 hits into L1. When the
  * links come back it flushes L1 again: what it stored on its own meanwhile may have been purged
- * elsewhere, and it could not hear that. L1 keeps serving its own answers while unlinked: a
- * replica without Redis is a standalone cache, which is what failing open means.
+ * elsewhere, and it could not hear that. While unlinked it keeps its own answers in L1 only for a
+ * short life (`unlinkedLifeMs`, 1 s): it cannot prove them fresh for longer, since another
+ * replica may replace or purge them unheard (rule 10). A server that refuses tracking (an ACL
+ * denying CLIENT, Redis < 6, some managed services) leaves the replica unlinked for good, but its
+ * link still subscribes to the purge channel, so purges reach its L1 at once.
  */
 
 export type CoherenceState = 'linked' | 'unlinked';
@@ -42,11 +46,10 @@ export interface TierCoherence {
    */
   beginFill(key: string): FillTicket | undefined;
   /**
-   * Before this process writes `key` to L2: its own write comes back as an invalidation, which
-   * must not drop the L1 copy written beside it. Call the returned function if the write was not
-   * made (or may not have been), so that the next invalidation of the key is not ignored.
+   * How long this process may keep its own write in L1: undefined while linked (the entry's own
+   * life), else a short cap, since a change made elsewhere might not be heard.
    */
-  expectEcho(key: string): () => void;
+  ownWriteLifeMs(): number | undefined;
   /** After a purge: every other replica applies the filter to its L1. Never throws. */
   announcePurge(filter: PurgeFilter): Promise<void>;
   close(): Promise<void>;
@@ -70,18 +73,29 @@ export interface RedisCoherenceOptions {
   l1: CoherentL1;
   /** Interval of the PING that finds a stalled link. Default 1000 ms; an unanswered PING (commandTimeout) drops the link. */
   heartbeatMs?: number;
+  /** While unlinked, how long the replica keeps its own writes in L1. Default 1000 ms (0: not at all). */
+  unlinkedLifeMs?: number;
   onStateChange?: (state: CoherenceState) => void;
   onLinkError?: (err: Error) => void;
 }
 
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 const RECENT_PURGES = 256;
+const RETRY_REFUSED_MS = 60_000;
 
-interface PurgeMessage {
-  id: string;
-  from: string;
-  filter: PurgeFilter;
-}
+/**
+ * A purge message as another replica sends it. Anyone who may PUBLISH can send anything on the
+ * channel, so a message is checked before it is acted on: a filter names exactly one of key,
+ * namespace, tag or all (strict objects, so `{ key, all }` is refused rather than read as a key).
+ */
+const purgeFilterSchema: z.ZodType<PurgeFilter> = z.union([
+  z.strictObject({ key: z.string().min(1) }),
+  z.strictObject({ namespace: z.string().min(1) }),
+  z.strictObject({ tag: z.string().min(1) }),
+  z.strictObject({ all: z.literal(true) }),
+]);
+const purgeMessageSchema = z.object({ id: z.string().min(1), from: z.string().min(1), filter: purgeFilterSchema });
+type PurgeMessage = z.infer<typeof purgeMessageSchema>;
 
 export class RedisCoherence implements TierCoherence {
   readonly #source: CoherenceSource;
@@ -93,11 +107,11 @@ export class RedisCoherence implements TierCoherence {
   readonly connectionName = `sluice-coherence-${this.#instance.slice(0, 8)}`;
   readonly #links = new Map<string, InvalidationLink>();
   readonly #fills = new Map<string, Set<Ticket>>();
-  readonly #echoes = new Map<string, number>();
   readonly #recentPurges = new Set<string>();
   readonly #onStateChange: ((state: CoherenceState) => void) | undefined;
   readonly #onLinkError: ((err: Error) => void) | undefined;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #unlinkedLifeMs: number;
   #state: CoherenceState = 'unlinked';
   #closed = false;
   #publisher: Redis | Cluster | undefined;
@@ -109,6 +123,7 @@ export class RedisCoherence implements TierCoherence {
     this.#purgeChannel = `${options.source.keyPrefix}purge`;
     this.#onStateChange = options.onStateChange;
     this.#onLinkError = options.onLinkError;
+    this.#unlinkedLifeMs = options.unlinkedLifeMs ?? 1000;
     const client = this.#source.client;
     if (client instanceof Cluster) {
       const reconcile = () => this.#reconcile();
@@ -153,17 +168,8 @@ export class RedisCoherence implements TierCoherence {
     if (set.size === 0) this.#fills.delete(ticket.key);
   }
 
-  expectEcho(key: string): () => void {
-    if (this.#state !== 'linked') return () => undefined;
-    this.#echoes.set(key, (this.#echoes.get(key) ?? 0) + 1);
-    let cancelled = false;
-    return () => {
-      if (cancelled) return;
-      cancelled = true;
-      const left = (this.#echoes.get(key) ?? 0) - 1;
-      if (left > 0) this.#echoes.set(key, left);
-      else this.#echoes.delete(key);
-    };
+  ownWriteLifeMs(): number | undefined {
+    return this.#state === 'linked' ? undefined : this.#unlinkedLifeMs;
   }
 
   async announcePurge(filter: PurgeFilter): Promise<void> {
@@ -184,7 +190,12 @@ export class RedisCoherence implements TierCoherence {
     this.#links.clear();
   }
 
-  /** Keys changed in Redis (null: the whole database was flushed). */
+  /**
+   * Keys changed in Redis (null: the whole database was flushed). The L1 copy goes even when the
+   * change was this process's own write: Redis sends one invalidation per key per event-loop
+   * cycle however many writes landed in it, so an echo cannot be told from another replica's
+   * write made in the same cycle. Our own write costs one L2 read later, which refills L1.
+   */
   #invalidated(redisKeys: Buffer[] | null): void {
     if (redisKeys === null) {
       this.#flush();
@@ -195,24 +206,24 @@ export class RedisCoherence implements TierCoherence {
       if (!redisKey.startsWith(this.#entryPrefix)) continue;
       const key = redisKey.slice(this.#entryPrefix.length);
       this.#voidFills(key);
-      const echoes = this.#echoes.get(key);
-      if (echoes !== undefined) {
-        // Our own write: the L1 copy written beside it is that very entry.
-        if (echoes > 1) this.#echoes.set(key, echoes - 1);
-        else this.#echoes.delete(key);
-        continue;
-      }
       this.#l1.remove(key);
     }
   }
 
   #purgeMessage(payload: Buffer): void {
-    let message: PurgeMessage;
+    let parsed: unknown;
     try {
-      message = JSON.parse(payload.toString('utf8')) as PurgeMessage;
+      parsed = JSON.parse(payload.toString('utf8'));
     } catch {
+      parsed = undefined;
+    }
+    const checked = purgeMessageSchema.safeParse(parsed);
+    if (!checked.success) {
+      // Not from a replica (or from an incompatible one): dropped, and said at debug level.
+      this.#onLinkError?.(new Error(`ignored a malformed message on ${this.#purgeChannel}`));
       return;
     }
+    const message = checked.data;
     // Each master's link hears a cluster-wide PUBLISH; apply each purge once, and never our own.
     if (message.from === this.#instance || this.#recentPurges.has(message.id)) return;
     this.#recentPurges.add(message.id);
@@ -239,7 +250,6 @@ export class RedisCoherence implements TierCoherence {
 
   #flush(): void {
     this.#voidAllFills();
-    this.#echoes.clear();
     this.#l1.clear();
   }
 
@@ -337,6 +347,8 @@ class InvalidationLink {
   #established = false;
   #closed = false;
   #pinging = false;
+  /** When the server last refused tracking (the link then carries purges only). */
+  #refusedAt: number | undefined;
   /** Counts connections: a set-up still running for an older one must not act on the new one. */
   #generation = 0;
 
@@ -347,9 +359,15 @@ class InvalidationLink {
     this.#connection.on('ready', () => void this.#setUp());
     this.#connection.on('close', () => this.#lost());
     this.#connection.on('messageBuffer', (channel: Buffer, message: Buffer | Buffer[] | null) => {
-      const name = channel.toString('utf8');
-      if (name === INVALIDATE_CHANNEL) handlers.onInvalidate(Array.isArray(message) ? message : null);
-      else if (name === handlers.purgeChannel && Buffer.isBuffer(message)) handlers.onPurge(message);
+      // This runs inside ioredis's parser: a throw here would be an uncaught exception in every
+      // replica at once. Whatever goes wrong with one message is reported and the link goes on.
+      try {
+        const name = channel.toString('utf8');
+        if (name === INVALIDATE_CHANNEL) handlers.onInvalidate(Array.isArray(message) ? message : null);
+        else if (name === handlers.purgeChannel && Buffer.isBuffer(message)) handlers.onPurge(message);
+      } catch (err) {
+        handlers.onError(err instanceof Error ? err : new Error(String(err)));
+      }
     });
     if (this.#connection.status === 'ready') void this.#setUp();
   }
@@ -360,6 +378,12 @@ class InvalidationLink {
 
   /** A stalled link (a black hole, no close) is found by a PING that gets no answer. */
   heartbeat(): void {
+    // A server that refused tracking is asked again now and then (the operator may fix the ACL).
+    if (this.#refusedAt !== undefined && Date.now() - this.#refusedAt > RETRY_REFUSED_MS && !this.#closed) {
+      this.#refusedAt = undefined;
+      this.#connection.disconnect(true);
+      return;
+    }
     if (!this.#established || this.#pinging) return;
     this.#pinging = true;
     this.#connection
@@ -384,6 +408,34 @@ class InvalidationLink {
   async #setUp(): Promise<void> {
     if (this.#closed) return;
     const generation = ++this.#generation;
+    this.#refusedAt = undefined;
+    try {
+      const tracking = await this.#track();
+      // The purge channel is subscribed whether or not the server allowed tracking: purges must
+      // reach this replica's L1 even when store and refresh invalidations cannot.
+      const channels = tracking ? [INVALIDATE_CHANNEL, this.#handlers.purgeChannel] : [this.#handlers.purgeChannel];
+      await this.#connection.subscribe(...channels);
+      if (this.#closed || generation !== this.#generation || this.#connection.status !== 'ready') return;
+      if (!tracking) {
+        this.#refusedAt = Date.now();
+        return;
+      }
+      this.#established = true;
+      this.#handlers.onChange();
+    } catch (err) {
+      // The connection dropped mid-set-up: the next 'ready' retries.
+      if (generation !== this.#generation) return;
+      this.#handlers.onError(err as Error);
+      if (!this.#closed) this.#connection.disconnect(true);
+    }
+  }
+
+  /**
+   * Turns tracking on, redirected to this connection. False if the server refuses (a reply
+   * error: Redis < 6, CLIENT renamed or denied by an ACL): the replica stays unlinked (correct,
+   * no L2 hit is kept in L1, but slower), so the operator must hear of it.
+   */
+  async #track(): Promise<boolean> {
     try {
       const id = await this.#connection.client('ID');
       await this.#connection.call(
@@ -396,21 +448,11 @@ class InvalidationLink {
         'PREFIX',
         this.#handlers.prefix,
       );
-      await this.#connection.subscribe(INVALIDATE_CHANNEL, this.#handlers.purgeChannel);
-      if (this.#closed || generation !== this.#generation || this.#connection.status !== 'ready') return;
-      this.#established = true;
-      this.#handlers.onChange();
+      return true;
     } catch (err) {
-      // A server that refuses tracking (Redis < 6, CLIENT renamed or denied by an ACL) leaves this
-      // replica unlinked: correct (no L2 hit is kept in L1) but slower, so the operator must hear of it.
-      if (generation !== this.#generation) return;
-      // A reply error is the server refusing (ERR unknown command, NOPERM...); anything else is the
-      // connection dropping mid-set-up, which the next 'ready' retries.
-      const refused = err instanceof Error && err.name === 'ReplyError';
-      this.#handlers.onError(
-        refused ? new CoherenceSetUpError(`coherence link set-up refused: ${err.message}`) : (err as Error),
-      );
-      if (!this.#closed) this.#connection.disconnect(true);
+      if (!(err instanceof Error && err.name === 'ReplyError')) throw err;
+      this.#handlers.onError(new CoherenceSetUpError(`coherence link set-up refused: ${err.message}`));
+      return false;
     }
   }
 

@@ -58,6 +58,7 @@ const QUIT_GRACE_MS = 500;
 export class RedisStore implements CacheStore {
   readonly name = 'redis';
   readonly #client: Client;
+  #adminClient: Client | undefined;
   readonly #ownsClient: boolean;
   readonly #prefix: string;
   readonly #maxEntryBytes: number;
@@ -101,6 +102,20 @@ export class RedisStore implements CacheStore {
   /** The store's own client, for companions in the cache layer (the coherence links follow its topology). */
   get client(): Client {
     return this.#client;
+  }
+
+  /**
+   * A second connection, for admin work (purges, listings) and the fleet's figures: a purge's
+   * batches or a 1,000-command read queued on the live connection would hold live GETs behind
+   * them past their 50 ms budget and trip the breaker. Made on first use, closed with the store.
+   */
+  get adminClient(): Client {
+    if (this.#adminClient === undefined) {
+      this.#adminClient = this.#client.duplicate();
+      // Its errors surface as failed admin commands; an unhandled 'error' event would crash.
+      this.#adminClient.on('error', () => undefined);
+    }
+    return this.#adminClient;
   }
 
   /** A new connection to the same server(s) with the same options, for a companion that needs its own (pub/sub). */
@@ -185,11 +200,17 @@ export class RedisStore implements CacheStore {
    * many entries were removed.
    */
   async purge(filter: PurgeFilter, options: PurgeOptions = {}): Promise<number> {
-    if ('key' in filter) return this.#run('purge', () => this.#client.unlink(this.#entryKey(filter.key)));
+    const admin = await this.#adminReady();
+    if ('key' in filter) return this.#run('purge', () => admin.unlink(this.#entryKey(filter.key)));
     const progress: PurgeProgress = { removed: 0, deadline: options.deadline, stopped: false };
     try {
-      if ('all' in filter) await this.#purgeAll(progress);
-      else await this.#purgeIndex('namespace' in filter ? this.#namespaceKey(filter.namespace) : this.#tagKey(filter.tag), progress);
+      if ('all' in filter) await this.#purgeAll(admin, progress);
+      else
+        await this.#purgeIndex(
+          admin,
+          'namespace' in filter ? this.#namespaceKey(filter.namespace) : this.#tagKey(filter.tag),
+          progress,
+        );
       return progress.removed;
     } catch (err) {
       progress.stopped = true;
@@ -206,7 +227,7 @@ export class RedisStore implements CacheStore {
    * master, never KEYS. Only each entry's header is read (GETRANGE), never its body.
    */
   async list(query: ListQuery): Promise<EntryPage> {
-    const client = this.#client;
+    const client = await this.#adminReady();
     const lister: EntryLister = {
       prefix: this.#entryKey(''),
       masters: () => (client instanceof Cluster ? client.nodes('master') : [client]),
@@ -223,6 +244,7 @@ export class RedisStore implements CacheStore {
   }
 
   async close(): Promise<void> {
+    this.#adminClient?.disconnect();
     if (!this.#ownsClient || this.#client.status === 'end') return;
     if (this.#client.status !== 'ready') {
       this.#client.disconnect();
@@ -240,6 +262,23 @@ export class RedisStore implements CacheStore {
     this.#client.disconnect();
   }
 
+  /** The admin connection once connected (STORE_UNAVAILABLE if it does not connect in time). */
+  async #adminReady(): Promise<Client> {
+    const admin = this.adminClient;
+    // Redis itself unreachable: fail fast, as the live connection does.
+    if (admin.status !== 'ready' && this.#client.status !== 'ready') {
+      throw new StoreError('STORE_UNAVAILABLE', `redis is not connected (${this.#client.status})`);
+    }
+    const deadline = Date.now() + this.#connectTimeoutMs;
+    while (admin.status !== 'ready') {
+      if (admin.status === 'end' || Date.now() >= deadline) {
+        throw new StoreError('STORE_UNAVAILABLE', `redis admin connection not ready (${admin.status})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return admin;
+  }
+
   #entryKey(key: string): string {
     return `${this.#prefix}e:${key}`;
   }
@@ -252,24 +291,31 @@ export class RedisStore implements CacheStore {
     return `${this.#prefix}tag:${tag}`;
   }
 
-  async #purgeIndex(indexKey: string, progress: PurgeProgress): Promise<void> {
+  /**
+   * Each batch's members leave the index (SREM) before their entries are unlinked, and the index
+   * itself is never deleted: an entry written meanwhile keeps its membership, so a later purge
+   * still finds it (deleting the whole set at the end would drop it). SREM first: a write landing
+   * between the two commands leaves a stale member (harmless), never an unindexed entry.
+   */
+  async #purgeIndex(client: Client, indexKey: string, progress: PurgeProgress): Promise<void> {
     let cursor = '0';
     do {
       checkDeadline(progress);
-      const [next, members] = await this.#client.sscan(indexKey, cursor, 'COUNT', PURGE_BATCH);
+      const [next, members] = await client.sscan(indexKey, cursor, 'COUNT', PURGE_BATCH);
       cursor = next;
+      if (members.length === 0) continue;
+      await client.srem(indexKey, ...members);
       const removed = await this.#unlinkAll(
-        this.#client,
+        client,
         members.map((member) => this.#entryKey(member)),
       );
       progress.removed += removed;
     } while (cursor !== '0');
-    await this.#client.unlink(indexKey);
   }
 
   /** SCAN + UNLINK everything under the prefix on every master; counts entries, not index sets. */
-  async #purgeAll(progress: PurgeProgress): Promise<void> {
-    const masters = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+  async #purgeAll(client: Client, progress: PurgeProgress): Promise<void> {
+    const masters = client instanceof Cluster ? client.nodes('master') : [client];
     const pattern = `${escapeGlob(this.#prefix)}*`;
     const entryPrefix = this.#entryKey('');
     await Promise.all(

@@ -83,20 +83,14 @@ export class TieredStore implements CacheStore {
       const results = await Promise.allSettled(this.#stores().map((store) => store.set(key, entry)));
       return anyStored(results);
     }
-    // Our own L2 write comes back as an invalidation; it must not drop the L1 copy made here.
-    const cancelEcho = this.#coherence.expectEcho(key);
+    // Our own L2 write comes back as an invalidation and drops the L1 copy made here (see
+    // RedisCoherence): until then it answers repeats, and the next read after refills L1 from L2.
+    // Unlinked, a change made elsewhere may go unheard: our own answer lives in L1 only briefly.
+    const life = this.#coherence.ownWriteLifeMs();
+    const local = life === undefined ? entry : shortLived(entry, life);
     const results = await Promise.allSettled([
-      this.#l1.set(key, entry),
-      l2.set(key, entry).then(
-        (stored) => {
-          if (!stored) cancelEcho();
-          return stored;
-        },
-        (err: unknown) => {
-          cancelEcho();
-          throw err;
-        },
-      ),
+      local === undefined ? Promise.resolve(false) : this.#l1.set(key, local),
+      l2.set(key, entry),
     ]);
     return anyStored(results);
   }
@@ -143,6 +137,13 @@ export class TieredStore implements CacheStore {
   #stores(): CacheStore[] {
     return this.#l2 === undefined ? [this.#l1] : [this.#l1, this.#l2];
   }
+}
+
+/** The entry with its life cut to `lifeMs` from now (undefined if that leaves nothing). */
+function shortLived(entry: CacheEntry, lifeMs: number): CacheEntry | undefined {
+  if (lifeMs <= 0) return undefined;
+  const ttlMs = Math.min(entry.ttlMs, Date.now() + lifeMs - entry.createdAt);
+  return ttlMs > 0 ? { ...entry, ttlMs } : undefined;
 }
 
 function anyStored(results: PromiseSettledResult<boolean>[]): boolean {

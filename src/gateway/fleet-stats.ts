@@ -7,14 +7,16 @@ import { SavingsTally } from '../stats/savings.js';
 import type { OutcomeEvent } from './dashboard/recorder.js';
 
 /**
- * The fleet's figures (issue 23, part 4): every replica adds what it counted to per-minute buckets
+ * The fleet's figures (issue 23, part 4): every replica adds what it counted to per-hour buckets
  * in Redis, and any replica sums them for `GET /admin/stats` → `fleet` and the dashboard. Fed by
  * one call, `record(event)`, with the same events as the local StatsRecorder, so it can become one
  * more sink of the per-request outcome record.
  *
  * Keys share the `{<prefix>fleet}` hash tag, so on a Redis Cluster they live in one slot and one
- * pipeline reads them all. Buckets expire after RETENTION_MINUTES; each replica also keeps a small
- * member record (its own totals and when it last reported), dropped when it stops.
+ * pipeline reads them all. Buckets are per hour, so a view is RETENTION_HOURS + 1 reads (per-minute
+ * buckets made it 1,441 for a day); they expire after the retention. Each replica also keeps a
+ * small member record (its own totals and when it last reported), dropped when it stops. The
+ * client should not be the live traffic's connection (the server gives it the admin one).
  */
 
 export interface FleetMember {
@@ -30,7 +32,7 @@ export interface FleetView {
   /** Replicas that reported in the last MEMBER_WINDOW_MS. */
   replicas: number;
   members: FleetMember[];
-  /** Summed over every replica's per-minute buckets of the last `windowMinutes`. */
+  /** Summed over every replica's hourly buckets: the current hour and the 23 before it (up to 24 h). */
   windowMinutes: number;
   requests: { total: number; byOutcome: OutcomeCounts };
   tokensSaved: { input: number; output: number };
@@ -48,11 +50,11 @@ export interface FleetStatsOptions {
   onError?: (err: Error) => void;
 }
 
-const RETENTION_MINUTES = 24 * 60;
+const RETENTION_HOURS = 24;
 const MEMBER_WINDOW_MS = 60_000;
 /** Members silent this long are removed from the member hash when someone reads it. */
 const MEMBER_FORGET_MS = 3_600_000;
-const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
 
 interface Counts {
   byOutcome: OutcomeCounts;
@@ -67,13 +69,13 @@ const emptyTally = (): Counts => ({ byOutcome: emptyCounts(), input: 0, output: 
 export class FleetStats {
   readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   readonly #client: Redis | Cluster;
-  readonly #keys: { bucket: (minute: number) => string; members: string };
+  readonly #keys: { bucket: (hour: number) => string; members: string };
   readonly #savings: SavingsTally;
   readonly #now: () => number;
   readonly #onError: ((err: Error) => void) | undefined;
   readonly #startedAt: number;
   readonly #timer: NodeJS.Timeout;
-  /** Counted since the last report, by minute (a report may cover the turn of a minute). */
+  /** Counted since the last report, by hour (a report may cover the turn of an hour); at most the retention's hours. */
   #pending = new Map<number, Counts>();
   /** Counted since start, for this replica's member record. */
   readonly #own = emptyTally();
@@ -82,7 +84,7 @@ export class FleetStats {
   constructor(options: FleetStatsOptions) {
     this.#client = options.client;
     const tag = `{${options.keyPrefix}fleet}`;
-    this.#keys = { bucket: (minute) => `${tag}:m:${minute}`, members: `${tag}:members` };
+    this.#keys = { bucket: (hour) => `${tag}:h:${hour}`, members: `${tag}:members` };
     this.#savings = new SavingsTally(options.prices);
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError;
@@ -94,11 +96,12 @@ export class FleetStats {
   /** The one input: the events the local recorder gets. Only responses and hits count here. */
   record(event: OutcomeEvent): void {
     if (event.type !== 'response' && event.type !== 'hit') return;
-    const minute = Math.floor(this.#now() / MINUTE_MS);
-    let counts = this.#pending.get(minute);
+    const hour = Math.floor(this.#now() / HOUR_MS);
+    let counts = this.#pending.get(hour);
     if (counts === undefined) {
       counts = emptyTally();
-      this.#pending.set(minute, counts);
+      this.#pending.set(hour, counts);
+      this.#dropExpired(hour);
     }
     if (event.type === 'response') {
       counts.byOutcome[event.outcome]++;
@@ -125,8 +128,8 @@ export class FleetStats {
     const pending = this.#pending;
     this.#pending = new Map();
     const pipeline = this.#client.pipeline();
-    for (const [minute, counts] of pending) {
-      const key = this.#keys.bucket(minute);
+    for (const [hour, counts] of pending) {
+      const key = this.#keys.bucket(hour);
       for (const outcome of OUTCOMES) {
         if (counts.byOutcome[outcome] > 0) pipeline.hincrby(key, `r:${outcome}`, counts.byOutcome[outcome]);
       }
@@ -134,7 +137,7 @@ export class FleetStats {
       if (counts.output > 0) pipeline.hincrby(key, 'tokens:output', counts.output);
       if (counts.usd > 0) pipeline.hincrbyfloat(key, 'usd', counts.usd);
       if (counts.ms > 0) pipeline.hincrby(key, 'ms', Math.round(counts.ms));
-      pipeline.pexpire(key, (RETENTION_MINUTES + 1) * MINUTE_MS);
+      pipeline.pexpire(key, (RETENTION_HOURS + 1) * HOUR_MS);
     }
     pipeline.hset(this.#keys.members, this.id, JSON.stringify(this.#member()));
     this.#reporting = pipeline
@@ -145,7 +148,9 @@ export class FleetStats {
       .catch((err: unknown) => {
         // Counts not delivered are kept for the next report (INCR is not idempotent, so a report
         // that failed part-way may count some twice: the figures are for people, not billing).
-        for (const [minute, counts] of pending) this.#merge(minute, counts);
+        for (const [hour, counts] of pending) this.#merge(hour, counts);
+        // Redis down for long: hours past the retention would never be read, so they go.
+        this.#dropExpired(Math.floor(this.#now() / HOUR_MS));
         this.#onError?.(err as Error);
       })
       .finally(() => {
@@ -157,10 +162,10 @@ export class FleetStats {
   /** The fleet's figures, read from Redis. */
   async view(): Promise<FleetView> {
     const now = this.#now();
-    const minute = Math.floor(now / MINUTE_MS);
+    const hour = Math.floor(now / HOUR_MS);
     const pipeline = this.#client.pipeline();
     pipeline.hgetall(this.#keys.members);
-    for (let m = minute - RETENTION_MINUTES + 1; m <= minute; m++) pipeline.hgetall(this.#keys.bucket(m));
+    for (let h = hour - RETENTION_HOURS + 1; h <= hour; h++) pipeline.hgetall(this.#keys.bucket(h));
     const results = (await pipeline.exec()) ?? [];
     const replies = results.map(([err, reply]) => {
       if (err) throw err;
@@ -187,7 +192,7 @@ export class FleetStats {
     return {
       replicas: members.length,
       members,
-      windowMinutes: RETENTION_MINUTES,
+      windowMinutes: RETENTION_HOURS * 60,
       requests: { total: OUTCOMES.reduce((total, o) => total + sum.byOutcome[o], 0), byOutcome: sum.byOutcome },
       tokensSaved: { input: sum.input, output: sum.output },
       usdSaved: sum.usd,
@@ -214,14 +219,19 @@ export class FleetStats {
     };
   }
 
-  #merge(minute: number, counts: Counts): void {
-    const into = this.#pending.get(minute) ?? emptyTally();
+  /** Pending hours older than the retention are dropped: the view would never read them. */
+  #dropExpired(currentHour: number): void {
+    for (const hour of this.#pending.keys()) if (hour <= currentHour - RETENTION_HOURS) this.#pending.delete(hour);
+  }
+
+  #merge(hour: number, counts: Counts): void {
+    const into = this.#pending.get(hour) ?? emptyTally();
     for (const outcome of OUTCOMES) into.byOutcome[outcome] += counts.byOutcome[outcome];
     into.input += counts.input;
     into.output += counts.output;
     into.usd += counts.usd;
     into.ms += counts.ms;
-    this.#pending.set(minute, into);
+    this.#pending.set(hour, into);
   }
 }
 

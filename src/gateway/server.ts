@@ -104,7 +104,8 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   // The fleet's figures get every event the local recorder gets.
   const fleet = redis
     ? new FleetStats({
-        client: redis.client,
+        // Off the live connection: a view's reads must not queue live GETs behind them.
+        client: redis.adminClient,
         keyPrefix: redis.keyPrefix,
         prices,
         now: options.now,
@@ -145,13 +146,16 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
         l1,
         onStateChange: (state) => {
           if (state === 'linked') logger.info('L1 coherence link to redis established; L1 flushed');
-          else logger.warn('L1 coherence link to redis lost; L1 flushed, L2 hits not kept in L1 until it is back');
+          else logger.warn('L1 coherence link to redis lost; L1 flushed; until it is back L2 hits are not kept in L1 and this replica keeps its own answers there for 1 s only');
         },
         onLinkError: (err) => {
           // A refused set-up repeats at every reconnect: say it at warn once a minute.
           if (err instanceof CoherenceSetUpError && Date.now() - lastSetUpWarning > 60_000) {
             lastSetUpWarning = Date.now();
-            logger.warn({ err: err.message }, 'L1 coherence unavailable: L2 hits are not kept in L1 (needs Redis >= 6 with CLIENT TRACKING)');
+            logger.warn(
+              { err: err.message },
+              'L1 coherence limited: redis refused CLIENT TRACKING, so L2 hits are not kept in L1 and this replica keeps its own answers there for 1 s only; purges still reach L1 over the purge channel (full coherence needs Redis >= 6 and a user allowed CLIENT)',
+            );
           } else logger.debug({ err: err.message }, 'L1 coherence link error');
         },
       })

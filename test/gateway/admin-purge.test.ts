@@ -125,6 +125,32 @@ async function worstPing<T>(during: Promise<T>): Promise<{ result: T; worstMs: n
 }
 
 describe('admin purges off the request budget', () => {
+  test('purges and the fleet figures run on their own connection, never the live one, and a view is a few reads', async () => {
+    await seed('own-conn', 5_000);
+    await resetSlowLog();
+    // A live request: its lookup (GET) runs on the live connection.
+    await (await gateway.post('/v1/chat/completions', chatBody('live request beside admin work'))).text();
+    const [purged, stats] = await Promise.all([
+      admin('POST', '/admin/purge', { namespace: 'own-conn' }),
+      admin('GET', '/admin/stats'),
+    ]);
+    expect(purged.status).toBe(200);
+    expect(purged.body.purged).toBe(5_000);
+    expect(stats.body.fleet).toHaveProperty('replicas');
+    const log = (await probe.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[], string, string][];
+    const command = (entry: (typeof log)[number]) => String(entry[3][0]).toLowerCase();
+    const live = new Set(
+      log.filter((entry) => command(entry) === 'get' && String(entry[3][1]).startsWith(`${PREFIX}e:`)).map((entry) => entry[4]),
+    );
+    expect(live.size).toBe(1);
+    const adminWork = log.filter((entry) => ['sscan', 'srem', 'unlink', 'hgetall'].includes(command(entry)));
+    expect(adminWork.length).toBeGreaterThan(0);
+    expect(adminWork.filter((entry) => live.has(entry[4])).map(command)).toEqual([]);
+    // The fleet view: a few dozen reads at most, not one per minute of retention.
+    expect(log.filter((entry) => command(entry) === 'hgetall').length).toBeLessThanOrEqual(30);
+    expect(await breakerState()).toBe('closed');
+  }, 60_000);
+
   test('a purge of 200,000 entries by namespace completes and reports its count; Redis is never held long', async () => {
     const count = 200_000;
     await seed('bulk', count);

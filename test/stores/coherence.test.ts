@@ -22,6 +22,19 @@ async function until(what: string, check: () => boolean, timeoutMs = 5_000): Pro
   }
 }
 
+async function eventuallyAsync(what: string, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Read through `r` until its L1 holds `key` (a first read may be crossed by the store's own invalidation). */
+async function holdInL1(r: { store: { lookup(key: string): Promise<unknown> }; l1: MemoryStore }, key: string) {
+  await eventuallyAsync(`${key} in L1`, async () => (await r.store.lookup(key), r.l1.peek(key) !== undefined));
+}
+
 function replica(options: ConstructorParameters<typeof RedisStore>[0]) {
   const l1 = new MemoryStore();
   const redis = new RedisStore(options);
@@ -47,16 +60,32 @@ describe('RedisCoherence on one redis-server', () => {
     await server?.stop();
   });
 
-  test("a store by A drops B's L1 copy; A keeps its own (its write's echo is expected)", async () => {
+  test("a store by A drops B's L1 copy; A's own copy goes with its echo and comes back from L2", async () => {
     await a.store.set('k1', jsonEntry({ model: 'first' }));
     expect((await b.store.lookup('k1'))?.layer).toBe('l2');
     expect((await b.store.lookup('k1'))?.layer).toBe('l1');
     await a.store.set('k1', jsonEntry({ model: 'second' }));
     await until("B's L1 copy to go", () => b.l1.peek('k1') === undefined, 1_000);
     expect((await b.store.lookup('k1'))?.entry.model).toBe('second');
-    // A's own copy survived its own write's invalidation.
-    await sleep(100);
+    // A's own write is invalidated like anyone's (one L2 read later), then A holds it again.
+    await until("A's own copy to go with its echo", () => a.l1.peek('k1') === undefined, 1_000);
+    expect((await a.store.lookup('k1'))?.layer).toBe('l2');
+    expect((await a.store.lookup('k1'))?.entry.model).toBe('second');
     expect(a.l1.peek('k1')?.model).toBe('second');
+  });
+
+  test("two writes by A in one Redis cycle (one invalidation) do not make A deaf to B's next change", async () => {
+    // Redis sends one invalidation per key per event-loop cycle, however many writes land in it:
+    // writes held by CLIENT PAUSE are all run in the cycle that ends the pause.
+    await b.redis.client.call('CLIENT', 'PAUSE', '300', 'WRITE');
+    await Promise.all([
+      a.store.set('k-echo', jsonEntry({ model: 'a1' })),
+      a.store.set('k-echo', jsonEntry({ model: 'a2' })),
+    ]);
+    await sleep(100);
+    await b.store.set('k-echo', jsonEntry({ model: 'b' }));
+    await until("A's copy to go after B's change", () => a.l1.peek('k-echo') === undefined, 1_000);
+    expect((await a.store.lookup('k-echo'))?.entry.model).toBe('b');
   });
 
   test('an L2 read crossed by an invalidation does not fill L1', async () => {
@@ -74,18 +103,32 @@ describe('RedisCoherence on one redis-server', () => {
     await until('B to purge its own copy', () => b.l1.peek('local-only') === undefined, 1_000);
   });
 
+  test('junk on the purge channel is dropped: no crash, the links stay up, real purges still arrive', async () => {
+    const junk = ['null', '{}', '[]', '"text"', 'not json', '{"id":"j","from":"x"}', '{"id":"j","from":"x","filter":null}',
+      '{"id":"j","from":"x","filter":{"key":"k","all":true}}', '{"id":"j","from":"x","filter":{"all":false}}',
+      '{"id":"j","from":"x","filter":{"key":5}}'];
+    for (const message of junk) await a.redis.client.publish('sluice:purge', message);
+    await a.store.set('junk-1', jsonEntry({ namespace: 'ns-junk' }));
+    // B's first read may be crossed by the store's own invalidation (then it does not fill L1).
+    await eventuallyAsync('B to hold it in L1', async () => (await b.store.lookup('junk-1'), b.l1.peek('junk-1') !== undefined));
+    // A message is handled in order after the junk: if B got this far, it survived the junk.
+    await b.l1.set('junk-local', jsonEntry({ namespace: 'ns-junk' }));
+    await a.store.purge({ namespace: 'ns-junk' });
+    await until('B to purge its own copies', () => b.l1.peek('junk-local') === undefined && b.l1.peek('junk-1') === undefined, 1_000);
+    expect(a.coherence.state).toBe('linked');
+    expect(b.coherence.state).toBe('linked');
+  });
+
   test('FLUSHALL (a null invalidation) empties every L1', async () => {
     await a.store.set('k3', jsonEntry());
-    await b.store.lookup('k3');
-    expect(b.l1.peek('k3')).toBeDefined();
+    await holdInL1(b, 'k3');
     await a.redis.client.flushall();
     await until("B's L1 to empty", () => b.l1.stats().entries === 0, 1_000);
   });
 
   test('a link that dies flushes L1 and stops L1 fills until it is back, then flushes again', async () => {
     await a.store.set('k4', jsonEntry());
-    await b.store.lookup('k4');
-    expect(b.l1.peek('k4')).toBeDefined();
+    await holdInL1(b, 'k4');
     const transitions = b.states.length;
     // Kill B's invalidation link from the server side, as a network cut would.
     const clients = ((await a.redis.client.call('CLIENT', 'LIST')) as string).split('\n');
@@ -131,6 +174,42 @@ describe('RedisCoherence on a server that refuses tracking', () => {
   }, 30_000);
 });
 
+describe('RedisCoherence for a replica whose server refuses tracking, beside one that may track', () => {
+  test('A (denied CLIENT) stores, B purges: A misses at once; A keeps its own answers in L1 only briefly', async () => {
+    const server = await startRedis();
+    const admin = new RedisStore({ url: server.url });
+    await admin.ready();
+    await admin.client.call('ACL', 'SETUSER', 'limited', 'on', '>limited-pass', '~*', '&*', '+@all', '-client');
+    const a = replica({ url: `redis://limited:limited-pass@127.0.0.1:${server.port}` });
+    const b = replica({ url: server.url });
+    try {
+      await until('B linked', () => b.coherence.state === 'linked');
+      // A's link is up with the purge channel alone (tracking refused, and its name too: CLIENT SETNAME is denied).
+      await eventuallyAsync('A subscribed to the purge channel', async () => {
+        const clients = ((await admin.client.call('CLIENT', 'LIST')) as string).split('\n');
+        return clients.some((line) => /\buser=limited\b/.test(line) && /\bsub=1\b/.test(line));
+      });
+      expect(a.coherence.state).toBe('unlinked');
+      await a.store.set('refused-1', jsonEntry({ model: 'a-answer', namespace: 'ns-refused' }));
+      expect((await a.store.lookup('refused-1'))?.layer).toBe('l1');
+      expect(await b.store.purge({ namespace: 'ns-refused' })).toBe(1);
+      await until("A's own copy to go", () => a.l1.peek('refused-1') === undefined, 1_000);
+      expect(await a.store.lookup('refused-1')).toBeUndefined();
+      // Not purged, but replaced through B: A cannot hear that, so its own copy lives 1 s at most.
+      await a.store.set('refused-2', jsonEntry({ model: 'a-answer' }));
+      await b.store.set('refused-2', jsonEntry({ model: 'b-answer' }));
+      await sleep(1_100);
+      expect(a.l1.peek('refused-2')).toBeUndefined();
+      expect((await a.store.lookup('refused-2'))?.entry.model).toBe('b-answer');
+    } finally {
+      await a.close();
+      await b.close();
+      await admin.close();
+      await server.stop();
+    }
+  }, 30_000);
+});
+
 describe('RedisCoherence through Sentinel', () => {
   test('the master restarts (as after a failover): the link drops, L1 is flushed, the link comes back and invalidates again', async () => {
     const master = await startRedis();
@@ -141,15 +220,14 @@ describe('RedisCoherence through Sentinel', () => {
     try {
       await until('both linked', () => a.coherence.state === 'linked' && b.coherence.state === 'linked', 15_000);
       await a.store.set('s1', jsonEntry());
-      await b.store.lookup('s1');
-      expect(b.l1.peek('s1')).toBeDefined();
+      await holdInL1(b, 's1');
       await master.kill();
       await until('B to notice the loss', () => b.coherence.state === 'unlinked', 5_000);
       expect(b.l1.peek('s1')).toBeUndefined();
       await master.restart();
       await until('both to relink through Sentinel', () => a.coherence.state === 'linked' && b.coherence.state === 'linked', 20_000);
       await a.store.set('s2', jsonEntry({ model: 'one' }));
-      await b.store.lookup('s2');
+      await holdInL1(b, 's2');
       expect(b.l1.peek('s2')?.model).toBe('one');
       await a.store.set('s2', jsonEntry({ model: 'two' }));
       await until("B's stale copy to go", () => b.l1.peek('s2') === undefined, 1_000);

@@ -72,6 +72,31 @@ describe('RedisStore', () => {
     await store.close();
   });
 
+  it('entries written to a namespace while it is being purged stay purgeable by a later purge', async () => {
+    const store = new RedisStore({ url: redis.url, keyPrefix: 'during:' });
+    await store.ready();
+    // Enough members for several SSCAN batches, so the purge spans many round trips.
+    const pipeline = raw.pipeline();
+    for (let i = 0; i < 6_000; i++) pipeline.set(`during:e:old-${i}`, 'x', 'PX', 60_000).sadd('during:ns:busy', `old-${i}`);
+    await pipeline.exec();
+    let purging = true;
+    const late: string[] = [];
+    const writer = (async () => {
+      for (let i = 0; purging || i < 5; i++) {
+        await store.set(`late-${i}`, jsonEntry({ namespace: 'busy', ttlMs: 60_000 }));
+        late.push(`late-${i}`);
+      }
+    })();
+    const first = await store.purge({ namespace: 'busy' });
+    purging = false;
+    await writer;
+    expect(first).toBeGreaterThanOrEqual(6_000);
+    await store.purge({ namespace: 'busy' });
+    const left = await Promise.all(late.map((key) => raw.exists(`during:e:${key}`)));
+    expect(late.filter((_, i) => left[i] === 1)).toEqual([]);
+    await store.close();
+  });
+
   it('leaves keys outside its prefix alone when purging everything', async () => {
     await raw.set('someone-else:key', 'v');
     const store = new RedisStore({ url: redis.url, keyPrefix: 'mine[1]*:' });
