@@ -269,21 +269,34 @@ describe('fleet coherence on one redis-server', () => {
     // it (then B rightly did not fill L1): one more L2 read brings the entry into L1. Ask until a
     // request sends nothing, which only an L1 hit can do.
     await warm(a, content, first.text);
+    // A heartbeat that a loaded machine delays past its timeout makes a replica drop its link and
+    // flush L1, the safe reaction (rule 10): the next ask then reads L2. Such a window shows
+    // nothing about L1 hits, so it is measured again (at most three windows, each logged by the
+    // replica itself as a lost link); a window with no lost link must send no command at all.
+    const linkLosses = (replica: Replica) => replica.output().split('L1 coherence link to redis lost').length;
     for (const replica of [b, a]) {
-      await eventually(`replica ${replica.index} to answer from L1`, async () => {
+      let measured = false;
+      for (let window = 0; window < 3 && !measured; window++) {
+        await eventually(`replica ${replica.index} to answer from L1`, async () => {
+          const before = await commands();
+          await ask(replica, content);
+          return JSON.stringify(await commands()) === JSON.stringify(before);
+        });
+        const losses = linkLosses(replica);
         const before = await commands();
-        await ask(replica, content);
-        return JSON.stringify(await commands()) === JSON.stringify(before);
-      });
-      const before = await commands();
-      for (let i = 0; i < 20; i++) {
-        const seen = await ask(replica, content);
-        expect(seen.cache).toBe('HIT');
-        expect(seen.text).toBe(first.text);
+        for (let i = 0; i < 20; i++) {
+          const seen = await ask(replica, content);
+          expect(seen.cache).toBe('HIT');
+          expect(seen.text).toBe(first.text);
+        }
+        const after = await commands();
+        if (linkLosses(replica) !== losses) continue;
+        expect(after).toEqual(before);
+        measured = true;
       }
-      expect(await commands()).toEqual(before);
+      expect(measured, `replica ${replica.index} lost its link in every window`).toBe(true);
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('fleet coherence on a Redis Cluster', () => {
