@@ -58,6 +58,37 @@ export class SluiceError extends Error {
   }
 }
 
+/** A SluiceError whose `code` is one of a subsystem's own codes (see codedError). */
+export interface CodedError<Code extends SluiceErrorCode> extends SluiceError {
+  readonly code: Code;
+}
+
+/** The class codedError returns: `new`, `instanceof` and `extends` work as on a declared class. */
+export interface CodedErrorClass<Code extends SluiceErrorCode> {
+  new (code: Code, message: string, options?: { cause?: unknown; field?: string }): CodedError<Code>;
+  readonly prototype: CodedError<Code>;
+}
+
+/**
+ * A SluiceError subclass named `name` whose constructor takes only the codes in `Code`. Each
+ * subsystem declares its error class with it, as a value and a type of the same name:
+ *
+ *     export const StoreError = codedError<StoreErrorCode>('StoreError');
+ *     export type StoreError = CodedError<StoreErrorCode>;
+ */
+export function codedError<Code extends SluiceErrorCode>(name: string): CodedErrorClass<Code> {
+  const cls = class extends SluiceError {
+    declare readonly code: Code;
+    constructor(code: Code, message: string, options: { cause?: unknown; field?: string } = {}) {
+      super(code, message, options);
+      this.name = name;
+    }
+  };
+  // The class's own name too (stack traces, util.inspect, `err.constructor.name`), not "cls".
+  Object.defineProperty(cls, 'name', { value: name });
+  return cls;
+}
+
 /**
  * The upstream (or the producer function) failed to give a whole answer: a limit, a reset, a
  * stall. `status` is what the gateway answers with in the same case (502, 504...).

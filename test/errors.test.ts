@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, test } from 'vitest';
+import type { StoreErrorCode } from '../src/cache/store.js';
 import { resolveCli } from '../src/cli-options.js';
 import { parseConfig } from '../src/config.js';
 import { BodyTooLargeError } from '../src/gateway/http.js';
@@ -61,6 +62,58 @@ describe('the public error classes', () => {
 
   test.each(publicErrorClasses.filter(([name]) => name !== 'SluiceError'))('%s is a SluiceError', (_name, cls) => {
     expect(cls.prototype).toBeInstanceOf(SluiceError);
+  });
+});
+
+describe('the error classes declared with codedError', () => {
+  const coded = [
+    ['StoreError', new library.StoreError('STORE_TIMEOUT', 'slow')],
+    ['ProtocolError', new library.ProtocolError('PROTOCOL_NOT_STREAMABLE', 'no stream')],
+    ['SemanticError', new library.SemanticError('EMBEDDER_FAILED', 'down')],
+    ['EventStreamError', new library.EventStreamError('EVENTSTREAM_HEADER', 'bad header')],
+    ['LibraryError', new library.LibraryError('LIB_INVALID_OPTIONS', 'bad', { field: 'ttl' })],
+  ] as const;
+
+  test.each(coded)('%s: its own class, name, code and message, a SluiceError', (name, err) => {
+    expect(err.name).toBe(name);
+    expect(err.constructor.name).toBe(name);
+    expect(err).toBeInstanceOf(SluiceError);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.stack).toContain(name);
+    for (const [other, otherErr] of coded) {
+      if (other !== name) expect(err).not.toBeInstanceOf(otherErr.constructor);
+    }
+  });
+
+  test('options pass through: cause and field', () => {
+    const cause = new Error('socket closed');
+    expect(new library.StoreError('STORE_UNAVAILABLE', 'down', { cause }).cause).toBe(cause);
+    expect(new library.LibraryError('LIB_INVALID_ARGUMENT', 'bad', { field: 'ttl' }).field).toBe('ttl');
+  });
+
+  test('IncompletePurgeError extends StoreError and keeps its own name and fields', () => {
+    const err = new library.IncompletePurgeError(3, true, 'deadline');
+    expect(err).toBeInstanceOf(library.StoreError);
+    expect(err).toBeInstanceOf(SluiceError);
+    expect(err).toMatchObject({ name: 'IncompletePurgeError', code: 'STORE_TIMEOUT', removed: 3, timedOut: true });
+    expect(new library.StoreError('STORE_FAILED', 'x')).not.toBeInstanceOf(library.IncompletePurgeError);
+  });
+
+  test('each constructor takes only its own codes (checked by tsc in npm run lint)', () => {
+    // @ts-expect-error CONFIG_INVALID is not a store code
+    const wrong = new library.StoreError('CONFIG_INVALID', 'x');
+    // @ts-expect-error a store code is not a protocol code
+    const wrongProtocol = new library.ProtocolError('STORE_TIMEOUT', 'x');
+    // @ts-expect-error a semantic code is not a store code
+    const wrongSemantic = new library.SemanticError('STORE_FAILED', 'x');
+    // The narrowed type of `code` after instanceof: assigning it to the store union compiles.
+    const caughtErr: unknown = new library.StoreError('STORE_TIMEOUT', 'x');
+    if (caughtErr instanceof library.StoreError) {
+      const code: StoreErrorCode = caughtErr.code;
+      expect(code).toBe('STORE_TIMEOUT');
+    }
+    // At run time the class does not check: the types are the guard.
+    expect([wrong.code, wrongProtocol.code, wrongSemantic.code]).toEqual(['CONFIG_INVALID', 'STORE_TIMEOUT', 'STORE_FAILED']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { SluiceError } from '../errors.js';
+import { codedError, type CodedError } from '../errors.js';
 import type { CacheEntry, EntryMeta } from './entry.js';
 
 /** What to purge. Exactly one field is set. */
@@ -60,13 +60,8 @@ export type StoreErrorCode =
   | 'STORE_BAD_CURSOR';
 
 /** A typed error with a stable code; stores raise these and the cache layer counts them. */
-export class StoreError extends SluiceError {
-  declare readonly code: StoreErrorCode;
-  constructor(code: StoreErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, options);
-    this.name = 'StoreError';
-  }
-}
+export const StoreError = codedError<StoreErrorCode>('StoreError');
+export type StoreError = CodedError<StoreErrorCode>;
 
 /**
  * A purge that stopped before it was done, at its deadline (`timedOut`, code STORE_TIMEOUT) or on

@@ -1,14 +1,8 @@
-import { SluiceError } from '../errors.js';
+import { codedError, type CodedError } from '../errors.js';
 
 /** The codes of what the library API refuses. Callers branch on `code`, never on the message. */
 export type LibraryErrorCode = 'LIB_INVALID_OPTIONS' | 'LIB_INVALID_ARGUMENT' | 'LIB_STREAM_CONSUMED';
 
 /** A SluiceError raised by the library API itself (bad options or arguments, a reused stream). */
-export class LibraryError extends SluiceError {
-  declare readonly code: LibraryErrorCode;
-
-  constructor(code: LibraryErrorCode, message: string, options: { cause?: unknown; field?: string } = {}) {
-    super(code, message, options);
-    this.name = 'LibraryError';
-  }
-}
+export const LibraryError = codedError<LibraryErrorCode>('LibraryError');
+export type LibraryError = CodedError<LibraryErrorCode>;

@@ -1,4 +1,4 @@
-import { SluiceError } from '../errors.js';
+import { codedError, type CodedError } from '../errors.js';
 
 /**
  * Stable codes for what a protocol implementation can refuse to do. Callers branch on `code`,
@@ -12,11 +12,5 @@ export type ProtocolErrorCode =
   /** A JSON answer is not one this protocol can turn into a stream (not an object, no choices...). */
   | 'PROTOCOL_MALFORMED_ANSWER';
 
-export class ProtocolError extends SluiceError {
-  declare readonly code: ProtocolErrorCode;
-
-  constructor(code: ProtocolErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, options);
-    this.name = 'ProtocolError';
-  }
-}
+export const ProtocolError = codedError<ProtocolErrorCode>('ProtocolError');
+export type ProtocolError = CodedError<ProtocolErrorCode>;

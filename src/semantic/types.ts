@@ -3,7 +3,7 @@
  * vector; an index finds stored vectors close to it inside one hard partition.
  */
 
-import { SluiceError } from '../errors.js';
+import { codedError, type CodedError } from '../errors.js';
 
 /** Who produced a vector. Vectors of different identities are never compared. */
 export interface EmbedderIdentity {
@@ -39,13 +39,8 @@ export type SemanticErrorCode =
   | 'EMBEDDER_CIRCUIT_OPEN'
   | 'INDEX_UNAVAILABLE';
 
-export class SemanticError extends SluiceError {
-  declare readonly code: SemanticErrorCode;
-  constructor(code: SemanticErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, options);
-    this.name = 'SemanticError';
-  }
-}
+export const SemanticError = codedError<SemanticErrorCode>('SemanticError');
+export type SemanticError = CodedError<SemanticErrorCode>;
 
 /** What the index keeps per stored answer: enough to purge, expire and veto without the prompt. */
 export interface RowMeta {
