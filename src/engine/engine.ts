@@ -10,7 +10,6 @@ import {
 } from '../cache/cache-status.js';
 import { type CachePlan, type CacheMode, planCache, type RequestControls } from '../cache/controls.js';
 import type { CacheEntry } from '../cache/entry.js';
-import type { RelayHead } from '../cache/flight-relay.js';
 import { type KeyFields, type KeyInput, KeyMemo } from '../cache/key.js';
 import { NullStore } from '../cache/null-store.js';
 import type { RequestIdentity } from '../cache/scope.js';
@@ -34,7 +33,8 @@ import { stripperFor, type UsageStripper, withStreamUsage } from '../replay/usag
 import type { SemanticLayer, SemanticQuery } from '../semantic/layer.js';
 import { semanticActive } from '../semantic/options.js';
 import { driveFlight, type UpstreamSource } from './drive.js';
-import type { FleetCoalescer, LeaderLease, RelayFollow } from './fleet.js';
+import { type FleetCoalescer, followLeader } from './fleet.js';
+import type { LeaderLease } from './fleet-leader.js';
 import type { EngineHooks, HookCall } from './hooks.js';
 import type { OutcomeWriter } from './outcome.js';
 
@@ -340,7 +340,14 @@ export class Engine {
         if (!flight && role.kind === 'stored') return this.#run(call, port, attempt + 1);
         if (!flight && role.kind === 'leader' && role.lease.take()) lease = role.lease;
         if (!flight && role.kind === 'follower') {
-          const followed = await this.#follow(role.follow, call, port, plan, key);
+          const followed = await followLeader(role.follow, {
+            call,
+            port,
+            config: this.config,
+            key,
+            read: plan.read,
+            join: (relayed) => this.#join(relayed, call, port, plan, key),
+          });
           if (followed === 'retry') return this.#run(call, port, attempt + 1);
           if (followed !== 'joinable') return { outcome: followed, key };
           flight = this.flights.joinable(key);
@@ -359,85 +366,6 @@ export class Engine {
     // A call that did not read (a refresh) prepares it now: its stored answer becomes a candidate.
     this.#forward(call, port, plan, key, stale, plan.read ? query : semanticQuery(), shadow, lease);
     return { outcome: plan.forwardOutcome, key };
-  }
-
-  /**
-   * Wait on another replica's flight: sending nothing until its head comes, then joined like any
-   * flight. 'retry': the leader died before its head (or the relay cannot carry the answer), so
-   * the call runs again from its lookup; 'joinable': the follow had begun, join its flight here.
-   */
-  #follow(
-    follow: RelayFollow,
-    call: EngineCall,
-    port: CallPort,
-    plan: CachePlan,
-    key: string,
-  ): Promise<CacheOutcome | 'ABANDONED' | 'retry' | 'joinable'> {
-    return new Promise((resolve) => {
-      // Replaced by the caller's leave subscription once the wait is on.
-      let unsubscribe = (): void => undefined;
-      let settled = false;
-      const settle = (outcome: CacheOutcome | 'ABANDONED' | 'retry' | 'joinable') => {
-        settled = true;
-        unsubscribe();
-        resolve(outcome);
-      };
-      const waiting = follow.wait({
-        makeFlight: (head) => this.#relayedFlight(call, head),
-        onFlight: (flight) => {
-          call.record?.looked(key, 'none', 'coalesced', plan.read);
-          call.record?.answered('COALESCED');
-          this.#join(flight, call, port, plan, key);
-          settle('COALESCED');
-        },
-        onFailure: (failure) => {
-          call.record?.looked(key, 'none', 'coalesced', plan.read);
-          call.record?.answered('COALESCED');
-          port.answer({ kind: 'failure', failure }, { ...COALESCED_HEADERS, ...keyHeader(key) });
-          settle('COALESCED');
-        },
-        onRetry: () => settle(call.caller.left ? 'ABANDONED' : 'retry'),
-      });
-      if (waiting === false) {
-        resolve('joinable');
-        return;
-      }
-      // What the claim read may have answered it already (a late follower of a finished flight).
-      if (settled) return;
-      unsubscribe = call.caller.onLeave(() => {
-        waiting();
-        resolve('ABANDONED');
-      });
-    });
-  }
-
-  /**
-   * The local image of another replica's flight: fed from the relay, judged like any flight so
-   * that converting followers get their answer, and with no entry writer (DESIGN.md rule 8: only
-   * the leader commits).
-   */
-  #relayedFlight(call: EngineCall, head: RelayHead): Flight {
-    const { config } = this;
-    const { protocol, controls } = call;
-    // The request the leader sent differs from this one at most in its framing, which the head tells.
-    const own = call.request;
-    const leader: RequestInfo =
-      own.stream === head.stream && own.wantsStreamUsage === head.wantsStreamUsage
-        ? own
-        : withStreamUsage(
-            protocol,
-            { ...own, body: { ...own.body, stream: head.stream }, stream: head.stream, wantsStreamUsage: false },
-            head.wantsStreamUsage,
-          );
-    const ttlSeconds = Math.min(controls.ttlSeconds ?? config.ttlSeconds, config.maxTtlSeconds);
-    const meta = { ttlMs: ttlSeconds * 1000, namespace: controls.namespace, tags: controls.tags };
-    return new Flight({
-      maxEntryBytes: config.maxEntryBytes,
-      maxListeners: config.maxFollowers,
-      completeOnDisconnect: false,
-      leader,
-      judge: (h, recorder, upstreamMs) => judgeAnswer(protocol, leader, h, recorder, { ...meta, upstreamMs }),
-    });
   }
 
   async #exact(key: string): Promise<Found | undefined> {

@@ -1,7 +1,12 @@
+import { COALESCED_HEADERS, type CacheOutcome, keyHeader } from '../cache/cache-status.js';
 import type { FlightRelay, RelayEntry, RelayHead, StreamEntries } from '../cache/flight-relay.js';
-import type { Flight, FlightHead, FlightListener, FlightOutcome, UpstreamFailure } from '../capture/flight.js';
+import { Flight, type UpstreamFailure } from '../capture/flight.js';
+import { judgeAnswer } from '../capture/gate.js';
 import type { FailureCode } from '../errors.js';
 import type { RequestInfo } from '../protocols/types.js';
+import { withStreamUsage } from '../replay/usage-strip.js';
+import type { CallPort, EngineCall, EngineConfig } from './engine.js';
+import { LeaderLease } from './fleet-leader.js';
 
 /**
  * Coalescing across replicas (DESIGN.md §1): the engine's in-process flights, extended to the
@@ -17,6 +22,8 @@ import type { RequestInfo } from '../protocols/types.js';
  * - Redis slow or down: the call goes on in process alone (fail open).
  * A leader that dies before its head lets its followers take over (they run the call again); one
  * that dies after it cuts them, as an upstream reset would.
+ * The leader's side (lease, publisher) is in fleet-leader.ts; the follower's is here, with the
+ * engine's wait on it (followLeader).
  */
 
 export type FleetRole =
@@ -120,180 +127,6 @@ export class FleetCoalescer {
     } finally {
       clearTimeout(timer);
     }
-  }
-}
-
-/** The lease this replica holds for one key: used by the first local caller that goes upstream. */
-export class LeaderLease {
-  #taken = false;
-
-  constructor(
-    private readonly options: FleetCoalescerOptions,
-    readonly key: string,
-    readonly token: string,
-  ) {}
-
-  /** True once, for the caller that makes the upstream call. */
-  take(): boolean {
-    if (this.#taken) return false;
-    this.#taken = true;
-    return true;
-  }
-
-  /** Nobody goes upstream under this lease any more: let another replica lead (`stored`: after it looks again). */
-  giveBack(stored = false): void {
-    this.options.relay.release(this.key, this.token, stored).catch(() => undefined);
-  }
-
-  /** Copy `flight` into the key's stream while it lives; `sent`: the request that went upstream. */
-  lead(flight: Flight, sent: RequestInfo): void {
-    new Publisher(this.options, this, flight, sent).start();
-  }
-}
-
-/**
- * The leader's relay: a raw listener on its flight that never applies backpressure (a slow
- * follower, local or remote, never throttles the upstream read), whose writes are pipelined on
- * the relay's connection in order and fenced by the lease.
- */
-class Publisher implements FlightListener {
-  readonly raw = true;
-  #bytes = 0;
-  #broken = false;
-  #attached = false;
-  #renewal: NodeJS.Timeout | undefined;
-  #remoteFollowers = 0;
-  #pending: Buffer[] = [];
-  #flushing: NodeJS.Immediate | undefined;
-
-  constructor(
-    private readonly options: FleetCoalescerOptions,
-    private readonly lease: LeaderLease,
-    private readonly flight: Flight,
-    private readonly sent: RequestInfo,
-  ) {}
-
-  start(): void {
-    const { relay } = this.options;
-    this.#attached = this.flight.attach(this);
-    this.#renewal = setInterval(() => void this.#renew(), Math.max(50, Math.floor(relay.leaseMs / 3)));
-    this.#renewal.unref();
-  }
-
-  onHead(head: FlightHead): void {
-    const headers: RelayHead['headers'] = {};
-    for (const [name, value] of Object.entries(head.headers)) if (value !== undefined) headers[name] = value;
-    this.#publish({
-      type: 'head',
-      head: {
-        status: head.status,
-        contentType: head.contentType,
-        headers,
-        stream: this.sent.stream,
-        wantsStreamUsage: this.sent.wantsStreamUsage,
-      },
-    });
-  }
-
-  onData(chunk: Uint8Array): void {
-    if (this.#broken) return;
-    this.#bytes += chunk.byteLength;
-    if (this.#bytes > this.options.maxRelayBytes) {
-      // Past the relay bound: followers elsewhere stop here, and the lease goes so that later callers make their own call.
-      this.#pending = [];
-      this.#publish({ type: 'overflow' });
-      this.#stop();
-      return;
-    }
-    // The pieces that arrive in one turn of the event loop leave as one stream entry, right after it.
-    this.#pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    this.#flushing ??= setImmediate(() => this.#flush());
-  }
-
-  #flush(): void {
-    if (this.#flushing) clearImmediate(this.#flushing);
-    this.#flushing = undefined;
-    const pieces = this.#pending;
-    if (pieces.length === 0) return;
-    this.#pending = [];
-    this.#publish({ type: 'data', bytes: pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces) });
-  }
-
-  onSettled(outcome: FlightOutcome): void {
-    this.#flush();
-    if (outcome.kind === 'ended') this.#publish({ type: 'end' });
-    else {
-      const { code, status, message } = outcome.failure;
-      this.#publish({ type: 'failed', failure: { code, status, message } });
-    }
-    // The lease is held until the entry is written, so that a caller arriving meanwhile follows instead of calling again.
-    void this.flight.committed.then(
-      (stored) => this.#stop(stored),
-      () => this.#stop(),
-    );
-  }
-
-  /** Told when every other listener has left: stay only while followers on other replicas listen. */
-  onAlone(): void {
-    void this.#renew();
-  }
-
-  #publish(entry: RelayEntry): void {
-    if (this.#broken) return;
-    this.options.relay.publish(this.lease.key, this.lease.token, entry).then(
-      (written) => {
-        if (!written) this.#lose();
-      },
-      (err: unknown) => {
-        this.options.onError?.('publish', err);
-        this.#lose();
-      },
-    );
-  }
-
-  async #renew(): Promise<void> {
-    if (this.#broken) return;
-    try {
-      const followers = await this.options.relay.renew(this.lease.key, this.lease.token);
-      if (followers < 0) {
-        this.#lose();
-        return;
-      }
-      this.#remoteFollowers = followers;
-    } catch (err) {
-      this.options.onError?.('renew', err);
-      return;
-    }
-    if (this.#remoteFollowers === 0 && this.flight.listenerCount === 1 && this.#attached) {
-      // Nobody in the fleet listens any more: leaving is what aborts the upstream (unless completeOnDisconnect).
-      this.#attached = false;
-      this.flight.detach(this);
-    }
-  }
-
-  /** The relay cannot go on (lease lost, Redis down): the flight goes on for its local clients only. */
-  #lose(): void {
-    if (this.#broken) return;
-    this.#broken = true;
-    this.#stopTimer();
-    if (this.#attached) {
-      this.#attached = false;
-      this.flight.detach(this);
-    }
-  }
-
-  #stop(stored = false): void {
-    if (this.#broken) return;
-    this.#broken = true;
-    this.#stopTimer();
-    this.lease.giveBack(stored);
-  }
-
-  #stopTimer(): void {
-    if (this.#flushing) clearImmediate(this.#flushing);
-    this.#flushing = undefined;
-    if (this.#renewal) clearInterval(this.#renewal);
-    this.#renewal = undefined;
   }
 }
 
@@ -407,4 +240,92 @@ export class RelayFollow {
     this.forget();
     this.#handle?.stop();
   }
+}
+
+/** How a follower wait ended: answered (COALESCED), the caller left, run the call again, or join the local flight. */
+export type FollowOutcome = CacheOutcome | 'ABANDONED' | 'retry' | 'joinable';
+
+/** What the engine hands a follower wait: the call, where its answer goes, and how it joins a flight. */
+export interface FollowerCall {
+  call: EngineCall;
+  port: CallPort;
+  config: EngineConfig;
+  key: string;
+  /** Whether the call read the cache (its plan), for its outcome record. */
+  read: boolean;
+  /** The engine's join: the caller takes the flight's bytes as they come, or its converted end. */
+  join(flight: Flight): void;
+}
+
+/**
+ * Wait on another replica's flight: sending nothing until its head comes, then joined like any
+ * flight. 'retry': the leader died before its head (or the relay cannot carry the answer), so
+ * the call runs again from its lookup; 'joinable': the follow had begun, join its flight here.
+ */
+export function followLeader(follow: RelayFollow, follower: FollowerCall): Promise<FollowOutcome> {
+  const { call, port, key, read } = follower;
+  return new Promise((resolve) => {
+    // Replaced by the caller's leave subscription once the wait is on.
+    let unsubscribe = (): void => undefined;
+    let settled = false;
+    const settle = (outcome: FollowOutcome) => {
+      settled = true;
+      unsubscribe();
+      resolve(outcome);
+    };
+    const waiting = follow.wait({
+      makeFlight: (head) => relayedFlight(call, head, follower.config),
+      onFlight: (flight) => {
+        call.record?.looked(key, 'none', 'coalesced', read);
+        call.record?.answered('COALESCED');
+        follower.join(flight);
+        settle('COALESCED');
+      },
+      onFailure: (failure) => {
+        call.record?.looked(key, 'none', 'coalesced', read);
+        call.record?.answered('COALESCED');
+        port.answer({ kind: 'failure', failure }, { ...COALESCED_HEADERS, ...keyHeader(key) });
+        settle('COALESCED');
+      },
+      onRetry: () => settle(call.caller.left ? 'ABANDONED' : 'retry'),
+    });
+    if (waiting === false) {
+      resolve('joinable');
+      return;
+    }
+    // What the claim read may have answered it already (a late follower of a finished flight).
+    if (settled) return;
+    unsubscribe = call.caller.onLeave(() => {
+      waiting();
+      resolve('ABANDONED');
+    });
+  });
+}
+
+/**
+ * The local image of another replica's flight: fed from the relay, judged like any flight so
+ * that converting followers get their answer, and with no entry writer (DESIGN.md rule 8: only
+ * the leader commits).
+ */
+function relayedFlight(call: EngineCall, head: RelayHead, config: EngineConfig): Flight {
+  const { protocol, controls } = call;
+  // The request the leader sent differs from this one at most in its framing, which the head tells.
+  const own = call.request;
+  const leader: RequestInfo =
+    own.stream === head.stream && own.wantsStreamUsage === head.wantsStreamUsage
+      ? own
+      : withStreamUsage(
+          protocol,
+          { ...own, body: { ...own.body, stream: head.stream }, stream: head.stream, wantsStreamUsage: false },
+          head.wantsStreamUsage,
+        );
+  const ttlSeconds = Math.min(controls.ttlSeconds ?? config.ttlSeconds, config.maxTtlSeconds);
+  const meta = { ttlMs: ttlSeconds * 1000, namespace: controls.namespace, tags: controls.tags };
+  return new Flight({
+    maxEntryBytes: config.maxEntryBytes,
+    maxListeners: config.maxFollowers,
+    completeOnDisconnect: false,
+    leader,
+    judge: (h, recorder, upstreamMs) => judgeAnswer(protocol, leader, h, recorder, { ...meta, upstreamMs }),
+  });
 }
