@@ -63,30 +63,27 @@ export interface CodedError<Code extends SluiceErrorCode> extends SluiceError {
   readonly code: Code;
 }
 
-/** The class codedError returns: `new`, `instanceof` and `extends` work as on a declared class. */
+/** The class codedError returns, for a module's error class to extend. */
 export interface CodedErrorClass<Code extends SluiceErrorCode> {
   new (code: Code, message: string, options?: { cause?: unknown; field?: string }): CodedError<Code>;
   readonly prototype: CodedError<Code>;
 }
 
 /**
- * A SluiceError subclass named `name` whose constructor takes only the codes in `Code`. Each
- * subsystem declares its error class with it, as a value and a type of the same name:
+ * The base of a SluiceError subclass whose constructor takes only the codes in `Code` and whose
+ * `name` is `name`. A subsystem declares its error class in one line, a value and a type alike:
  *
- *     export const StoreError = codedError<StoreErrorCode>('StoreError');
- *     export type StoreError = CodedError<StoreErrorCode>;
+ *     export class StoreError extends codedError<StoreErrorCode>('StoreError') {}
  */
 export function codedError<Code extends SluiceErrorCode>(name: string): CodedErrorClass<Code> {
-  const cls = class extends SluiceError {
+  return class extends SluiceError {
     declare readonly code: Code;
     constructor(code: Code, message: string, options: { cause?: unknown; field?: string } = {}) {
       super(code, message, options);
+      // Set here, not read from the class: a minifier may rename classes, never this string.
       this.name = name;
     }
   };
-  // The class's own name too (stack traces, util.inspect, `err.constructor.name`), not "cls".
-  Object.defineProperty(cls, 'name', { value: name });
-  return cls;
 }
 
 /**

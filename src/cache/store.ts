@@ -1,4 +1,4 @@
-import { codedError, type CodedError } from '../errors.js';
+import { codedError } from '../errors.js';
 import type { CacheEntry, EntryMeta } from './entry.js';
 
 /** What to purge. Exactly one field is set. */
@@ -60,8 +60,7 @@ export type StoreErrorCode =
   | 'STORE_BAD_CURSOR';
 
 /** A typed error with a stable code; stores raise these and the cache layer counts them. */
-export const StoreError = codedError<StoreErrorCode>('StoreError');
-export type StoreError = CodedError<StoreErrorCode>;
+export class StoreError extends codedError<StoreErrorCode>('StoreError') {}
 
 /**
  * A purge that stopped before it was done, at its deadline (`timedOut`, code STORE_TIMEOUT) or on

@@ -1,4 +1,4 @@
-import { codedError, type CodedError } from '../errors.js';
+import { codedError } from '../errors.js';
 
 /**
  * Stable codes for what a protocol implementation can refuse to do. Callers branch on `code`,
@@ -12,5 +12,4 @@ export type ProtocolErrorCode =
   /** A JSON answer is not one this protocol can turn into a stream (not an object, no choices...). */
   | 'PROTOCOL_MALFORMED_ANSWER';
 
-export const ProtocolError = codedError<ProtocolErrorCode>('ProtocolError');
-export type ProtocolError = CodedError<ProtocolErrorCode>;
+export class ProtocolError extends codedError<ProtocolErrorCode>('ProtocolError') {}

@@ -3,7 +3,7 @@
  * vector; an index finds stored vectors close to it inside one hard partition.
  */
 
-import { codedError, type CodedError } from '../errors.js';
+import { codedError } from '../errors.js';
 
 /** Who produced a vector. Vectors of different identities are never compared. */
 export interface EmbedderIdentity {
@@ -39,8 +39,7 @@ export type SemanticErrorCode =
   | 'EMBEDDER_CIRCUIT_OPEN'
   | 'INDEX_UNAVAILABLE';
 
-export const SemanticError = codedError<SemanticErrorCode>('SemanticError');
-export type SemanticError = CodedError<SemanticErrorCode>;
+export class SemanticError extends codedError<SemanticErrorCode>('SemanticError') {}
 
 /** What the index keeps per stored answer: enough to purge, expire and veto without the prompt. */
 export interface RowMeta {

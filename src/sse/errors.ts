@@ -3,7 +3,7 @@
  * (capture, replay, metrics) switch on; messages are for people and may change.
  */
 
-import { codedError, type CodedError, SluiceError } from '../errors.js';
+import { codedError, SluiceError } from '../errors.js';
 
 export type SseDecodeErrorCode = 'SSE_REMAINDER_OVERFLOW';
 
@@ -46,8 +46,7 @@ export type EventStreamErrorCode =
   | 'EVENTSTREAM_TRUNCATED';
 
 /** Raised by the AWS event-stream codec (Bedrock's framing) for a frame that cannot be trusted. */
-export const EventStreamError = codedError<EventStreamErrorCode>('EventStreamError');
-export type EventStreamError = CodedError<EventStreamErrorCode>;
+export class EventStreamError extends codedError<EventStreamErrorCode>('EventStreamError') {}
 
 /** A codec option out of range, with the stable code and the field, like every other option error of Sluice. */
 export class SseOptionError extends SluiceError {
