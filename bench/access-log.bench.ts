@@ -4,13 +4,22 @@
  * as it is written now (built from the outcome record as text, no redaction pass, same
  * destination), and pino without the redaction paths as a third row. Same record, same process,
  * alternating rounds; the figure is ns per line (median of the rounds).
+ * Then the destination the lines go to, writing to a file: pino's asynchronous SonicBoom, as main
+ * configured it (8 KiB batches, bounded at 4 MiB), against the gateway's LineDestination
+ * (log-destination.ts); CPU of the whole process (the thread pool's writes included) per line,
+ * lines given in groups of 100 a millisecond apart (about 100k lines/s at most), as a busy server gives them.
  *   npm run bench:access-log        (BENCH_LINES=N per round, default 200000; BENCH_ROUNDS=N, default 5)
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { OutcomeRecord } from '../src/engine/outcome.js';
 import { accessLogSink } from '../src/gateway/access-log.js';
-import { createLogger } from '../src/gateway/logger.js';
+import { boundedDestination, createLogger } from '../src/gateway/logger.js';
+import type { LogStream } from '../src/gateway/logger.js';
 import { machineLine } from './harness/report.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 200_000);
@@ -73,4 +82,44 @@ for (const [name, values] of results) {
   console.log(
     `  ${name.padEnd(46)} ${m.toFixed(0).padStart(6)} ns/line (${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)})  ${(m / base).toFixed(3)}x of main`,
   );
+}
+
+console.log('\n  the destination, writing each line to a file (CPU of the process per line, thread pool included)');
+const dir = mkdtempSync(join(tmpdir(), 'sluice-access-log-bench-'));
+try {
+  let captured = '';
+  accessLogSink({ write: (line: string) => (captured = line) })(outcome);
+  const destinations: Array<[string, () => LogStream]> = [
+    [
+      'main: pino.destination (SonicBoom, 8 KiB batches)',
+      () => pino.destination({ dest: join(dir, 'sonic.log'), sync: false, minLength: 8192, maxLength: 4 * 1024 * 1024 }),
+    ],
+    ['now: LineDestination', () => boundedDestination(join(dir, 'line.log'))],
+    ['the pacing alone (a destination that drops the line)', () => ({ write: () => true, flush: (cb) => cb?.() })],
+  ];
+  const perLine = new Map<string, number[]>(destinations.map(([name]) => [name, []]));
+  const drops = new Map<string, number>(destinations.map(([name]) => [name, 0]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, make] of round % 2 ? [...destinations].reverse() : destinations) {
+      const destination = make();
+      destination.on?.('drop', () => drops.set(name, (drops.get(name) ?? 0) + 1));
+      const before = process.cpuUsage();
+      for (let i = 0; i < LINES; i += 100) {
+        for (let j = 0; j < 100; j++) destination.write(captured);
+        await sleep(1);
+      }
+      await new Promise<void>((resolve) => destination.flush?.(() => resolve()));
+      const used = process.cpuUsage(before);
+      perLine.get(name)?.push(((used.user + used.system) * 1000) / LINES);
+    }
+  }
+  const baseLine = median(perLine.get(destinations[0]![0])!);
+  for (const [name, values] of perLine) {
+    const m = median(values);
+    console.log(
+      `  ${name.padEnd(46)} ${m.toFixed(0).padStart(6)} ns/line (${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)})  ${(m / baseLine).toFixed(3)}x of main; ${drops.get(name)} dropped`,
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -12,19 +12,21 @@ const INFO = 30;
  */
 export function accessLogSink(stream: LogStream): OutcomeSink {
   return (o) => {
-    const cache = o.cache ?? null;
-    const msg = `${o.method} ${o.path} ${o.status}${cache ? ` ${cache}` : ''}`;
-    // Built as text in the README's field order: JSON.stringify of the whole object cost several
-    // microseconds a line. Strings a client chose (the path, the model, the message) are quoted by
-    // JSON.stringify; the others are Sluice's own (a validated request id, a method token, an
-    // outcome label, a hex key, a namespace the controls validated), quoted the same way for safety.
+    // Strings a client chose (the path, the model) go through JSON.stringify. The others are
+    // Sluice's own tokens, checked where they were made: a request id (server.ts's pattern or a
+    // UUID), an HTTP method (the parser accepts tokens only), an outcome label, a hex key, a
+    // namespace (controls.ts's pattern) and an upstream name (its config's pattern); they are
+    // quoted as they are. JSON.stringify of the whole object cost several microseconds a line.
+    const path = JSON.stringify(o.path);
+    const cache = o.cache === undefined ? 'null' : `"${o.cache}"`;
+    const msg = `${o.method} ${path.slice(1, -1)} ${o.status}${o.cache === undefined ? '' : ` ${o.cache}`}`;
     stream.write(
-      `{"level":${INFO},"time":${Date.now()},"service":"sluice","access":true,"requestId":${quote(o.requestId)},"method":${quote(o.method)},"route":${quote(o.path)},"status":${o.status},"cache":${quote(cache)},"bytes":${o.bytes},"durationMs":${Math.round(o.durationMs * 10) / 10},"model":${quote(o.model)},"upstream":${quote(o.upstream)},"namespace":${quote(o.namespace)},"key":${quote(o.key)},"completed":${o.completed},"msg":${JSON.stringify(msg)}}\n`,
+      `{"level":${INFO},"time":${Date.now()},"service":"sluice","access":true,"requestId":${token(o.requestId)},"method":"${o.method}","route":${path},"status":${o.status},"cache":${cache},"bytes":${o.bytes},"durationMs":${Math.round(o.durationMs * 10) / 10},"model":${o.model === undefined ? 'null' : JSON.stringify(o.model)},"upstream":${token(o.upstream)},"namespace":${token(o.namespace)},"key":${token(o.key)},"completed":${o.completed},"msg":"${msg}"}\n`,
     );
   };
 }
 
-/** A JSON string, or null. */
-function quote(value: string | null | undefined): string {
-  return value === undefined || value === null ? 'null' : JSON.stringify(value);
+/** One of Sluice's own tokens (no quote, backslash or control character can be in it), or null. */
+function token(value: string | undefined): string {
+  return value === undefined ? 'null' : `"${value}"`;
 }

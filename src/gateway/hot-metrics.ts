@@ -18,31 +18,46 @@ class LabelSlots<S> {
   constructor(
     private readonly depth: number,
     private readonly make: (values: readonly string[]) => S,
-  ) {}
+  ) {
+    if (depth > 3) throw new SluiceError('INVALID_OPTION', `at most 3 labels, not ${depth}`, { field: 'labelNames' });
+  }
 
   get(values: readonly string[]): S {
-    // A programming error (a call site with the wrong label count), caught by the first test that reaches it.
     if (values.length !== this.depth) {
       throw new SluiceError('INVALID_OPTION', `expected ${this.depth} label values, got ${values.length}`, { field: 'labelNames' });
     }
+    return this.at(values[0], values[1], values[2]);
+  }
+
+  /** The slot for up to three label values, given as arguments: the request path's form (no array per call). */
+  at(a?: string, b?: string, c?: string): S {
+    const depth = this.depth;
     let level = this.#root;
-    for (let i = 0; i < this.depth - 1; i++) {
-      const value = values[i] as string;
-      let next = level.get(value) as Map<string, unknown> | undefined;
-      if (!next) {
-        next = new Map();
-        level.set(value, next);
-      }
-      level = next;
-    }
-    const last = this.depth === 0 ? '' : (values[this.depth - 1] as string);
+    if (depth > 1) level = this.#below(level, a);
+    if (depth > 2) level = this.#below(level, b);
+    const last = depth === 0 ? '' : ((depth === 1 ? a : depth === 2 ? b : c) ?? '');
     let slot = level.get(last) as S | undefined;
     if (slot === undefined) {
-      slot = this.make(values);
+      // A programming error (a call site with the wrong label count), caught by the first test that reaches it.
+      const given = c !== undefined ? 3 : b !== undefined ? 2 : a !== undefined ? 1 : 0;
+      if (given !== depth) {
+        throw new SluiceError('INVALID_OPTION', `expected ${depth} label values, got ${given}`, { field: 'labelNames' });
+      }
+      slot = this.make([a, b, c].slice(0, depth) as string[]);
       level.set(last, slot);
       this.#all.push(slot);
     }
     return slot;
+  }
+
+  #below(level: Map<string, unknown>, value: string | undefined): Map<string, unknown> {
+    const key = value ?? '';
+    let next = level.get(key) as Map<string, unknown> | undefined;
+    if (!next) {
+      next = new Map();
+      level.set(key, next);
+    }
+    return next;
   }
 
   get all(): readonly S[] {
@@ -103,9 +118,9 @@ export class HotCounter<L extends string> {
     this.counter = counter;
   }
 
-  /** Add `by` to the series with these label values, given in the order of `labelNames`. */
-  inc(by: number, ...values: string[]): void {
-    this.#slots.get(values).inc(by);
+  /** Add `by` to the series with these label values, given in the order of `labelNames` (at most three). */
+  inc(by: number, a?: string, b?: string, c?: string): void {
+    this.#slots.at(a, b, c).inc(by);
   }
 
   /** The series with these label values, for a caller whose labels are fixed (no lookup per call). */
@@ -176,10 +191,10 @@ export class HotHistogram<L extends string> {
     }));
   }
 
-  /** Observe `value` in the series with these label values (in the order of `labelNames`). */
-  observe(value: number, ...values: string[]): void {
+  /** Observe `value` in the series with these label values (in the order of `labelNames`, at most three). */
+  observe(value: number, a?: string, b?: string, c?: string): void {
     if (!Number.isFinite(value)) return;
-    const slot = this.#slots.get(values);
+    const slot = this.#slots.at(a, b, c);
     const buckets = this.#buckets;
     let i = 0;
     while (i < buckets.length && value > (buckets[i] as number)) i++;

@@ -1,5 +1,6 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { SECRET_HEADERS } from '../cache/credentials.js';
+import { LineDestination } from './log-destination.js';
 
 /**
  * Paths that may hold credentials; pino replaces them before anything is written. URLs are
@@ -20,12 +21,13 @@ const REDACT = [
 ];
 
 /**
- * How many bytes of log lines wait for a slow stdout, at most (DESIGN.md rule 6). Past it, lines
- * are dropped and counted (sluice_log_lines_dropped_total), never buffered without bound.
+ * How many characters of log lines may wait for a slow stdout, at most (DESIGN.md rule 6): 4 MiB
+ * for ASCII lines. Past it, lines are dropped and counted (sluice_log_lines_dropped_total), never
+ * buffered without bound.
  */
-export const LOG_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
-/** Lines are written in batches of this many bytes, or every LOG_FLUSH_MS, whichever comes first. */
-const LOG_BATCH_BYTES = 8 * 1024;
+export const LOG_BUFFER_MAX_CHARS = 4 * 1024 * 1024;
+/** Lines are written in batches of this many characters, or every LOG_FLUSH_MS, whichever comes first. */
+const LOG_BATCH_CHARS = 64 * 1024;
 const LOG_FLUSH_MS = 250;
 
 export type { Logger };
@@ -42,23 +44,29 @@ export interface LogStream {
  * The logger, writing to `destination` as given (tests) or to stdout through a bounded,
  * asynchronous buffer: batched writes, flushed every LOG_FLUSH_MS and at exit.
  */
-export function createLogger(level: string, destination?: NodeJS.WritableStream | DestinationStream): Logger {
+export function createLogger(level: string, destination?: NodeJS.WritableStream | DestinationStream | LineDestination): Logger {
   const options = { level, base: { service: 'sluice' }, redact: { paths: REDACT, censor: '[redacted]' } };
-  return pino(options, destination ?? boundedDestination(1));
+  return pino(options, (destination ?? stdoutDestination()) as DestinationStream);
 }
 
 /**
- * An asynchronous destination (a file descriptor or a path) holding at most `maxBytes` of lines
- * not yet written: past that, a line is dropped (a 'drop' event, see watchDrops), never queued.
+ * A bounded asynchronous destination (a file descriptor or a path) holding at most `maxChars` of
+ * lines not yet written: past that, a line is dropped (a 'drop' event, see watchDrops), never queued.
  */
-export function boundedDestination(dest: number | string, maxBytes = LOG_BUFFER_MAX_BYTES): DestinationStream {
-  return pino.destination({
-    dest,
-    sync: false,
-    minLength: Math.min(LOG_BATCH_BYTES, Math.floor(maxBytes / 4)),
-    maxLength: maxBytes,
-    periodicFlush: LOG_FLUSH_MS,
-  });
+export function boundedDestination(dest: number | string, maxChars = LOG_BUFFER_MAX_CHARS): LineDestination {
+  return new LineDestination(dest, { maxChars, batchChars: Math.min(LOG_BATCH_CHARS, Math.floor(maxChars / 4)), flushMs: LOG_FLUSH_MS });
+}
+
+let stdout: LineDestination | undefined;
+
+/** The process's one stdout destination, shared by every logger it makes; what waits is written at exit. */
+function stdoutDestination(): LineDestination {
+  if (!stdout) {
+    const destination = boundedDestination(1);
+    process.once('exit', () => destination.flushSync());
+    stdout = destination;
+  }
+  return stdout;
 }
 
 /** Where the logger writes: access lines go there too, without the redaction pass. */

@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OutcomeHeaders } from '../cache/cache-status.js';
 import { parseControls, type RequestControls } from '../cache/controls.js';
-import { requestIdentity } from '../cache/scope.js';
+import { type RequestIdentity, requestIdentity } from '../cache/scope.js';
+import type { KeyInput } from '../cache/key.js';
+import type { UpstreamSource } from '../engine/drive.js';
+import type { SemanticQuery } from '../semantic/layer.js';
 import type { FlightListener } from '../capture/flight.js';
 import type { CallPort, EngineCall, FollowerAnswer, Found } from '../engine/engine.js';
 import type { Protocol, RequestInfo, RouteParams } from '../protocols/types.js';
@@ -20,7 +23,7 @@ import {
 } from './http.js';
 import { tenantScope } from './tenant-scope.js';
 import { withoutExcludedQuery } from '../protocols/key-exclusions.js';
-import { applyUpstreamCredential, httpSource, type Upstream, upstreamPath, upstreamSearch } from './upstream.js';
+import { applyUpstreamCredential, httpSource, type Upstream, type UpstreamLimits, upstreamPath, upstreamSearch } from './upstream.js';
 
 /** One request on a protocol route, as the router hands it over. */
 export interface ProtocolRouteCall {
@@ -54,63 +57,98 @@ interface Admitted {
  * client that leaves while the body is read or the store is slow is seen leaving.
  */
 export async function handleProtocolRoute(routeCall: ProtocolRouteCall): Promise<void> {
-  const { ctx, protocol, req, res, exchange, search, route } = routeCall;
-  const { requestId } = exchange;
+  const { ctx, protocol, res, exchange } = routeCall;
   exchange.record.routed(protocol.path, protocol.name);
   // Counted by upstream from here on, refusals included.
   exchange.record.via(routeCall.upstream?.name ?? protocol.family);
   const admitted = await admit(routeCall);
   if (!admitted) return;
-  const { request, rawBody } = admitted;
-  // The request's path as the client encoded it (a templated route's), forwarded as is.
-  const requestPath = route?.rawPath ?? protocol.path;
-  const upstream = routeCall.upstream ?? ctx.upstreams[protocol.family];
-  // Entries of a named upstream carry its tag, so they can be purged by upstream.
-  const controls = upstream.tag ? { ...admitted.controls, tags: [...admitted.controls.tags, upstream.tag] } : admitted.controls;
-  const limits = upstream.limits ?? ctx.config.limits;
-  const share = ctx.config.cache.shareAcrossCredentials;
-  const call: EngineCall = {
-    protocol,
-    request,
-    controls,
-    upstream: upstream.identity,
-    identity: () => {
-      const identity = requestIdentity({
-        headers: req.headers,
-        // Routes of one protocol that answer each other (Converse and ConverseStream) share a key path.
-        path: upstreamPath(upstream, protocol.keyPath ?? protocol.path, ''),
-        // Framing-only query parameters (Gemini's `alt`) are not key material (key-exclusions.ts).
-        search: withoutExcludedQuery(protocol.name, search),
-        credentialSources: ctx.credentialSources,
-        shareAcrossCredentials: share,
-        tenants: ctx.tenants,
-      });
-      // A protocol family that authenticates its clients itself (Bedrock's SigV4) decides the scope.
-      return { scope: admitted.tenantScope ?? identity.scope, target: identity.target };
-    },
-    caller: exchange,
-    route: protocol.path,
-    routePrefix: routeCall.prefix,
-    requestId,
-    record: exchange.record,
-    semantic: (keyInput) => ctx.semantic.prepare({ protocol, request, keyInput, controls }),
-    limits,
-    source: httpSource(
+  const call = new GatewayCall(routeCall, admitted);
+  exchange.record.requested(call.request.model, call.controls.namespace);
+  await ctx.engine.run(call, new HttpPort(ctx, protocol, res, exchange));
+}
+
+/**
+ * One admitted request as the engine takes it. A class, so that a cache hit builds one object:
+ * what only a key or a forward needs (the identity, the semantic view, the upstream source) is
+ * computed by its methods when the engine asks, never before the lookup.
+ */
+class GatewayCall implements EngineCall {
+  readonly protocol: Protocol;
+  readonly request: RequestInfo;
+  readonly controls: RequestControls;
+  /** Where answers come from (the normalized base URL): part of the key. */
+  readonly upstream: string;
+  readonly caller: Exchange;
+  readonly route: string;
+  readonly routePrefix: string | undefined;
+  readonly requestId: string;
+  readonly record: Exchange['record'];
+  readonly limits: UpstreamLimits;
+  readonly #call: ProtocolRouteCall;
+  readonly #target: Upstream;
+  readonly #admitted: Admitted;
+
+  constructor(routeCall: ProtocolRouteCall, admitted: Admitted) {
+    const { ctx, protocol, exchange } = routeCall;
+    const target = routeCall.upstream ?? ctx.upstreams[protocol.family];
+    this.#call = routeCall;
+    this.#target = target;
+    this.#admitted = admitted;
+    this.protocol = protocol;
+    this.request = admitted.request;
+    // Entries of a named upstream carry its tag, so they can be purged by upstream.
+    this.controls = target.tag ? { ...admitted.controls, tags: [...admitted.controls.tags, target.tag] } : admitted.controls;
+    this.upstream = target.identity;
+    this.caller = exchange;
+    this.route = protocol.path;
+    this.routePrefix = routeCall.prefix;
+    this.requestId = exchange.requestId;
+    this.record = exchange.record;
+    this.limits = target.limits ?? ctx.config.limits;
+  }
+
+  identity(): RequestIdentity {
+    const { ctx, protocol, req, search } = this.#call;
+    const identity = requestIdentity({
+      headers: req.headers,
+      // Routes of one protocol that answer each other (Converse and ConverseStream) share a key path.
+      path: upstreamPath(this.#target, protocol.keyPath ?? protocol.path, ''),
+      // Framing-only query parameters (Gemini's `alt`) are not key material (key-exclusions.ts).
+      search: withoutExcludedQuery(protocol.name, search),
+      credentialSources: ctx.credentialSources,
+      shareAcrossCredentials: ctx.config.cache.shareAcrossCredentials,
+      tenants: ctx.tenants,
+    });
+    // A protocol family that authenticates its clients itself (Bedrock's SigV4) decides the scope.
+    return { scope: this.#admitted.tenantScope ?? identity.scope, target: identity.target };
+  }
+
+  semantic(keyInput: KeyInput): SemanticQuery | undefined {
+    return this.#call.ctx.semantic.prepare({ protocol: this.protocol, request: this.request, keyInput, controls: this.controls });
+  }
+
+  /** Asked for by a forward only: a hit or a follower never builds it. */
+  get source(): UpstreamSource {
+    const { ctx, req, search, route, protocol, exchange } = this.#call;
+    const upstream = this.#target;
+    const { request, rawBody } = this.#admitted;
+    // The request's path as the client encoded it (a templated route's), forwarded as is.
+    const requestPath = route?.rawPath ?? protocol.path;
+    return httpSource(
       upstream.agent ?? ctx.agent,
       (sent) => {
         const headers = upstreamRequestHeaders(req.headers);
-        headers['x-request-id'] = requestId;
+        headers['x-request-id'] = exchange.requestId;
         if (exchange.traceHeaders) Object.assign(headers, exchange.traceHeaders);
         applyUpstreamCredential(headers, upstream, ctx.credentialSources);
         // The client's bytes, unless Sluice changed the request (requestStreamUsage).
         const body = sent === request ? rawBody : Buffer.from(JSON.stringify(sent.body));
         return { upstream, method: 'POST', path: upstreamPath(upstream, requestPath, upstreamSearch(upstream, search, ctx.credentialSources)), headers, body };
       },
-      limits,
-    ),
-  };
-  exchange.record.requested(request.model, controls.namespace);
-  await ctx.engine.run(call, new HttpPort(ctx, protocol, res, exchange));
+      this.limits,
+    );
+  }
 }
 
 /** The engine's answers, written to one node:http response; the bytes sent go to the outcome record. */

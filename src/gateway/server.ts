@@ -253,8 +253,9 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     const span = tracing?.start(req.headers);
     if (span) exchange.traceHeaders = span.headers;
     lifecycle.opened();
-    // The one listener per request: the drain's count, the caller's lifetime, the outcome record's sinks.
-    res.once('close', () => {
+    // The one listener per request: the drain's count, the caller's lifetime, the outcome record's
+    // sinks. A response closes once (`on`, not `once`: no wrapper made per request).
+    res.on('close', () => {
       lifecycle.closed();
       exchange.closed(res);
       const outcome = record.close(res.statusCode, res.writableFinished, contentLength(res));

@@ -1,4 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { HotCounter } from './hot-metrics.js';
 
 /**
  * Requests on protocol routes, by upstream (a named upstream's name, else the default upstream's
@@ -16,21 +17,21 @@ export interface UpstreamCounts {
 }
 
 export class UpstreamTally {
-  readonly #counter: Counter<'upstream' | 'outcome'>;
+  readonly #counter: HotCounter<'upstream' | 'outcome'>;
   readonly #counts = new Map<string, UpstreamCounts>();
 
   constructor(registry: Registry) {
-    this.#counter = new Counter({
+    this.#counter = new HotCounter({
       name: 'sluice_upstream_requests_total',
       help: 'Requests on protocol routes by upstream (named upstream or default family) and outcome (HIT, MISS, ..., ERROR)',
-      labelNames: ['upstream', 'outcome'],
+      labelNames: ['upstream', 'outcome'] as const,
       registers: [registry],
     });
   }
 
   /** One finished response; `outcome` as the dashboard counts it (HIT, SEMANTIC-HIT, MISS, ..., ERROR). */
   count(upstream: string, outcome: string): void {
-    this.#counter.inc({ upstream, outcome });
+    this.#counter.inc(1, upstream, outcome);
     let counts = this.#counts.get(upstream);
     if (!counts) {
       counts = { name: upstream, requests: 0, hits: 0, misses: 0, errors: 0 };

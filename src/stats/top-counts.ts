@@ -26,6 +26,21 @@ export class TopCounts<V = undefined> {
     this.#items.set(name, { count: amount, value });
   }
 
+  /**
+   * Count `name` once more, its value made by `make(source, kept)` (a function made once, not per
+   * call: this runs on every cache hit), which may return the kept value when it is still right.
+   */
+  addFrom<S>(name: string, source: S, make: (source: S, kept: V | undefined) => V): void {
+    const item = this.#items.get(name);
+    if (item) {
+      item.count++;
+      item.value = make(source, item.value);
+      return;
+    }
+    if (this.#items.size >= this.#max) this.#prune();
+    this.#items.set(name, { count: 1, value: make(source, undefined) });
+  }
+
   /** The `n` most counted, most first; ties keep the order names first appeared in. */
   top(n: number): Array<{ name: string; count: number; value: V }> {
     return [...this.#items.entries()]

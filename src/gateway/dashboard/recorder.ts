@@ -118,16 +118,7 @@ export function createStatsRecorder(options: {
         countSavings(entry, event.requestModel, event.replayMs);
         models.add(entry.model, undefined);
         namespaces.add(entry.namespace, undefined);
-        entries.add(event.key, {
-          // The version prefix and 16 hex digits: plenty to tell entries apart and to find one.
-          keyPrefix: event.key.slice(0, event.key.indexOf(':') + 17),
-          model: entry.model,
-          namespace: entry.namespace,
-          protocol: entry.protocol,
-          format: entry.format,
-          bytes: entry.body.byteLength,
-          createdAt: entry.createdAt,
-        });
+        entries.addFrom(event.key, event, entryStat);
         return;
       }
       case 'write':
@@ -184,6 +175,22 @@ export function createStatsRecorder(options: {
   };
 
   return { record, snapshot };
+}
+
+/** The top entries' row for a hit: the one kept while it describes the same entry, else a new one. */
+function entryStat(hit: { key: string; entry: CacheEntry }, kept: EntryStat | undefined): EntryStat {
+  const { entry } = hit;
+  if (kept && kept.createdAt === entry.createdAt && kept.bytes === entry.body.byteLength && kept.model === entry.model) return kept;
+  return {
+    // The version prefix and 16 hex digits: plenty to tell entries apart and to find one.
+    keyPrefix: hit.key.slice(0, hit.key.indexOf(':') + 17),
+    model: entry.model,
+    namespace: entry.namespace,
+    protocol: entry.protocol,
+    format: entry.format,
+    bytes: entry.body.byteLength,
+    createdAt: entry.createdAt,
+  };
 }
 
 /** The outcome a finished response counts as on the dashboard. */
