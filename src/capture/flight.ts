@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { CallerLifetime } from '../engine/engine.js';
+import type { CallerLifetime } from '../engine/call.js';
 import type { FailureCode } from '../errors.js';
 import type { RequestInfo } from '../protocols/types.js';
 import type { EntryWriter } from './entry-writer.js';

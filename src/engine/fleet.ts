@@ -5,7 +5,7 @@ import { judgeAnswer } from '../capture/gate.js';
 import type { FailureCode } from '../errors.js';
 import type { RequestInfo } from '../protocols/types.js';
 import { withStreamUsage } from '../replay/usage-strip.js';
-import type { CallPort, EngineCall, EngineConfig } from './engine.js';
+import type { CallPort, EngineCall, EngineConfig } from './call.js';
 import { LeaderLease } from './fleet-leader.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FlightHead, FlightListener, FlightOutcome } from '../capture/flight.js';
-import type { FollowerAnswer } from '../engine/engine.js';
+import type { FollowerAnswer } from '../engine/call.js';
 import type { ProtocolFamily } from '../protocols/types.js';
 import { isStreamContentType, type ReplayPlan, STREAM_RESPONSE_HEADERS, streamResponseHeaders } from '../replay/replay.js';
 import type { UsageStripper } from '../replay/usage-strip.js';

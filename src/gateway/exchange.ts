@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { CallerLifetime } from '../engine/engine.js';
+import type { CallerLifetime } from '../engine/call.js';
 import type { OutcomeWriter } from '../engine/outcome.js';
 
 /**

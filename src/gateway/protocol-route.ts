@@ -6,7 +6,7 @@ import type { KeyInput } from '../cache/key.js';
 import type { UpstreamSource } from '../engine/drive.js';
 import type { SemanticQuery } from '../semantic/layer.js';
 import type { FlightListener } from '../capture/flight.js';
-import type { CallPort, EngineCall, FollowerAnswer, Found } from '../engine/engine.js';
+import type { CallPort, EngineCall, FollowerAnswer, Found } from '../engine/call.js';
 import type { Protocol, RequestInfo, RouteParams } from '../protocols/types.js';
 import type { ReplayPlan } from '../replay/replay.js';
 import type { UsageStripper } from '../replay/usage-strip.js';

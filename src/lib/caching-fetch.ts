@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseControls } from '../cache/controls.js';
 import { parseCredentialSources, TenantIndex } from '../cache/credentials.js';
 import { type BaseUrl, normalizeBaseUrl, requestIdentity } from '../cache/scope.js';
-import { type EngineCall, lifetimeOf } from '../engine/engine.js';
+import { type EngineCall, lifetimeOf } from '../engine/call.js';
 import { errorBody } from '../protocols/error-body.js';
 import { protocolForPath } from '../protocols/index.js';
 import type { Protocol, ProtocolFamily } from '../protocols/types.js';

@@ -1,5 +1,6 @@
 import type { CacheStore } from '../cache/store.js';
-import type { Engine, EngineCall } from '../engine/engine.js';
+import type { EngineCall } from '../engine/call.js';
+import type { Engine } from '../engine/engine.js';
 import { OutcomeRecord } from '../engine/outcome.js';
 import type { RequestMemo } from '../protocols/request-memo.js';
 import type { SemanticLayer } from '../semantic/layer.js';

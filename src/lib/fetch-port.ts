@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { OutcomeHeaders } from '../cache/cache-status.js';
 import type { Flight, FlightHead, FlightListener, FlightOutcome, UpstreamFailure } from '../capture/flight.js';
 import type { UpstreamSource } from '../engine/drive.js';
-import type { CallPort, FollowerAnswer, Found } from '../engine/engine.js';
+import type { CallPort, FollowerAnswer, Found } from '../engine/call.js';
 import { UpstreamError } from '../errors.js';
 import type { RequestInfo } from '../protocols/types.js';
 import type { ReplayPlan } from '../replay/replay.js';

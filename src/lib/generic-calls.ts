@@ -1,6 +1,6 @@
 import { NAME_PATTERN, type RequestControls } from '../cache/controls.js';
 import type { UpstreamSource } from '../engine/drive.js';
-import { type EngineCall, lifetimeOf } from '../engine/engine.js';
+import { type EngineCall, lifetimeOf } from '../engine/call.js';
 import type { ReplayPacing } from '../options-schema.js';
 import {
   CHUNKS_CONTENT_TYPE,

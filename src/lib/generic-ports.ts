@@ -1,6 +1,6 @@
 import type { OutcomeHeaders } from '../cache/cache-status.js';
 import type { Flight, FlightListener, FlightOutcome } from '../capture/flight.js';
-import type { CallPort, FollowerAnswer, Found } from '../engine/engine.js';
+import type { CallPort, FollowerAnswer, Found } from '../engine/call.js';
 import type { ReplayPacing } from '../options-schema.js';
 import { decodeChunks } from '../protocols/library.js';
 import { replayDelays } from '../replay/replay.js';

@@ -54,7 +54,7 @@ test('only the record’s sinks import the outcome’s reader view; only its own
   }
   // The walk saw the writers and the sinks it is meant to check.
   const files = new Set(seen.map((s) => s.file));
-  for (const file of ['engine/engine.ts', 'gateway/exchange.ts', 'gateway/outcome-sinks.ts', 'lib/stats.ts']) {
+  for (const file of ['engine/call.ts', 'gateway/exchange.ts', 'gateway/outcome-sinks.ts', 'lib/stats.ts']) {
     expect(files, file).toContain(file);
   }
 });
