@@ -11,14 +11,11 @@ import { Engine } from '../engine/engine.js';
 import { composeHooks, WriteCounts } from '../engine/hooks.js';
 import { OutcomeRecord, outcomeSinks } from '../engine/outcome.js';
 import { failOpen, failOpenTiers } from '../engine/stores.js';
-import { BEDROCK_ROUTE_PREFIX, GEMINI_ROUTE_PREFIXES, matchRoute } from '../protocols/index.js';
 import { RequestMemo } from '../protocols/request-memo.js';
-import type { ProtocolFamily } from '../protocols/types.js';
 import { accessLogSink } from './access-log.js';
 import { Exchange } from './exchange.js';
 import { createSemanticLayer } from '../semantic/index.js';
 import { createPriceTable } from '../stats/prices.js';
-import { handleAdmin } from './admin.js';
 import { bedrockUpstreamSigner } from './bedrock-auth.js';
 import { answerClientErrors } from './client-errors.js';
 import { dashboardHooks, gatewayHooks } from './engine-hooks.js';
@@ -26,19 +23,17 @@ import type { GatewayContext, SemanticCounts } from './context.js';
 import { createStatsRecorder, type StatsRecorder } from './dashboard/recorder.js';
 import { FleetStats } from './fleet-stats.js';
 import { dashboardSink, LookupTally, metricsSink, upstreamSink } from './outcome-sinks.js';
-import { handleDashboard } from './dashboard/routes.js';
 import { SessionStore } from './dashboard/session.js';
-import { requestTarget, sendError, sendJson } from './http.js';
+import { sendError } from './http.js';
+import { familyForPath, pathOf, route } from './router.js';
 import { createLogger, type Logger, logStream, watchDrops } from './logger.js';
 import { acceptCleartextHttp2 } from './h2c.js';
 import { createMetrics } from './metrics.js';
-import { handlePassthrough } from './passthrough.js';
 import { type DrainResult, drainServer, Lifecycle, stopServer } from './shutdown.js';
 import { summarizeInstance, summaryMessage } from './instance-summary.js';
-import { handleProtocolRoute } from './protocol-route.js';
 import type { Tracing } from './tracing.js';
 import { createUpstreamAgent, makeUpstream } from './upstream.js';
-import { closeNamedUpstreams, createNamedUpstreams, handleNamedUpstream, namedTarget } from './named-upstreams.js';
+import { closeNamedUpstreams, createNamedUpstreams, namedTarget } from './named-upstreams.js';
 import { UpstreamTally } from './upstream-tally.js';
 import { createFleetCoalescing } from './fleet-coalescing.js';
 
@@ -69,18 +64,6 @@ const LISTEN_BACKLOG = 4096;
 
 /** Node's default header block limit; larger is a 431. */
 const MAX_HEADER_BYTES = 16 * 1024;
-
-/** The error shape for a path, before any handler saw the request (431, 408). */
-function familyForPath(path: string): ProtocolFamily {
-  if (path.startsWith(BEDROCK_ROUTE_PREFIX)) return 'bedrock';
-  if (isGeminiPath(path)) return 'gemini';
-  return matchRoute(path, {})?.protocol.family ?? (path.startsWith('/v1/messages') ? 'anthropic' : 'openai');
-}
-
-/** Gemini's API versions other than v1 (whose /v1/ prefix is OpenAI's); v1 Gemini routes still match by their `:operation`. */
-function isGeminiPath(path: string): boolean {
-  return GEMINI_ROUTE_PREFIXES.some((prefix) => path.startsWith(prefix));
-}
 
 export function createGateway(config: SluiceConfig, options: GatewayOptions = {}): Gateway {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -364,101 +347,9 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
 }
 
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
-
 /** The body length of an answer written whole (an error, a JSON answer), when no writer counted its bytes. */
 function contentLength(res: ServerResponse): number {
   const length = res.getHeader('content-length');
   return typeof length === 'number' ? length : typeof length === 'string' ? Number(length) || 0 : 0;
 }
 
-async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
-  const { requestId } = exchange;
-  const target = requestTarget(req.url ?? '/');
-  if (!target) {
-    sendError(res, 'openai', 400, 'the request target is not a valid URL path', 'invalid_request_target', {
-      'x-request-id': requestId,
-    });
-    return;
-  }
-  const { path, search } = target;
-
-  // HTTP/2 has no connection header (a GOAWAY ends its sessions at the end of the drain).
-  const closeConnection = req.httpVersionMajor < 2 ? { connection: 'close' } : {};
-  if (path === '/healthz' && req.method === 'GET') {
-    if (ctx.lifecycle.draining) sendJson(res, 503, { status: 'draining' }, closeConnection);
-    else sendJson(res, 200, { status: 'ok' });
-    return;
-  }
-  if (ctx.lifecycle.draining) {
-    sendError(res, namedTarget(path, ctx.namedUpstreams)?.upstream.family ?? familyForPath(path), 503, 'Sluice is shutting down: retry on another instance', 'draining', {
-      ...closeConnection,
-      'retry-after': '1',
-      'x-request-id': requestId,
-    });
-    return;
-  }
-  if (path === '/metrics' && req.method === 'GET') {
-    const l1 = ctx.l1.stats();
-    ctx.metrics.cacheEntries.set(l1.entries);
-    ctx.metrics.cacheBytes.set(l1.bytes);
-    ctx.metrics.cacheDerivedBytes.set(ctx.engine.derived.bytes);
-    ctx.metrics.semanticRows.set(ctx.semantic.stats().rows);
-    const body = await ctx.metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
-    res.end(body);
-    return;
-  }
-  if (path === '/dashboard' || path.startsWith('/dashboard/')) {
-    await handleDashboard(ctx, req, res, path);
-    return;
-  }
-  if (path.startsWith('/admin/')) {
-    await handleAdmin(ctx, req, res, path);
-    return;
-  }
-  // A named upstream's routes, under /{name}/ (config `upstreams:`).
-  const named = namedTarget(path, ctx.namedUpstreams);
-  if (named) {
-    await handleNamedUpstream(ctx, req, res, exchange, named, pathOf(req), path, search);
-    return;
-  }
-  // Templated routes match the path as the client encoded it (model ids are percent-encoded).
-  const match = matchRoute(pathOf(req), req.headers);
-  const protocol = match?.protocol;
-  if (match && req.method === 'POST') {
-    await handleProtocolRoute({ ctx, protocol: match.protocol, req, res, exchange, search, route: match.route });
-    return;
-  }
-  if (protocol) {
-    sendError(res, protocol.family, 405, `${path} accepts POST only`, 'method_not_allowed', {
-      allow: 'POST',
-    });
-    return;
-  }
-  if (path.startsWith('/v1/')) {
-    await handlePassthrough(ctx, req, res, exchange, path, search);
-    return;
-  }
-  // The rest of Gemini's API (model listing, files, cached contents): passed through uncached.
-  if (isGeminiPath(path)) {
-    await handlePassthrough(ctx, req, res, exchange, path, search, ctx.upstreams.gemini);
-    return;
-  }
-  if (path.startsWith(BEDROCK_ROUTE_PREFIX)) {
-    sendError(
-      res,
-      'bedrock',
-      404,
-      `no Bedrock operation ${req.method} ${path}: Sluice serves POST /model/{modelId}/converse, /converse-stream, /invoke and /invoke-with-response-stream`,
-      'not_found',
-      { 'x-request-id': requestId },
-    );
-    return;
-  }
-  sendError(res, 'openai', 404, `no route ${req.method} ${path}`, 'not_found');
-}
