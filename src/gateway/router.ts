@@ -35,7 +35,14 @@ export function pathOf(req: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
-export async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
+export async function route(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  exchange: Exchange,
+  /** The path as the client encoded it (pathOf), which templated routes match. */
+  rawPath: string,
+): Promise<void> {
   const { requestId } = exchange;
   const target = requestTarget(req.url ?? '/');
   if (!target) {
@@ -83,11 +90,11 @@ export async function route(ctx: GatewayContext, req: IncomingMessage, res: Serv
   // A named upstream's routes, under /{name}/ (config `upstreams:`).
   const named = namedTarget(path, ctx.namedUpstreams);
   if (named) {
-    await handleNamedUpstream(ctx, req, res, exchange, named, pathOf(req), path, search);
+    await handleNamedUpstream(ctx, req, res, exchange, named, rawPath, path, search);
     return;
   }
   // Templated routes match the path as the client encoded it (model ids are percent-encoded).
-  const match = matchRoute(pathOf(req), req.headers);
+  const match = matchRoute(rawPath, req.headers);
   const protocol = match?.protocol;
   if (match && req.method === 'POST') {
     await handleProtocolRoute({ ctx, protocol: match.protocol, req, res, exchange, search, route: match.route });

@@ -231,7 +231,9 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   let tracing: Tracing | undefined;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
-    const record = new OutcomeRecord(requestId, req.method ?? 'GET', pathOf(req));
+    // The path as the client encoded it, split from the query once: the record and the router share it.
+    const rawPath = pathOf(req);
+    const record = new OutcomeRecord(requestId, req.method ?? 'GET', rawPath);
     const exchange = new Exchange(requestId, record);
     const span = tracing?.start(req.headers);
     if (span) exchange.traceHeaders = span.headers;
@@ -246,7 +248,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
       // The span is this request's own sink (it began at arrival, to name the upstream call's parent).
       span?.end(outcome);
     });
-    route(context, req, res, exchange).catch((err: unknown) => {
+    route(context, req, res, exchange, rawPath).catch((err: unknown) => {
       logger.error(
         { err: (err as Error).message, url: redactUrl(req.url, context.credentialSources) },
         'unhandled error in request handler',
