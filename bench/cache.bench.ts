@@ -19,6 +19,7 @@
  * Processes: this script is the load generator; mock upstream, gateway and raw servers each run
  * in their own process. Nothing is pinned to a core.
  *   npm run bench:cache            (BENCH_SECONDS=N per measurement, default 5; BENCH_REPS=N)
+ *   BENCH_ONLY=traces npm run bench:cache   (the traces section alone)
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -44,6 +45,8 @@ const WARMUP_SECONDS = 2;
 const CONNECTIONS = 32;
 const SSE_EVENTS = 200;
 const MEMORY_ENTRIES = 1000;
+/** BENCH_ONLY=traces: run the traces section alone (traces on ÷ off, same JSON hit). */
+const ONLY = process.env.BENCH_ONLY;
 
 await runBench(async () => {
   console.log(`cache bench: ${machineLine()}`);
@@ -56,6 +59,8 @@ await runBench(async () => {
 });
 
 async function benchmark(dir: string): Promise<void> {
+  if (ONLY === 'traces') return tracesOnly(dir);
+  if (ONLY !== undefined) throw new Error(`BENCH_ONLY=${ONLY}: only "traces" is known`);
   const mock = await startMockProcess();
   const logFile = join(dir, 'sluice-stdout.log');
   const cacheOn = await startGatewayProcess('sluice', { upstream: `${mock.url}/v1` }, [], logFile);
@@ -216,14 +221,7 @@ async function benchmark(dir: string): Promise<void> {
     { comparison: streamCapture, goal: 0.9 },
     { comparison: jsonCapture, goal: 0.9 },
   ]);
-  if (traces) {
-    const added = traces.contenderCpuMicros - traces.baselineCpuMicros;
-    console.log(
-      `  ${'CPU per JSON hit added by traces (on − off)'.padEnd(58)} ${added.toFixed(1)} µs (${traces.contenderCpuMicros.toFixed(0)} − ${traces.baselineCpuMicros.toFixed(0)})  goal <= 15 µs: ${added <= 15 ? 'REACHED' : 'NOT reached'}`,
-    );
-  } else {
-    console.log(`  ${'CPU per JSON hit added by traces'.padEnd(58)} not measured: this build has no traces`);
-  }
+  printTraces(traces);
   const memoryRatio = memory.totalGrowth! / payload;
   console.log(`  ${'L1 memory ÷ payload'.padEnd(58)} ${memoryRatio.toFixed(3)}x  goal <= 1.3x: ${memoryRatio <= 1.3 ? 'REACHED' : 'NOT reached'}`);
   if (floors) printFloors(floors);
@@ -275,6 +273,35 @@ async function measureContractFloor(
     return { contract, logic };
   } finally {
     await floor.stop();
+  }
+}
+
+/** The traces section alone (BENCH_ONLY=traces): a mock upstream, the two gateways, the receiver. */
+async function tracesOnly(dir: string): Promise<void> {
+  const mock = await startMockProcess();
+  try {
+    const options = { repetitions: REPS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS };
+    const hitCase = { label: 'JSON entry (50 words)', words: '50' };
+    const traces = await measureTraces(dir, mock.url, hitCase, chatBody({ stream: false, label: 'hit-json' }), options);
+    console.log('\n== summary (medians; range across repetitions)');
+    printTraces(traces);
+  } finally {
+    await mock.stop();
+  }
+}
+
+function printTraces(traces: Comparison | undefined): void {
+  if (traces) {
+    const added = traces.contenderCpuMicros - traces.baselineCpuMicros;
+    const perRep = traces.contender.map((on, i) => {
+      const off = traces.baseline[i]!;
+      return ((on.cpuSeconds.server ?? Number.NaN) / on.total - (off.cpuSeconds.server ?? Number.NaN) / off.total) * 1e6;
+    });
+    console.log(
+      `  ${'CPU per JSON hit added by traces (on − off)'.padEnd(58)} ${added.toFixed(1)} µs (${traces.contenderCpuMicros.toFixed(0)} − ${traces.baselineCpuMicros.toFixed(0)}; per repetition ${perRep.map((v) => `${v >= 0 ? '+' : ''}${v.toFixed(0)}`).join(', ')})  goal <= 15 µs: ${added <= 15 ? 'REACHED' : 'NOT reached'}`,
+    );
+  } else {
+    console.log(`  ${'CPU per JSON hit added by traces'.padEnd(58)} not measured: this build has no traces`);
   }
 }
 

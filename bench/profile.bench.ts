@@ -5,6 +5,8 @@
  *
  *   npm run bench:profile                       (JSON L1 hit)
  *   npm run bench:profile -- sse-hit            (200-event SSE hit)
+ *   npm run bench:profile -- json-hit-traces    (JSON L1 hit, traces on: a span per request exported
+ *                                               to a local OTLP/HTTP receiver process, as bench:cache does)
  *   npm run bench:profile -- passthrough        (50-chunk stream, cache-control: no-store)
  *   npm run bench:profile -- passthrough-json   (JSON answer of 50 words, cache-control: no-store)
  *   npm run bench:profile -- capture            (50-chunk stream miss, stored: cache-control: no-cache)
@@ -41,8 +43,14 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 /** Names JIT frames for perf (a map file per process under /tmp). */
 const PERF_NODE_ARGS = ['--perf-basic-prof-only-functions'];
 
-const CASES: Record<string, { body: string; headers: Record<string, string>; prime: boolean }> = {
+const CASES: Record<string, { body: string; headers: Record<string, string>; prime: boolean; traces?: true }> = {
   'json-hit': { body: chatBody({ stream: false, label: 'profile-json' }), headers: { 'x-mock-words': '50' }, prime: true },
+  'json-hit-traces': {
+    body: chatBody({ stream: false, label: 'profile-json' }),
+    headers: { 'x-mock-words': '50' },
+    prime: true,
+    traces: true,
+  },
   'sse-hit': { body: chatBody({ stream: true, label: 'profile-sse' }), headers: { 'x-mock-words': '197' }, prime: true },
   passthrough: {
     body: chatBody({ stream: true, label: 'profile-pass' }),
@@ -77,13 +85,16 @@ await runBench(async () => {
   const dir = repoPath(`bench/profiles/${name}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const mock = await startMockProcess();
+  const receiver = chosen.traces
+    ? await startServerProcess('otlp receiver', repoPath('bench/harness/otlp-receiver-process.mjs'), [])
+    : undefined;
   if (!raw && !PERF) process.env.BENCH_PROFILE_DIR = dir;
   // As `npm start` runs it (info logs, access log on, stdout to a file), unless BENCH_SILENT=1.
   const logFile = process.env.BENCH_SILENT === '1' ? undefined : repoPath('.tmp/profile-stdout.log');
   if (logFile) mkdirSync(repoPath('.tmp'), { recursive: true });
   let gateway = await startGatewayProcess(
     raw ? 'sluice' : 'sluice (profiled)',
-    { upstream: `${mock.url}/v1` },
+    { upstream: `${mock.url}/v1`, ...(receiver ? { otelEndpoint: receiver.url } : {}) },
     PERF && !raw ? PERF_NODE_ARGS : [],
     logFile,
   );
@@ -107,6 +118,7 @@ await runBench(async () => {
     await profileWithPerf(gateway, url, headers, join(dir, 'perf.data'));
     await gateway.stop();
     await mock.stop();
+    await receiver?.stop();
     return;
   }
   const result = await runLoad({
@@ -120,6 +132,7 @@ await runBench(async () => {
   });
   await gateway.stop();
   await mock.stop();
+  await receiver?.stop();
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile written to ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;

@@ -3,13 +3,16 @@ import {
   type Attributes,
   defaultTextMapGetter,
   defaultTextMapSetter,
+  isSpanContextValid,
   ROOT_CONTEXT,
+  type Span,
   SpanKind,
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Outcome } from '../engine/outcome.js';
@@ -38,7 +41,10 @@ const PROVIDERS: Record<string, string> = { openai: 'openai', anthropic: 'anthro
 
 /** One request's span, from its arrival to the close of its response. */
 export interface RequestTrace {
-  /** traceparent (and tracestate) naming this span: sent upstream on a miss, so the upstream's span is its child. */
+  /**
+   * traceparent (and tracestate) naming this span: sent upstream on a miss, so the upstream's span
+   * is its child. Lazy: the propagator formats them only when they are read (a hit never reads them).
+   */
   readonly headers: Record<string, string>;
   /** The response closed: describe the span from the outcome record and end it. */
   end(outcome: Outcome): void;
@@ -55,11 +61,15 @@ export interface Tracing {
  * /v1/traces is added); without it the exporter reads the standard OTEL_EXPORTER_OTLP_* variables.
  * The batch processor (OTEL_BSP_*), the sampler (OTEL_TRACES_SAMPLER) and the resource
  * (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES; service.name defaults to sluice) read theirs.
+ *
+ * The payload is protobuf, OTLP's default (`http/protobuf`), unless OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
+ * or OTEL_EXPORTER_OTLP_PROTOCOL asks for `http/json`: serializing is most of what a span costs
+ * the gateway, and the SDK's protobuf serializer costs a span about half of what its JSON one
+ * does (bench/RESULTS.md, issue 24).
  */
-export function startTracing(options: { endpoint?: string | undefined }): Tracing {
-  const exporter = new OTLPTraceExporter(
-    options.endpoint ? { url: `${options.endpoint.replace(/\/+$/, '')}/v1/traces` } : {},
-  );
+export function startTracing(options: { endpoint?: string | undefined }, env = process.env): Tracing {
+  const config = options.endpoint ? { url: `${options.endpoint.replace(/\/+$/, '')}/v1/traces` } : {};
+  const exporter = tracesProtocol(env) === 'http/json' ? new JsonTraceExporter(config) : new ProtobufTraceExporter(config);
   const resource = defaultResource()
     .merge(resourceFromAttributes({ 'service.name': 'sluice' }))
     .merge(detectResources({ detectors: [envDetector] }));
@@ -71,8 +81,7 @@ export function startTracing(options: { endpoint?: string | undefined }): Tracin
     start(requestHeaders) {
       const parent = propagator.extract(ROOT_CONTEXT, requestHeaders, defaultTextMapGetter);
       const span = tracer.startSpan('sluice', { kind: SpanKind.SERVER }, parent);
-      const headers: Record<string, string> = {};
-      propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, defaultTextMapSetter);
+      const headers = lazyHeaders(span, propagator);
       return {
         headers,
         end(o) {
@@ -117,4 +126,32 @@ export function startTracing(options: { endpoint?: string | undefined }): Tracin
     },
     shutdown: () => provider.shutdown(),
   };
+}
+
+/** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else OTLP's default. */
+export function tracesProtocol(env: NodeJS.ProcessEnv): string {
+  return (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf').trim().toLowerCase();
+}
+
+/**
+ * The headers naming `span` for the upstream request, as own enumerable getters (the callers
+ * copy them with Object.assign): the propagator injects them on the first read, so a hit, which
+ * never reads them, skips that work. Their names are fixed at the start, as the propagator would
+ * write them: traceparent for a valid span context, tracestate when the context carries one.
+ */
+function lazyHeaders(span: Span, propagator: W3CTraceContextPropagator): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const context = span.spanContext();
+  if (!isSpanContextValid(context)) return headers;
+  let injected: Record<string, string> | undefined;
+  const read = (name: string) => () => {
+    if (injected === undefined) {
+      injected = {};
+      propagator.inject(trace.setSpan(ROOT_CONTEXT, span), injected, defaultTextMapSetter);
+    }
+    return injected[name];
+  };
+  Object.defineProperty(headers, 'traceparent', { enumerable: true, get: read('traceparent') });
+  if (context.traceState) Object.defineProperty(headers, 'tracestate', { enumerable: true, get: read('tracestate') });
+  return headers;
 }
