@@ -21,13 +21,12 @@ const REDACT = [
 ];
 
 /**
- * How many characters of log lines may wait for a slow stdout, at most (DESIGN.md rule 6): 4 MiB
- * for ASCII lines. Past it, lines are dropped and counted (sluice_log_lines_dropped_total), never
- * buffered without bound.
+ * How many bytes of log lines may wait for a slow stdout, at most (DESIGN.md rule 6). Past it,
+ * lines are dropped and counted (sluice_log_lines_dropped_total), never buffered without bound.
  */
-export const LOG_BUFFER_MAX_CHARS = 4 * 1024 * 1024;
-/** Lines are written in batches of this many characters, or every LOG_FLUSH_MS, whichever comes first. */
-const LOG_BATCH_CHARS = 64 * 1024;
+export const LOG_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
+/** Lines are written in batches of this many bytes, or every LOG_FLUSH_MS, whichever comes first. */
+const LOG_BATCH_BYTES = 64 * 1024;
 const LOG_FLUSH_MS = 250;
 
 export type { Logger };
@@ -50,11 +49,11 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream 
 }
 
 /**
- * A bounded asynchronous destination (a file descriptor or a path) holding at most `maxChars` of
+ * A bounded asynchronous destination (a file descriptor or a path) holding at most `maxBytes` of
  * lines not yet written: past that, a line is dropped (a 'drop' event, see watchDrops), never queued.
  */
-export function boundedDestination(dest: number | string, maxChars = LOG_BUFFER_MAX_CHARS): LineDestination {
-  return new LineDestination(dest, { maxChars, batchChars: Math.min(LOG_BATCH_CHARS, Math.floor(maxChars / 4)), flushMs: LOG_FLUSH_MS });
+export function boundedDestination(dest: number | string, maxBytes = LOG_BUFFER_MAX_BYTES): LineDestination {
+  return new LineDestination(dest, { maxBytes, batchBytes: Math.min(LOG_BATCH_BYTES, Math.floor(maxBytes / 4)), flushMs: LOG_FLUSH_MS });
 }
 
 let stdout: LineDestination | undefined;

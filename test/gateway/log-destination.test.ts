@@ -17,7 +17,7 @@ const flushed = (destination: LineDestination) =>
 describe('LineDestination', () => {
   test('writes every line, in order, in batches, and flush() waits for the last of them', async () => {
     const file = join(dir, 'ordered.log');
-    const destination = new LineDestination(file, { maxChars: 1024 * 1024, batchChars: 1000, flushMs: 0 });
+    const destination = new LineDestination(file, { maxBytes: 1024 * 1024, batchBytes: 1000, flushMs: 0 });
     const lines = Array.from({ length: 500 }, (_, i) => `{"n":${i},"text":"é ${'x'.repeat(i % 50)}"}\n`);
     for (const line of lines) expect(destination.write(line)).toBe(true);
     await flushed(destination);
@@ -36,14 +36,14 @@ describe('LineDestination', () => {
       // EAGAIN: the pipe is full, so the destination's (blocking) write waits for the reader.
     }
     closeSync(filler);
-    const destination = new LineDestination(fifo, { maxChars: 1000, batchChars: 100, flushMs: 0 });
+    const destination = new LineDestination(fifo, { maxBytes: 1000, batchBytes: 100, flushMs: 0 });
     const dropped: string[] = [];
     destination.on('drop', (line: string) => dropped.push(line));
     const drained = new Promise<void>((resolve) => destination.once('drain', () => resolve()));
     const line = (i: number) => `line ${String(i).padStart(4, '0')} ${'y'.repeat(40)}\n`;
     const kept: string[] = [];
     for (let i = 0; i < 100; i++) if (destination.write(line(i))) kept.push(line(i));
-    // 50 characters a line against a bound of 1000: at most 20 wait, the rest are dropped, never queued.
+    // 50 bytes a line against a bound of 1000: at most 20 wait, the rest are dropped, never queued.
     expect(kept.length).toBeLessThanOrEqual(20);
     expect(dropped.length).toBe(100 - kept.length);
     let read = '';
