@@ -17,6 +17,11 @@ export interface LoadOptions {
   setupRequest?: (req: autocannon.Request) => autocannon.Request;
   /** Processes (name → PID) whose CPU time is measured during the timed run. */
   cpuOf?: Record<string, number>;
+  /**
+   * A fixed offered load, in requests per second over all connections (autocannon's overallRate);
+   * absent: as fast as the server answers (a closed loop).
+   */
+  rate?: number | undefined;
 }
 
 export interface LoadResult {
@@ -61,6 +66,7 @@ function fire(options: LoadOptions, seconds: number): Promise<autocannon.Result>
     headers: options.headers,
     connections: options.connections,
     pipelining: 1,
+    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
     duration: seconds,
     requests: [request],
   });
