@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,6 +7,7 @@ import { parseConfig } from '../../src/config.js';
 import { boundedDestination, createLogger } from '../../src/gateway/logger.js';
 import { createGateway } from '../../src/gateway/server.js';
 import { type MockUpstream, startMockUpstream } from '../mock-upstream/index.js';
+import { stalledFifo } from '../helpers/stalled-fifo.js';
 import { chatBody, eventually, sleep } from './harness.js';
 
 /**
@@ -108,39 +108,15 @@ describe('a stalled log destination', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('drops and counts lines past its bound, warns once, and writes the rest when the sink reads again', async () => {
-    const fifo = join(dir, 'log.fifo');
-    execFileSync('mkfifo', [fifo]);
-    // A reader that does not read (yet), and the pipe filled up beforehand: every write blocks.
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const filler = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    let prefilled = 0;
-    try {
-      for (;;) prefilled += writeSync(filler, Buffer.alloc(4096, 'z'));
-    } catch {
-      // EAGAIN: the pipe is full.
-    }
-    closeSync(filler);
+    const fifo = stalledFifo(dir, 'log.fifo');
     const bound = 8 * 1024;
-    const destination = boundedDestination(fifo, bound);
+    const destination = boundedDestination(fifo.path, bound);
     const gateway = createGateway(
       parseConfig({ port: 0, upstream: mock.openaiBaseURL, anthropicUpstream: mock.anthropicBaseURL }),
       { logger: createLogger('info', destination) },
     );
     const url = await gateway.listen();
     const requests = 120;
-    let read = '';
-    const drain = () => {
-      const buffer = Buffer.alloc(64 * 1024);
-      for (;;) {
-        try {
-          const n = readSync(reader, buffer);
-          if (n <= 0) return;
-          read += buffer.subarray(0, n).toString('latin1');
-        } catch {
-          return; // EAGAIN: nothing more for now.
-        }
-      }
-    };
     try {
       for (let i = 0; i < requests; i++) await (await fetch(`${url}/healthz`)).text();
       const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -149,14 +125,11 @@ describe('a stalled log destination', () => {
       expect(dropped).toBeGreaterThan(50);
       expect(dropped).toBeLessThan(requests);
       // The sink reads again: what was kept is written, and one warning says how many were dropped.
-      await eventually(() => {
-        drain();
-        return read.includes('log destination stalled');
-      }, 10_000);
+      await eventually(() => fifo.drain().includes('log destination stalled'), 10_000);
       await sleep(300);
-      drain();
-      const lines = read
-        .slice(prefilled)
+      const lines = fifo
+        .drain()
+        .slice(fifo.prefilled)
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -167,10 +140,10 @@ describe('a stalled log destination', () => {
       // Every access line was either written or counted as dropped (the /metrics scrape's own line is after the count).
       expect(access.filter((l) => l.route === '/healthz').length + dropped).toBe(requests);
     } finally {
-      drain();
+      fifo.drain();
       await gateway.close();
-      drain();
-      closeSync(reader);
+      fifo.drain();
+      fifo.close();
     }
   }, 30_000);
 });

@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LineDestination } from '../../src/gateway/log-destination.js';
+import { stalledFifo } from '../helpers/stalled-fifo.js';
 
 let dir: string;
 beforeAll(() => {
@@ -25,18 +26,8 @@ describe('LineDestination', () => {
   });
 
   test('past its bound a line is dropped with a drop event, and drain follows once the backlog is written', async () => {
-    const fifo = join(dir, 'stalled.fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const filler = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    let prefilled = 0;
-    try {
-      for (;;) prefilled += writeSync(filler, Buffer.alloc(4096, 'z'));
-    } catch {
-      // EAGAIN: the pipe is full, so the destination's (blocking) write waits for the reader.
-    }
-    closeSync(filler);
-    const destination = new LineDestination(fifo, { maxBytes: 1000, batchBytes: 100, flushMs: 0 });
+    const fifo = stalledFifo(dir);
+    const destination = new LineDestination(fifo.path, { maxBytes: 1000, batchBytes: 100, flushMs: 0 });
     const dropped: string[] = [];
     destination.on('drop', (line: string) => dropped.push(line));
     const drained = new Promise<void>((resolve) => destination.once('drain', () => resolve()));
@@ -46,32 +37,18 @@ describe('LineDestination', () => {
     // 50 bytes a line against a bound of 1000: at most 20 wait, the rest are dropped, never queued.
     expect(kept.length).toBeLessThanOrEqual(20);
     expect(dropped.length).toBe(100 - kept.length);
-    let read = '';
-    const buffer = Buffer.alloc(64 * 1024);
-    const drain = () => {
-      for (;;) {
-        try {
-          const n = readSync(reader, buffer);
-          if (n <= 0) return;
-          read += buffer.subarray(0, n).toString('latin1');
-        } catch {
-          return; // EAGAIN: nothing more for now.
-        }
-      }
-    };
-    const reading = setInterval(drain, 5);
+    const reading = setInterval(() => fifo.drain(), 5);
     try {
       await drained;
       await flushed(destination);
-      drain();
-      expect(read.slice(prefilled)).toBe(kept.join(''));
+      expect(fifo.drain().slice(fifo.prefilled)).toBe(kept.join(''));
       // With room again, new lines are taken.
       expect(destination.write(line(100))).toBe(true);
     } finally {
       clearInterval(reading);
       await flushed(destination);
-      drain();
-      closeSync(reader);
+      fifo.drain();
+      fifo.close();
     }
   });
 
