@@ -132,7 +132,7 @@ async function benchmark(dir: string): Promise<void> {
     const atRate = (s: ReturnType<typeof side>) => ({ ...s, load: { ...s.load, rate } });
     equalRate.push({
       comparison: await compare(
-        `${label} hit at ${rate} req/s, CPU ÷ raw`,
+        `${label} hit at one load (${rate} req/s), CPU ÷ raw (a second view: the goal is the closed loop's)`,
         atRate(side('raw node:http, same bytes', raw.url, raw.pid)),
         atRate(side('sluice L1 hit', cacheOn.url, cacheOn.pid)),
         options,

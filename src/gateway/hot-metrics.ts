@@ -32,17 +32,15 @@ class LabelSlots<S> {
   /** The slot for up to three label values, given as arguments: the request path's form (no array per call). */
   at(a?: string, b?: string, c?: string): S {
     const depth = this.depth;
+    // A programming error (a call site with the wrong label count), caught by the first test that reaches it.
+    const given = c !== undefined ? 3 : b !== undefined ? 2 : a !== undefined ? 1 : 0;
+    if (given !== depth) throw new SluiceError('INVALID_OPTION', `expected ${depth} label values, got ${given}`, { field: 'labelNames' });
     let level = this.#root;
-    if (depth > 1) level = this.#below(level, a);
-    if (depth > 2) level = this.#below(level, b);
-    const last = depth === 0 ? '' : ((depth === 1 ? a : depth === 2 ? b : c) ?? '');
+    if (depth > 1) level = this.#below(level, a as string);
+    if (depth > 2) level = this.#below(level, b as string);
+    const last = depth === 0 ? '' : ((depth === 1 ? a : depth === 2 ? b : c) as string);
     let slot = level.get(last) as S | undefined;
     if (slot === undefined) {
-      // A programming error (a call site with the wrong label count), caught by the first test that reaches it.
-      const given = c !== undefined ? 3 : b !== undefined ? 2 : a !== undefined ? 1 : 0;
-      if (given !== depth) {
-        throw new SluiceError('INVALID_OPTION', `expected ${depth} label values, got ${given}`, { field: 'labelNames' });
-      }
       slot = this.make([a, b, c].slice(0, depth) as string[]);
       level.set(last, slot);
       this.#all.push(slot);
@@ -50,12 +48,11 @@ class LabelSlots<S> {
     return slot;
   }
 
-  #below(level: Map<string, unknown>, value: string | undefined): Map<string, unknown> {
-    const key = value ?? '';
-    let next = level.get(key) as Map<string, unknown> | undefined;
+  #below(level: Map<string, unknown>, value: string): Map<string, unknown> {
+    let next = level.get(value) as Map<string, unknown> | undefined;
     if (!next) {
       next = new Map();
-      level.set(key, next);
+      level.set(value, next);
     }
     return next;
   }

@@ -1,14 +1,17 @@
 import { EventEmitter } from 'node:events';
 import { openSync, writeSync, writev } from 'node:fs';
 
+/** How many times flushSync tries a full non-blocking pipe again before it gives up (exit must not hang). */
+const EXIT_EAGAIN_TRIES = 100;
+
 /**
  * Where the gateway's log lines go (pino's lines and the access lines): a bounded, asynchronous
  * writer to a file descriptor. Each line is encoded as it comes into the batch's buffer, and the
- * batch is written with one syscall per `batchBytes` (or every `flushMs`), off the event loop. At
- * most `maxBytes` wait (the batch, plus the one being written): past that a line is dropped and a
- * 'drop' event emitted (DESIGN.md rule 6: a stalled stdout costs lines, never memory without
+ * batch is written with one syscall per `batchBytes` (or every `flushMs`), off the event loop. About
+ * `maxBytes` wait at most (the batch, plus the one being written): past that a line is dropped and
+ * a 'drop' event emitted (DESIGN.md rule 6: a stalled stdout costs lines, never memory without
  * bound); 'drain' follows once a write made room. A failed write loses its batch and is never
- * thrown.
+ * thrown. A non-blocking pipe that is full (EAGAIN) or takes part of a batch is written again.
  *
  * Why not pino's SonicBoom: it measures the UTF-8 length of its whole pending batch on every line,
  * and gathering lines in one string is no better: flattening a string made of thousands of pieces
@@ -27,8 +30,14 @@ export class LineDestination extends EventEmitter {
   /** Bytes of the batch a write is working on (counted against the bound until it is done). */
   #writingBytes = 0;
   #writing = false;
+  /** What is left of the batch while a full non-blocking pipe is waited for (not in the kernel's hands). */
+  #held: Buffer[] | undefined;
   #dropped = false;
-  #flushed: Array<(err?: Error | null) => void> = [];
+  /** Bytes accepted, and bytes whose write is over (written or lost), since the start. */
+  #accepted = 0;
+  #settled = 0;
+  /** Callbacks of flush(), each waiting for the bytes accepted before it to be settled. */
+  #flushed: Array<{ upTo: number; cb: (err?: Error | null) => void }> = [];
 
   constructor(dest: number | string, options: { maxBytes: number; batchBytes: number; flushMs: number }) {
     super();
@@ -57,32 +66,41 @@ export class LineDestination extends EventEmitter {
     const bytes = buffer.write(line, this.#used);
     this.#used += bytes;
     this.#pendingBytes += bytes;
+    this.#accepted += bytes;
     if (!this.#writing && this.#pendingBytes >= this.#batchBytes) this.#writeOut();
     return true;
   }
 
-  /** Write what is pending now; `cb` once it is written (or the write failed). */
+  /** Write what is pending now; `cb` once every line accepted before this call is written (or lost). */
   flush(cb?: (err?: Error | null) => void): void {
     if (cb) {
-      if (!this.#writing && this.#pendingBytes === 0) {
+      if (this.#settled >= this.#accepted) {
         cb();
         return;
       }
-      this.#flushed.push(cb);
+      this.#flushed.push({ upTo: this.#accepted, cb });
     }
     this.#writeOut();
   }
 
   /**
-   * At exit, with no event loop left: what is pending, written synchronously. A batch an
-   * asynchronous write holds is that write's to finish (or lose, if the process ends first).
+   * At exit, with no event loop left: what waits is written synchronously, a batch held for a full
+   * pipe first. While the kernel holds a batch (an asynchronous write in progress), nothing is: the
+   * lines behind it are lost rather than written out of order, or blocking the exit on a stalled sink.
    */
   flushSync(): void {
-    for (const buffer of this.#takeBatch()) {
-      try {
-        writeSync(this.#fd, buffer);
-      } catch {
-        return; // A destination that cannot take it now (EAGAIN on a full pipe) loses the last lines.
+    if (this.#writing && !this.#held) return;
+    const buffers = [...(this.#held ?? []), ...this.#takeBatch()];
+    this.#held = undefined;
+    let tries = 0;
+    for (const buffer of buffers) {
+      let offset = 0;
+      while (offset < buffer.byteLength) {
+        try {
+          offset += writeSync(this.#fd, buffer, offset);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || ++tries > EXIT_EAGAIN_TRIES) return;
+        }
       }
     }
   }
@@ -106,32 +124,44 @@ export class LineDestination extends EventEmitter {
     this.#writeBuffers(this.#takeBatch(), bytes);
   }
 
-  #writeBuffers(buffers: Buffer[], total: number): void {
+  /** Write `buffers` (`left` bytes in all) until they are written or a write fails. */
+  #writeBuffers(buffers: Buffer[], left: number): void {
     writev(this.#fd, buffers, (err, written) => {
       if (err && (err as NodeJS.ErrnoException).code === 'EAGAIN') {
-        // A non-blocking pipe that is full: try again shortly (the bound keeps the backlog in check).
-        setTimeout(() => this.#writeBuffers(buffers, total), 10).unref();
+        this.#hold(buffers, left);
         return;
       }
-      if (!err && written < total) {
-        // A short write (a pipe): the rest, as one buffer.
-        this.#writeBuffers([Buffer.concat(buffers).subarray(written)], total - written);
+      if (!err && written < left) {
+        // A short write (a pipe): the rest, as one buffer, once the pipe takes more.
+        this.#hold([Buffer.concat(buffers).subarray(written)], left - written);
         return;
       }
-      this.#writing = false;
-      this.#writingBytes = 0;
-      const waiting = this.#flushed.splice(0);
-      if (this.#pendingBytes >= this.#batchBytes || (waiting.length > 0 && this.#pendingBytes > 0)) {
-        // More came meanwhile: the callers of flush() wait for it too.
-        this.#flushed.push(...waiting);
-        this.#writeOut();
-        return;
-      }
-      for (const cb of waiting) cb(err);
-      if (this.#dropped) {
-        this.#dropped = false;
-        this.emit('drain');
-      }
+      this.#written(err);
     });
+  }
+
+  /** A full non-blocking pipe: try again shortly (the bound keeps the backlog in check; flushSync writes what is held). */
+  #hold(buffers: Buffer[], left: number): void {
+    this.#held = buffers;
+    setTimeout(() => {
+      if (this.#held !== buffers) return; // Written at exit meanwhile.
+      this.#held = undefined;
+      this.#writeBuffers(buffers, left);
+    }, 10).unref();
+  }
+
+  /** A batch is over (written, or lost to a failed write: the process goes on). */
+  #written(err: Error | null): void {
+    this.#settled += this.#writingBytes;
+    this.#writing = false;
+    this.#writingBytes = 0;
+    const done = this.#flushed.filter((f) => f.upTo <= this.#settled);
+    if (done.length > 0) this.#flushed = this.#flushed.filter((f) => f.upTo > this.#settled);
+    if (this.#pendingBytes >= this.#batchBytes || this.#flushed.length > 0) this.#writeOut();
+    for (const { cb } of done) cb(err);
+    if (this.#dropped && !this.#writing) {
+      this.#dropped = false;
+      this.emit('drain');
+    }
   }
 }

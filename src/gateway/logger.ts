@@ -35,6 +35,7 @@ export type { Logger };
 export interface LogStream {
   write(line: string): unknown;
   on?(event: 'drop', listener: (line: string) => void): unknown;
+  off?(event: 'drop', listener: (line: string) => void): unknown;
   once?(event: 'drain', listener: () => void): unknown;
   flush?(cb?: (err?: Error | null) => void): void;
 }
@@ -94,14 +95,15 @@ export function flushLog(logger: Logger, timeoutMs = 2000): Promise<void> {
 
 /**
  * Count the lines a bounded destination dropped, and say so once: the warning is written when the
- * destination drained (written at the first drop it would be dropped too).
+ * destination drained (written at the first drop it would be dropped too). Returns what stops the
+ * counting: the stdout destination is the process's, and outlives a gateway that is closed.
  */
-export function watchDrops(logger: Logger, counted: () => void): void {
+export function watchDrops(logger: Logger, counted: () => void): () => void {
   const stream = logStream(logger);
-  if (!stream.on) return;
+  if (!stream.on) return () => undefined;
   let dropped = 0;
   let warned = false;
-  stream.on('drop', () => {
+  const onDrop = () => {
     dropped++;
     counted();
     if (warned) return;
@@ -112,5 +114,7 @@ export function watchDrops(logger: Logger, counted: () => void): void {
         'log destination stalled: lines past the buffer bound were dropped (sluice_log_lines_dropped_total counts them)',
       ),
     );
-  });
+  };
+  stream.on('drop', onDrop);
+  return () => stream.off?.('drop', onDrop);
 }

@@ -225,7 +225,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
     config.accessLog && logger.isLevelEnabled('info') ? accessLogSink(logStream(logger)) : undefined,
   ]);
   const droppedLines = metrics.logLinesDropped.bind();
-  watchDrops(logger, () => droppedLines.inc());
+  const stopWatchingDrops = watchDrops(logger, () => droppedLines.inc());
   // Loaded by listen() only when traces are on: with them off, nothing of OpenTelemetry runs or loads.
   const otelEndpoint = tracesEndpoint(config);
   let tracing: Tracing | undefined;
@@ -277,6 +277,7 @@ export function createGateway(config: SluiceConfig, options: GatewayOptions = {}
   let closing: Promise<void> | undefined;
   const closeAll = () => {
     closing ??= (async () => {
+      stopWatchingDrops();
       await context.agent.close();
       await closeNamedUpstreams(context.namedUpstreams);
       fleetCoalescing?.close();

@@ -108,4 +108,13 @@ describe('HotCounter', () => {
     expect(lines).toHaveLength(3);
     for (const line of lines) expect(line.endsWith(' 1')).toBe(true);
   });
+
+  test('a call with the wrong number of label values throws every time, also once a series like it exists', () => {
+    const hot = new HotCounter({ name: 'w_total', help: 'w', labelNames: ['a', 'b'] as const, registers: [] });
+    hot.inc(1, 'x', '');
+    expect(() => hot.inc(1, 'x')).toThrow(/expected 2 label values, got 1/);
+    expect(() => hot.inc(1, 'x', 'y', 'z')).toThrow(/expected 2 label values, got 3/);
+    expect(() => hot.bind('x')).toThrow(/expected 2 label values/);
+    expect(() => new HotCounter({ name: 'four_total', help: 'f', labelNames: ['a', 'b', 'c', 'd'] as const, registers: [] })).toThrow(/at most 3/);
+  });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -48,6 +48,24 @@ describe('LineDestination', () => {
       clearInterval(reading);
       await flushed(destination);
       fifo.drain();
+      fifo.close();
+    }
+  });
+
+  test('on a non-blocking pipe, full (EAGAIN) or taking part of a batch, every line arrives once, in order, and flush waits for it', async () => {
+    const fifo = stalledFifo(dir, 'nonblocking.fifo');
+    const fd = openSync(fifo.path, constants.O_WRONLY | constants.O_NONBLOCK);
+    const destination = new LineDestination(fd, { maxBytes: 4 * 1024 * 1024, batchBytes: 4096, flushMs: 0 });
+    const lines = Array.from({ length: 3000 }, (_, i) => `{"n":${String(i).padStart(5, '0')},"pad":"${'p'.repeat(80)}"}\n`);
+    const reading = setInterval(() => fifo.drain(), 2);
+    try {
+      for (const line of lines) expect(destination.write(line)).toBe(true);
+      // 300 KB through a 64 KiB pipe that starts full: writes meet EAGAIN and short writes on the way.
+      await flushed(destination);
+      expect(fifo.drain().slice(fifo.prefilled)).toBe(lines.join(''));
+    } finally {
+      clearInterval(reading);
+      closeSync(fd);
       fifo.close();
     }
   });
