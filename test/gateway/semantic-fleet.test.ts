@@ -117,6 +117,15 @@ async function whileBAway(work: () => Promise<void>): Promise<void> {
   } finally {
     process.kill(pid, 'SIGCONT');
   }
+  // B's connections were cut: until they are back, its first look into a partition cannot load it
+  // (a failed load is forgotten and tried again at the next look, which a test asking once would miss).
+  await until(async () => (await l2State(b.url)).coherence === 'linked', 'B to link to Redis again');
+}
+
+async function l2State(url: string): Promise<{ coherence: string | null }> {
+  const res = await fetch(`${url}/admin/stats`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const stats = (await res.json()) as { l2: { coherence: string | null } };
+  return stats.l2;
 }
 
 describe('a replica that missed changes catches up', () => {
